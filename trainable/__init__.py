@@ -1,0 +1,74 @@
+"""Fine-tune a pretrained image classifier for one configuration. Knows nothing of Ray or Optuna.
+
+    from trainable import DigitsData, TrainConfig, prepare, train, evaluate
+
+    splits = prepare(DigitsData(image_size=64))
+    history = train(TrainConfig(lr=1e-3, epochs=3), splits, report=print)
+    print(evaluate(history.model, splits.test, splits.classes).accuracy)
+
+Heavy modules (torch, torchvision, timm) load on first use, so importing this package is cheap.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from trainable.config import (
+    DataConfig,
+    DigitsData,
+    FakeData,
+    ImageFolderData,
+    TorchvisionData,
+    TrainConfig,
+)
+from trainable.errors import DataError, DivergedError, ModelError, TrainableError
+
+if TYPE_CHECKING:
+    from trainable.data import Split, Splits, prepare
+    from trainable.loop import History, evaluate, resolve_device, train
+    from trainable.metrics import Evaluation
+    from trainable.models import Classifier, build_model
+
+_LAZY = {
+    "Split": "trainable.data",
+    "Splits": "trainable.data",
+    "prepare": "trainable.data",
+    "History": "trainable.loop",
+    "evaluate": "trainable.loop",
+    "resolve_device": "trainable.loop",
+    "train": "trainable.loop",
+    "Evaluation": "trainable.metrics",
+    "Classifier": "trainable.models",
+    "build_model": "trainable.models",
+}
+
+__all__ = [
+    "Classifier",
+    "DataConfig",
+    "DataError",
+    "DigitsData",
+    "DivergedError",
+    "Evaluation",
+    "FakeData",
+    "History",
+    "ImageFolderData",
+    "ModelError",
+    "Split",
+    "Splits",
+    "TorchvisionData",
+    "TrainConfig",
+    "TrainableError",
+    "build_model",
+    "evaluate",
+    "prepare",
+    "resolve_device",
+    "train",
+]
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        import importlib
+
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'trainable' has no attribute {name!r}")

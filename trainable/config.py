@@ -1,0 +1,117 @@
+"""What one fine-tuning run needs: the data to prepare (`DataConfig`) and the knobs (`TrainConfig`).
+
+Both are frozen pydantic models with extra="forbid": a misspelt key is an error, never ignored.
+Every choice is a `Literal`, so a wrong value is answered with the allowed ones.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+Precision = Literal["auto", "fp32", "bf16"]
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class TrainConfig(_Frozen):
+    """Every knob of one fine-tuning run; any of them can be searched or held by a study."""
+
+    # What to fine-tune. `weights`: "imagenet", "none", or the path of a state-dict file.
+    backbone: str = "efficientnet_lite0"
+    weights: str = "imagenet"
+    # The four the course teaches first.
+    lr: float = Field(1e-3, gt=0, description="peak learning rate")
+    batch_size: int = Field(32, ge=1, description="images per optimizer step")
+    epochs: int = Field(3, ge=1, description="passes over the training split")
+    dropout: float = Field(0.2, ge=0, lt=1, description="dropout before the new linear head")
+    # Optimisation. AdamW forgives a poorly chosen lr; SGD with momentum is the classic baseline.
+    optimizer: Literal["adamw", "sgd"] = "adamw"
+    weight_decay: float = Field(1e-4, ge=0, description="decoupled (AdamW) or L2 (SGD)")
+    momentum: float = Field(0.9, ge=0, lt=1, description="SGD momentum; AdamW ignores it")
+    # one_cycle: fastai's fit_one_cycle (warm up to lr, anneal); cosine: anneal from lr.
+    schedule: Literal["one_cycle", "cosine", "constant"] = "one_cycle"
+    # backbone: train the head only; warmup: head for one epoch, then everything (fine_tune).
+    freeze: Literal["none", "backbone", "warmup"] = "none"
+    augment: bool = Field(False, description="random resized crop, flip, colour jitter (train)")
+    label_smoothing: float = Field(0.0, ge=0, lt=1)
+    # Class imbalance: draw rare classes more often, or weigh their loss more.
+    balance: Literal["none", "oversample", "weighted_loss"] = "none"
+    early_stopping_patience: int | None = Field(
+        None, ge=1, description="stop after this many epochs without a better val_loss"
+    )
+    seed: int = 0
+    # auto: bf16 autocast on CUDA, fp32 on CPU (bf16 on CPU is slower without AMX units).
+    precision: Precision = "auto"
+
+    @model_validator(mode="after")
+    def _warmup_needs_two_epochs(self) -> TrainConfig:
+        if self.freeze == "warmup" and self.epochs < 2:
+            raise ValueError(
+                f"freeze=warmup trains the head for 1 epoch, then everything, so epochs must be "
+                f">= 2, got {self.epochs}; use freeze=backbone or more epochs"
+            )
+        return self
+
+
+class _DataBase(_Frozen):
+    image_size: int = Field(64, ge=8, le=1024, description="images are resized to this square")
+    val_fraction: float = Field(0.2, gt=0, lt=1)
+    test_fraction: float = Field(0.2, gt=0, lt=1)
+    seed: int = Field(0, description="fixes the split; independent of the training seed")
+    # Horizontal flips are free extra data for photos but change what digits and text mean.
+    hflip: bool = True
+    # Decoded images are kept as one uint8 tensor when they fit this budget (MiB); trials then
+    # share it from Ray's object store instead of decoding files every epoch.
+    in_memory_mib: int = Field(2048, ge=0)
+
+    @model_validator(mode="after")
+    def _fractions_leave_training_data(self) -> _DataBase:
+        if self.val_fraction + self.test_fraction >= 1:
+            raise ValueError(
+                "val_fraction + test_fraction must be < 1, got "
+                f"{self.val_fraction} + {self.test_fraction}; lower one of them"
+            )
+        return self
+
+
+class DigitsData(_DataBase):
+    """scikit-learn's bundled 8x8 handwritten digits (1797 images, 10 classes): offline."""
+
+    source: Literal["digits"] = "digits"
+    hflip: bool = False
+
+
+class ImageFolderData(_DataBase):
+    """A class-per-folder tree, or one with train/ val/ test/ subfolders used as given."""
+
+    source: Literal["imagefolder"]
+    root: Path
+    # Skipped files (unreadable, not images) are counted and reported; "error" stops instead.
+    on_bad_file: Literal["skip", "error"] = "skip"
+
+
+class TorchvisionData(_DataBase):
+    """A torchvision dataset class by name (CIFAR10, MNIST, ...); its test split is used as test."""
+
+    source: Literal["torchvision"]
+    dataset: str
+    root: Path
+    download: bool = False
+
+
+class FakeData(_DataBase):
+    """torchvision's FakeData: random images, for tests and smoke runs."""
+
+    source: Literal["fake"]
+    samples: int = Field(120, ge=2)
+    classes: int = Field(3, ge=2)
+
+
+DataConfig = Annotated[
+    DigitsData | ImageFolderData | TorchvisionData | FakeData, Field(discriminator="source")
+]

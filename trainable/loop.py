@@ -1,0 +1,269 @@
+"""`train()`: fine-tune one configuration, epoch by epoch; `evaluate()`: score a model once.
+
+Each epoch trains, then validates, then calls `report(epoch, metrics)`: the one hook a search
+needs (it may raise to stop the run). Validation loss is plain cross-entropy, without label
+smoothing or class weights, so trials that search those knobs stay comparable.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+import time
+from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from trainable.batches import Batches
+from trainable.config import TrainConfig
+from trainable.data import Split, Splits
+from trainable.errors import DivergedError
+from trainable.images import train_transform
+from trainable.metrics import Evaluation, classification_metrics
+from trainable.models import Classifier, build_model, set_backbone_trainable
+
+Report = Callable[[int, dict[str, float]], None]
+CHECK_EVERY = 25  # steps between divergence checks (each one syncs a GPU)
+
+
+@dataclass
+class History:
+    """Per-epoch records of one run and the model it left (as Keras's History has `.model`)."""
+
+    records: list[dict[str, float]] = field(default_factory=list)
+    model: Classifier | None = None
+    stopped_early: bool = False
+
+    @property
+    def epochs_run(self) -> int:
+        return len(self.records)
+
+    @property
+    def history(self) -> dict[str, list[float]]:
+        """Keras-style: metric name -> one value per epoch."""
+        keys = self.records[0].keys() if self.records else ()
+        return {k: [r[k] for r in self.records] for k in keys}
+
+
+def train(
+    cfg: TrainConfig,
+    splits: Splits,
+    report: Report | None = None,
+    *,
+    device: str | torch.device | None = None,
+    num_workers: int = 0,
+    stop_after: int | None = None,
+) -> History:
+    """Fine-tune `cfg` on `splits.train`, validating on `splits.val` after every epoch.
+
+    `stop_after` ends the run after that many epochs while keeping the schedule of `cfg.epochs`
+    (the refit replays a trial that early stopping ended). Raises `DivergedError` on a
+    non-finite loss.
+    """
+    device = resolve_device(device)
+    _seed_everything(cfg.seed)
+    model = build_model(cfg.backbone, cfg.weights, splits.num_classes, cfg.dropout).to(device)
+    if device.type == "cuda":
+        model = model.to(memory_format=torch.channels_last)
+    generator = torch.Generator().manual_seed(cfg.seed)
+    batches = Batches(
+        splits.train,
+        cfg.batch_size,
+        device,
+        shuffle=True,
+        generator=generator,
+        sample_weights=_sample_weights(splits.train, splits.num_classes, cfg),
+        transform=train_transform(splits.image_size, splits.hflip) if cfg.augment else None,
+        num_workers=num_workers,
+    )
+    val = (
+        Batches(splits.val, 2 * cfg.batch_size, device, num_workers=num_workers)
+        if splits.val
+        else None
+    )
+    weights = (
+        _class_weights(splits.train, splits.num_classes) if cfg.balance == "weighted_loss" else None
+    )
+    loss_fn = nn.CrossEntropyLoss(
+        weight=None if weights is None else weights.to(device), label_smoothing=cfg.label_smoothing
+    )
+    optimizer = _optimizer(cfg, model)
+    scheduler = _scheduler(cfg, optimizer, cfg.epochs * len(batches))
+    history = History(model=model)
+    best, waited = math.inf, 0
+    for epoch in range(1, min(cfg.epochs, stop_after or cfg.epochs) + 1):
+        frozen = cfg.freeze == "backbone" or (cfg.freeze == "warmup" and epoch == 1)
+        set_backbone_trainable(model, not frozen)
+        record = {"epoch": epoch}
+        record.update(
+            _train_epoch(model, batches, loss_fn, optimizer, scheduler, cfg, epoch, frozen)
+        )
+        if val is not None:
+            record.update(_validate(model, val, cfg, epoch))
+        history.records.append(record)
+        if report is not None:
+            report(epoch, dict(record))
+        if val is not None and cfg.early_stopping_patience is not None:
+            best, waited = (
+                (record["val_loss"], 0) if record["val_loss"] < best else (best, waited + 1)
+            )
+            if waited >= cfg.early_stopping_patience:
+                history.stopped_early = True
+                break
+    model.eval()
+    return history
+
+
+def evaluate(
+    model: nn.Module,
+    split: Split,
+    classes: list[str] | tuple[str, ...],
+    *,
+    batch_size: int = 256,
+    device: str | torch.device | None = None,
+) -> Evaluation:
+    """Loss, accuracy, macro F1, per-class precision/recall and the confusion matrix."""
+    device = resolve_device(device)
+    model.to(device).eval()
+    predictions, targets, loss_sum = [], [], 0.0
+    with torch.inference_mode():
+        for images, labels in Batches(split, batch_size, device):
+            logits = _forward(model, images, device, "fp32").float()
+            loss_sum += nn.functional.cross_entropy(logits, labels, reduction="sum").item()
+            predictions.append(logits.argmax(1).cpu())
+            targets.append(labels.cpu())
+    predicted = torch.cat(predictions).numpy() if predictions else np.empty(0, dtype=np.int64)
+    truth = torch.cat(targets).numpy() if targets else np.empty(0, dtype=np.int64)
+    return classification_metrics(predicted, truth, list(classes), loss_sum / max(len(truth), 1))
+
+
+def resolve_device(device: str | torch.device | None) -> torch.device:
+    if device is None:
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return torch.device(device)
+
+
+def _train_epoch(
+    model: Classifier,
+    batches: Batches,
+    loss_fn: nn.Module,
+    optimizer: torch.optim.Optimizer,
+    scheduler: Any,
+    cfg: TrainConfig,
+    epoch: int,
+    frozen: bool,
+) -> dict[str, float]:
+    model.train()
+    if frozen:  # keep the pretrained BatchNorm statistics while only the head learns
+        model.body.eval()
+    device = next(model.parameters()).device
+    loss_sum = torch.zeros((), device=device)
+    correct = torch.zeros((), device=device, dtype=torch.long)
+    seen, start = 0, time.perf_counter()
+    for step, (images, labels) in enumerate(batches, start=1):
+        logits = _forward(model, images, device, cfg.precision)
+        loss = loss_fn(logits.float(), labels)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+        if scheduler is not None:
+            scheduler.step()
+        loss_sum += loss.detach() * len(labels)
+        correct += (logits.argmax(1) == labels).sum()
+        seen += len(labels)
+        if step % CHECK_EVERY == 0 or step == len(batches):
+            _check_finite(loss_sum, epoch, step)
+    seconds = time.perf_counter() - start
+    return {
+        "train_loss": loss_sum.item() / max(seen, 1),
+        "train_accuracy": correct.item() / max(seen, 1),
+        "lr": optimizer.param_groups[0]["lr"],
+        "seconds": seconds,
+        "images_per_second": seen / seconds if seconds > 0 else 0.0,
+    }
+
+
+def _validate(
+    model: Classifier, batches: Batches, cfg: TrainConfig, epoch: int
+) -> dict[str, float]:
+    model.eval()
+    device = next(model.parameters()).device
+    loss_sum = torch.zeros((), device=device)
+    correct = torch.zeros((), device=device, dtype=torch.long)
+    with torch.inference_mode():
+        for images, labels in batches:
+            logits = _forward(model, images, device, cfg.precision).float()
+            loss_sum += nn.functional.cross_entropy(logits, labels, reduction="sum")
+            correct += (logits.argmax(1) == labels).sum()
+    count = max(len(batches.split), 1)
+    val_loss = loss_sum.item() / count
+    if not math.isfinite(val_loss):
+        raise DivergedError(epoch, len(batches), val_loss)
+    return {"val_loss": val_loss, "val_accuracy": correct.item() / count}
+
+
+def _forward(
+    model: nn.Module, images: torch.Tensor, device: torch.device, precision: str
+) -> torch.Tensor:
+    if device.type == "cuda":
+        images = images.contiguous(memory_format=torch.channels_last)
+    with _autocast(device, precision):
+        return model(images)
+
+
+def _autocast(device: torch.device, precision: str) -> AbstractContextManager[Any]:
+    if precision == "bf16" or (precision == "auto" and device.type == "cuda"):
+        return torch.autocast(device.type, dtype=torch.bfloat16)
+    return nullcontext()
+
+
+def _check_finite(loss_sum: torch.Tensor, epoch: int, step: int) -> None:
+    value = loss_sum.item()
+    if not math.isfinite(value):
+        raise DivergedError(epoch, step, value)
+
+
+def _optimizer(cfg: TrainConfig, model: nn.Module) -> torch.optim.Optimizer:
+    # No weight decay on biases and normalisation weights (standard practice, as in timm).
+    decay = [p for p in model.parameters() if p.ndim > 1]
+    no_decay = [p for p in model.parameters() if p.ndim <= 1]
+    groups = [
+        {"params": decay, "weight_decay": cfg.weight_decay},
+        {"params": no_decay, "weight_decay": 0.0},
+    ]
+    if cfg.optimizer == "sgd":
+        return torch.optim.SGD(groups, lr=cfg.lr, momentum=cfg.momentum, nesterov=cfg.momentum > 0)
+    return torch.optim.AdamW(groups, lr=cfg.lr)
+
+
+def _scheduler(cfg: TrainConfig, optimizer: torch.optim.Optimizer, total_steps: int) -> Any:
+    if cfg.schedule == "one_cycle":
+        return torch.optim.lr_scheduler.OneCycleLR(
+            optimizer, max_lr=cfg.lr, total_steps=max(total_steps, 2), pct_start=0.25
+        )
+    if cfg.schedule == "cosine":
+        return torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=max(total_steps, 1))
+    return None
+
+
+def _class_weights(split: Split, num_classes: int) -> torch.Tensor:
+    """Inverse class frequency, scaled so a balanced dataset gets weight 1 everywhere."""
+    counts = split.class_counts(num_classes).float().clamp(min=1)
+    return counts.sum() / (num_classes * counts)
+
+
+def _sample_weights(split: Split, num_classes: int, cfg: TrainConfig) -> torch.Tensor | None:
+    if cfg.balance != "oversample":
+        return None
+    return _class_weights(split, num_classes)[split.labels].double()
+
+
+def _seed_everything(seed: int) -> None:
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
