@@ -1,0 +1,198 @@
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+
+from trainable import DivergedError, FakeData, TrainConfig, evaluate, prepare, train
+from trainable import loop as loop_module
+from trainable.batches import Batches
+from trainable.data import Splits
+from trainable.images import TensorImages
+
+REQUIRED = {
+    "epoch",
+    "train_loss",
+    "train_accuracy",
+    "val_loss",
+    "val_accuracy",
+    "lr",
+    "seconds",
+    "images_per_second",
+}
+
+
+def test_report_is_called_once_per_epoch_with_the_metrics(fake_splits: Splits, tiny_config) -> None:
+    calls: list[tuple[int, dict[str, float]]] = []
+    history = train(
+        tiny_config.model_copy(update={"epochs": 3}),
+        fake_splits,
+        report=lambda epoch, m: calls.append((epoch, m)),
+    )
+    assert [epoch for epoch, _ in calls] == [1, 2, 3]
+    assert all(set(m) >= REQUIRED and m["epoch"] == e for e, m in calls)
+    assert all(math.isfinite(m["val_loss"]) for _, m in calls)
+    assert history.epochs_run == 3 and history.history["epoch"] == [1, 2, 3]
+
+
+def test_same_seed_same_history_on_cpu(fake_splits: Splits, tiny_config) -> None:
+    cfg = tiny_config.model_copy(update={"augment": True, "dropout": 0.3})
+    drop = ("seconds", "images_per_second")
+    runs = [train(cfg, fake_splits, device="cpu").records for _ in range(2)]
+    first, second = ([{k: v for k, v in r.items() if k not in drop} for r in run] for run in runs)
+    assert first == second
+    other = train(cfg.model_copy(update={"seed": 1}), fake_splits, device="cpu").records
+    assert other[0]["train_loss"] != runs[0][0]["train_loss"]
+
+
+def test_lr_of_ten_diverges(fake_splits: Splits) -> None:
+    cfg = TrainConfig(
+        weights="none", lr=10.0, optimizer="sgd", schedule="constant", epochs=3, batch_size=8
+    )
+    with pytest.raises(DivergedError, match=r"training diverged: loss is (nan|inf)"):
+        train(cfg, fake_splits)
+
+
+def test_augmentation_is_off_for_validation(fake_splits: Splits, tiny_config, monkeypatch) -> None:
+    """The images validation feeds the model are the stored ones, pixel for pixel."""
+    seen: dict[bool, list[torch.Tensor]] = {True: [], False: []}
+    build = loop_module.build_model
+
+    def recording(*args, **kwargs):
+        model = build(*args, **kwargs)
+        model.register_forward_pre_hook(
+            lambda m, inputs: seen[m.training].append(inputs[0].clone())
+        )
+        return model
+
+    monkeypatch.setattr(loop_module, "build_model", recording)
+    train(tiny_config.model_copy(update={"augment": True, "epochs": 1}), fake_splits)
+    stored_val = fake_splits.val.images.tensor
+    assert torch.equal(torch.cat(seen[False]), stored_val)
+    train_batches = torch.cat(seen[True])
+    stored_train = fake_splits.train.images.tensor
+    # Augmented: not a single training image passes unchanged.
+    assert not any(torch.equal(img, ref) for img in train_batches for ref in stored_train)
+
+
+def test_evaluation_batches_never_augment(fake_splits: Splits) -> None:
+    batches = Batches(fake_splits.test, 7, torch.device("cpu"))
+    images = torch.cat([x for x, _ in batches])
+    assert torch.equal(images, fake_splits.test.images.tensor)
+
+
+def test_early_stopping_stops_after_patience_epochs(
+    fake_splits: Splits, tiny_config, monkeypatch
+) -> None:
+    losses = iter([1.0, 0.8, 0.9, 0.95, 0.7, 0.6])
+    monkeypatch.setattr(
+        loop_module, "_validate", lambda *a, **k: {"val_loss": next(losses), "val_accuracy": 0.5}
+    )
+    cfg = tiny_config.model_copy(update={"epochs": 6, "early_stopping_patience": 2})
+    history = train(cfg, fake_splits)
+    assert history.epochs_run == 4 and history.stopped_early
+
+
+@pytest.mark.parametrize(
+    ("freeze", "body_moves"), [("backbone", [False, False]), ("warmup", [False, True])]
+)
+def test_freeze_policies(fake_splits: Splits, tiny_config, monkeypatch, freeze, body_moves) -> None:
+    """backbone: only the head learns; warmup: the head for one epoch, then everything."""
+    built: list[torch.nn.Module] = []
+    build = loop_module.build_model
+    monkeypatch.setattr(
+        loop_module, "build_model", lambda *a, **k: built.append(build(*a, **k)) or built[-1]
+    )
+    states: list[dict[str, torch.Tensor]] = []
+    cfg = tiny_config.model_copy(update={"freeze": freeze, "epochs": 2})
+    train(
+        cfg,
+        fake_splits,
+        report=lambda epoch, m: states.append(
+            {k: v.clone() for k, v in built[0].state_dict().items()}
+        ),
+    )
+    torch.manual_seed(cfg.seed)  # train() seeds the same way before it builds
+    initial = build(cfg.backbone, cfg.weights, 3, cfg.dropout).state_dict()
+    for state, moves in zip(states, body_moves, strict=True):
+        assert not torch.equal(state["head.1.weight"], initial["head.1.weight"])
+        assert (
+            torch.equal(state["body.conv_stem.weight"], initial["body.conv_stem.weight"]) != moves
+        )
+        # Frozen BatchNorm keeps its pretrained statistics.
+        assert (
+            torch.equal(state["body.bn1.running_mean"], initial["body.bn1.running_mean"]) != moves
+        )
+
+
+def test_stop_after_keeps_the_schedule_of_the_full_run(fake_splits: Splits, tiny_config) -> None:
+    cfg = tiny_config.model_copy(update={"epochs": 4})
+    full = train(cfg, fake_splits).records
+    cut = train(cfg, fake_splits, stop_after=2).records
+    assert len(cut) == 2
+    assert [r["lr"] for r in cut] == [r["lr"] for r in full[:2]]
+    assert cut[1]["train_loss"] == pytest.approx(full[1]["train_loss"])
+
+
+def test_refit_without_validation_reports_train_metrics_only(
+    fake_splits: Splits, tiny_config
+) -> None:
+    history = train(tiny_config, fake_splits.for_refit())
+    assert "val_loss" not in history.records[0]
+    assert history.records[0]["train_loss"] > 0
+
+
+def test_oversampling_balances_what_the_model_sees() -> None:
+    labels = torch.tensor([0] * 80 + [1] * 10 + [2] * 10)
+    images = torch.zeros(100, 3, 8, 8, dtype=torch.uint8)
+    from trainable.data import Split
+
+    split = Split(TensorImages(images), labels)
+    cfg = TrainConfig(balance="oversample")
+    weights = loop_module._sample_weights(split, 3, cfg)
+    batches = Batches(
+        split,
+        50,
+        torch.device("cpu"),
+        shuffle=True,
+        sample_weights=weights,
+        generator=torch.Generator().manual_seed(0),
+    )
+    drawn = torch.cat([y for _ in range(20) for _, y in batches])
+    share = torch.bincount(drawn, minlength=3).float() / len(drawn)
+    assert share.min() > 0.28 and share.max() < 0.38
+
+
+def test_class_weights_are_inverse_frequency() -> None:
+    from trainable.data import Split
+
+    split = Split(
+        TensorImages(torch.zeros(4, 3, 8, 8, dtype=torch.uint8)), torch.tensor([0, 0, 0, 1])
+    )
+    assert loop_module._class_weights(split, 2).tolist() == pytest.approx([4 / 6, 2.0])
+
+
+def test_evaluate_gives_the_full_metrics(fake_splits: Splits, tiny_config) -> None:
+    history = train(tiny_config.model_copy(update={"epochs": 1}), fake_splits)
+    result = evaluate(history.model, fake_splits.test, fake_splits.classes)
+    assert result.images == len(fake_splits.test)
+    assert sum(map(sum, result.confusion_matrix)) == len(fake_splits.test)
+    assert set(result.per_class) == set(fake_splits.classes)
+    assert 0 <= result.accuracy <= 1 and result.loss > 0
+
+
+@pytest.mark.slow
+def test_pretrained_weights_learn_digits_in_one_epoch() -> None:
+    """Transfer learning visible: one epoch from ImageNet weights beats chance by far."""
+    from trainable import DigitsData
+
+    splits = prepare(DigitsData(image_size=32))
+    history = train(TrainConfig(lr=3e-3, epochs=1, batch_size=32), splits)
+    assert history.records[-1]["val_accuracy"] > 0.6
+
+
+def test_in_memory_data_is_shared_not_copied_per_batch(tiny_config) -> None:
+    splits = prepare(FakeData(source="fake", samples=30, classes=3, image_size=8))
+    batches = Batches(splits.train, 4, torch.device("cpu"))
+    assert batches.images.data_ptr() == splits.train.images.tensor.data_ptr()
