@@ -7,9 +7,9 @@ per-epoch validation (validation time is not counted: train() reports its traini
 Rounds alternate the two so drift in machine speed hits both; the first epoch of each run is a
 warm-up and is dropped.
 
-    python benchmarks/trainable_throughput.py                       # CPU: efficientnet_lite0, 64 px
-    python benchmarks/trainable_throughput.py --backbone resnet50 --image-size 224 --batch-size 128 \
-        --samples 4096                                              # GPU
+    python benchmarks/trainable_throughput.py            # CPU: efficientnet_lite0, 64 px
+    python benchmarks/trainable_throughput.py --backbone resnet50 --image-size 224 \
+        --batch-size 128 --samples 4096                  # GPU
 """
 
 from __future__ import annotations
@@ -67,17 +67,33 @@ def main() -> None:
     torch.set_num_threads(args.threads)
     device = resolve_device(None)
     # val/test get a sliver: this measures training, validation is timed apart by train().
-    splits = prepare(FakeData(source="fake", samples=int(args.samples / 0.9) + 1, classes=10,
-                              image_size=args.image_size, val_fraction=0.05, test_fraction=0.05))
-    cfg = TrainConfig(backbone=args.backbone, weights="none", epochs=args.epochs,
-                      batch_size=args.batch_size, lr=1e-4, dropout=0.1)
+    splits = prepare(
+        FakeData(
+            source="fake",
+            samples=int(args.samples / 0.9) + 1,
+            classes=10,
+            image_size=args.image_size,
+            val_fraction=0.05,
+            test_fraction=0.05,
+        )
+    )
+    cfg = TrainConfig(
+        backbone=args.backbone,
+        weights="none",
+        epochs=args.epochs,
+        batch_size=args.batch_size,
+        lr=1e-4,
+        dropout=0.1,
+    )
     images, labels = splits.train.images.tensor, splits.train.labels
     bare, ours = [], []
     for _ in range(args.rounds):
         bare += bare_loop(cfg, images, labels, device)
         ours += [r["images_per_second"] for r in train(cfg, splits, device=device).records[1:]]
     name = torch.cuda.get_device_name() if device.type == "cuda" else f"CPU, {args.threads} threads"
-    print(f"{args.backbone} {args.image_size}px batch {args.batch_size}, {len(labels)} images, {name}")
+    print(
+        f"{args.backbone} {args.image_size}px batch {args.batch_size}, {len(labels)} images, {name}"
+    )
     print(f"bare loop : {statistics.median(bare):8.1f} images/s  {[round(r, 1) for r in bare]}")
     print(f"train()   : {statistics.median(ours):8.1f} images/s  {[round(r, 1) for r in ours]}")
     print(f"ratio train()/bare = {statistics.median(ours) / statistics.median(bare):.3f}")

@@ -24,18 +24,27 @@ def main() -> None:
     parser.add_argument("--batch-size", type=int, default=32)
     args = parser.parse_args()
     splits = prepare(DigitsData(image_size=args.image_size))
-    print(f"digits {args.image_size}px: {len(splits.train)} train / {len(splits.val)} val / "
-          f"{len(splits.test)} test, {torch.get_num_threads()} threads")
+    print(
+        f"digits {args.image_size}px: {len(splits.train)} train / {len(splits.val)} val / "
+        f"{len(splits.test)} test, {torch.get_num_threads()} threads"
+    )
     for weights in ("imagenet", "none"):
-        cfg = TrainConfig(weights=weights, epochs=args.epochs, lr=args.lr,
-                          batch_size=args.batch_size, optimizer="adamw")
+        cfg = TrainConfig(
+            weights=weights,
+            epochs=args.epochs,
+            lr=args.lr,
+            batch_size=args.batch_size,
+            optimizer="adamw",
+        )
         start = time.perf_counter()
         history = train(cfg, splits)
         seconds = time.perf_counter() - start
         curve = " ".join(f"{r['val_accuracy']:.3f}" for r in history.records)
         test = evaluate(history.model, splits.test, splits.classes).accuracy
-        print(f"weights={weights:8s} val_accuracy by epoch: {curve}  ({seconds:.0f} s), "
-              f"test accuracy {test:.3f}")
+        print(
+            f"weights={weights:8s} val_accuracy by epoch: {curve}  ({seconds:.0f} s), "
+            f"test accuracy {test:.3f}"
+        )
 
 
 if __name__ == "__main__":
