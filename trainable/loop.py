@@ -65,6 +65,7 @@ def train(
     (the refit replays a trial that early stopping ended). Raises `DivergedError` on a
     non-finite loss.
     """
+    started = time.perf_counter()
     device = resolve_device(device)
     _seed_everything(cfg.seed)
     model = build_model(cfg.backbone, cfg.weights, splits.num_classes, cfg.dropout).to(device)
@@ -105,6 +106,7 @@ def train(
         )
         if val is not None:
             record.update(_validate(model, val, cfg, epoch))
+        record["elapsed_seconds"] = time.perf_counter() - started
         history.records.append(record)
         if report is not None:
             report(epoch, dict(record))
@@ -242,13 +244,18 @@ def _optimizer(cfg: TrainConfig, model: nn.Module) -> torch.optim.Optimizer:
 
 
 def _scheduler(cfg: TrainConfig, optimizer: torch.optim.Optimizer, total_steps: int) -> Any:
+    if cfg.schedule == "constant" or total_steps < 2:
+        return None
     if cfg.schedule == "one_cycle":
+        # OneCycleLR needs its warm-up to end after step 0 (pct_start * steps > 1), which a
+        # short run on a small dataset would not give at the usual 25%.
         return torch.optim.lr_scheduler.OneCycleLR(
-            optimizer, max_lr=cfg.lr, total_steps=max(total_steps, 2), pct_start=0.25
+            optimizer,
+            max_lr=cfg.lr,
+            total_steps=total_steps,
+            pct_start=max(0.25, 1.5 / total_steps),
         )
-    if cfg.schedule == "cosine":
-        return torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=max(total_steps, 1))
-    return None
+    return torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=total_steps)
 
 
 def _class_weights(split: Split, num_classes: int) -> torch.Tensor:

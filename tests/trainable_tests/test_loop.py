@@ -38,7 +38,7 @@ def test_report_is_called_once_per_epoch_with_the_metrics(fake_splits: Splits, t
 
 def test_same_seed_same_history_on_cpu(fake_splits: Splits, tiny_config) -> None:
     cfg = tiny_config.model_copy(update={"augment": True, "dropout": 0.3})
-    drop = ("seconds", "images_per_second")
+    drop = ("seconds", "images_per_second", "elapsed_seconds")
     runs = [train(cfg, fake_splits, device="cpu").records for _ in range(2)]
     first, second = ([{k: v for k, v in r.items() if k not in drop} for r in run] for run in runs)
     assert first == second
@@ -196,3 +196,16 @@ def test_in_memory_data_is_shared_not_copied_per_batch(tiny_config) -> None:
     splits = prepare(FakeData(source="fake", samples=30, classes=3, image_size=8))
     batches = Batches(splits.train, 4, torch.device("cpu"))
     assert batches.images.data_ptr() == splits.train.images.tensor.data_ptr()
+
+
+@pytest.mark.parametrize("schedule", ["one_cycle", "cosine", "constant"])
+@pytest.mark.parametrize("steps", [1, 2, 3, 4, 5, 8])
+def test_every_schedule_survives_very_short_runs(schedule: str, steps: int) -> None:
+    model = torch.nn.Linear(2, 2)
+    optimizer = torch.optim.AdamW(model.parameters(), lr=0.1)
+    scheduler = loop_module._scheduler(TrainConfig(schedule=schedule), optimizer, steps)
+    for _ in range(steps):
+        optimizer.step()
+        if scheduler is not None:
+            scheduler.step()
+    assert all(math.isfinite(group["lr"]) for group in optimizer.param_groups)
