@@ -1,0 +1,358 @@
+"""The study file: frozen pydantic models (extra="forbid") and `load_study_spec(path)`.
+
+Every problem is reported as one `StudySpecError` line that names the field path, the value
+and what is allowed, e.g. ``search.sampler must be one of 'tpe', 'random', ... , got 'tpe2'``.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import yaml
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    TypeAdapter,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+from search.errors import StudySpecError
+from trainable import DataConfig, DigitsData, TrainConfig
+
+SamplerName = Literal["tpe", "random", "cmaes", "gp", "qmc"]
+PrunerName = Literal["median", "percentile", "successive_halving", "hyperband", "none"]
+# Set in model:, not in space:/fixed:, so a study has one place that names its network.
+MODEL_FIELDS = ("backbone", "weights")
+MODES = {"val_loss": "min", "val_accuracy": "max"}
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class FloatParam(_Frozen):
+    type: Literal["float"]
+    low: float
+    high: float
+    log: bool = False
+    step: float | None = Field(None, gt=0)
+
+    @model_validator(mode="after")
+    def _range(self) -> FloatParam:
+        _check_range(self.low, self.high, self.log, self.step)
+        return self
+
+
+class IntParam(_Frozen):
+    type: Literal["int"]
+    low: int
+    high: int
+    log: bool = False
+    step: int = Field(1, ge=1)
+
+    @model_validator(mode="after")
+    def _range(self) -> IntParam:
+        _check_range(self.low, self.high, self.log, None if self.step == 1 else self.step)
+        return self
+
+
+class CategoricalParam(_Frozen):
+    type: Literal["categorical"]
+    choices: list[bool | int | float | str | None] = Field(min_length=1)
+
+
+Param = Annotated[FloatParam | IntParam | CategoricalParam, Field(discriminator="type")]
+
+
+def _check_range(low: float, high: float, log: bool, step: float | None) -> None:
+    if low >= high:
+        raise ValueError(
+            f"low must be < high, got low={low}, high={high}; to hold one value put it in fixed:"
+        )
+    if log and low <= 0:
+        raise ValueError(f"log needs low > 0, got low={low}")
+    if log and step is not None:
+        raise ValueError("log and step cannot be combined; drop one of them")
+
+
+class ModelSpec(_Frozen):
+    backbone: str = "efficientnet_lite0"
+    weights: str = "imagenet"
+
+
+class SamplerSpec(_Frozen):
+    type: SamplerName = "tpe"
+    # Random trials before the model-based sampler takes over; null: a quarter of the trials,
+    # between 2 and 10 (Optuna's fixed 10 would leave a 12-trial study nearly random).
+    startup_trials: int | None = Field(None, ge=0)
+
+
+class PrunerSpec(_Frozen):
+    type: PrunerName = "median"
+    startup_trials: int = Field(3, ge=0, description="finished trials before pruning starts")
+    warmup_epochs: int = Field(0, ge=0, description="epochs a trial runs before it can be pruned")
+    percentile: float = Field(25.0, gt=0, lt=100, description="percentile pruner only")
+    reduction_factor: int = Field(3, ge=2, description="successive_halving and hyperband")
+
+
+class SearchSpec(_Frozen):
+    metric: Literal["val_loss", "val_accuracy"] = "val_loss"
+    mode: Literal["min", "max"] | None = None  # null: min for val_loss, max for val_accuracy
+    sampler: SamplerSpec = SamplerSpec()
+    pruner: PrunerSpec = PrunerSpec()
+    trials: int = Field(20, ge=1, description="finished (complete or pruned) trials wanted")
+    concurrency: int = Field(1, ge=1, description="trials running at once")
+    seed: int = 0
+    max_failed_trials: int | None = Field(None, ge=0, description="null: max(3, trials // 2)")
+    retries: int = Field(
+        1, ge=0, description="re-runs of a trial that failed for a transient cause"
+    )
+
+    @field_validator("sampler", "pruner", mode="before")
+    @classmethod
+    def _name_alone(cls, value: Any) -> Any:
+        return {"type": value} if isinstance(value, str) else value
+
+    @model_validator(mode="after")
+    def _mode_matches_metric(self) -> SearchSpec:
+        if self.mode is not None and self.mode != MODES[self.metric]:
+            raise ValueError(
+                f"mode must be {MODES[self.metric]} for {self.metric}, got {self.mode}; "
+                "or leave mode out"
+            )
+        return self
+
+    @property
+    def direction(self) -> Literal["min", "max"]:
+        return self.mode or MODES[self.metric]  # type: ignore[return-value]
+
+    @property
+    def failure_budget(self) -> int:
+        return (
+            self.max_failed_trials
+            if self.max_failed_trials is not None
+            else max(3, self.trials // 2)
+        )
+
+
+class ResourcesSpec(_Frozen):
+    cpus_per_trial: float = Field(1, gt=0)
+    gpus_per_trial: float = Field(0, ge=0, description="0.25: four trials share one GPU")
+
+    @field_validator("gpus_per_trial")
+    @classmethod
+    def _whole_above_one(cls, value: float) -> float:
+        if value > 1 and value != int(value):
+            raise ValueError(f"must be a fraction of one GPU or a whole number, got {value}")
+        return value
+
+
+class RaySpec(_Frozen):
+    address: str | None = None  # null: start Ray here; "auto" or "ray://host:10001": a cluster
+
+
+class StudySpec(_Frozen):
+    name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$", max_length=100)
+    data: DataConfig = DigitsData()
+    model: ModelSpec = ModelSpec()
+    space: dict[str, Param] = Field(default_factory=dict)
+    fixed: dict[str, Any] = Field(default_factory=dict)
+    search: SearchSpec = SearchSpec()
+    resources: ResourcesSpec = ResourcesSpec()
+    storage: str | None = None  # null: sqlite file in the run dir; or any Optuna storage URL
+    ray: RaySpec = RaySpec()
+
+    @model_validator(mode="after")
+    def _space_and_fixed_fit_train_config(self) -> StudySpec:
+        _check_keys(self.space, "space")
+        _check_keys(self.fixed, "fixed")
+        both = sorted(set(self.space) & set(self.fixed))
+        if both:
+            raise ValueError(f"{both[0]} is in both space and fixed; keep it in one of them")
+        base = self.base_config()
+        for name, param in self.space.items():
+            _check_param(name, param, base)
+        return self
+
+    def base_config(self) -> dict[str, Any]:
+        """model + fixed, validated as a TrainConfig: what every trial starts from."""
+        values = {**self.model.model_dump(), **self.fixed}
+        try:
+            TrainConfig(**values)
+        except ValidationError as exc:
+            raise ValueError(_first_error(exc, prefix="fixed.")) from None
+        return values
+
+
+def _check_keys(section: dict[str, Any], where: str) -> None:
+    fields = [f for f in TrainConfig.model_fields if f not in MODEL_FIELDS]
+    for key in section:
+        if key in MODEL_FIELDS:
+            raise ValueError(f"{where}.{key}: set {key} in the model: section")
+        if key not in fields:
+            close = difflib.get_close_matches(key, fields, n=1)
+            hint = f"did you mean {close[0]}?" if close else f"allowed: {', '.join(fields)}"
+            raise ValueError(f"{where}.{key} is not a training setting; {hint}")
+
+
+def _check_param(name: str, param: FloatParam | IntParam | CategoricalParam, base: dict) -> None:
+    """Every value the parameter can take must make a valid TrainConfig."""
+    annotation = str(TrainConfig.model_fields[name].annotation)
+    if isinstance(param, FloatParam) and "float" not in annotation:
+        raise ValueError(f"space.{name} is a whole number: use type: int or categorical")
+    values = param.choices if isinstance(param, CategoricalParam) else [param.low, param.high]
+    for value in values:
+        try:
+            TrainConfig(**{**base, name: value})
+        except ValidationError as exc:
+            raise ValueError(
+                f"space.{name} can take {value!r}, but {_first_error(exc, '')}"
+            ) from None
+
+
+class _Loader(yaml.SafeLoader):
+    """YAML 1.2 floats: PyYAML reads `1e-3` (no dot) as a string, as YAML 1.1 did."""
+
+
+_Loader.add_implicit_resolver(
+    "tag:yaml.org,2002:float",
+    re.compile(
+        r"^[-+]?(?:[0-9][0-9_]*(?:\.[0-9_]*)?|\.[0-9_]+)(?:[eE][-+]?[0-9]+)?$"
+        r"|^[-+]?\.(?:inf|Inf|INF)$|^\.(?:nan|NaN|NAN)$"
+    ),
+    list("-+0123456789."),
+)
+
+
+def load_study_spec(path: str | Path) -> StudySpec:
+    """Read and validate a study file; any problem is one StudySpecError line."""
+    path = Path(path)
+    if not path.is_file():
+        raise StudySpecError(f"study file {path} does not exist")
+    try:
+        raw = yaml.load(path.read_text(), Loader=_Loader)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        problem = getattr(exc, "problem", None) or str(exc)
+        raise StudySpecError(f"{path}{where}: not valid YAML: {problem}") from None
+    if not isinstance(raw, dict):
+        raise StudySpecError(f"{path}: a study file is a mapping (name:, data:, ...), got {raw!r}")
+    return parse_study_spec(raw, source=str(path))
+
+
+def parse_study_spec(raw: dict[str, Any], source: str = "study") -> StudySpec:
+    try:
+        return StudySpec.model_validate(raw)
+    except ValidationError as exc:
+        raise StudySpecError(f"{source}: {_first_error(exc, prefix='')}") from None
+
+
+def _first_error(exc: ValidationError, prefix: str) -> str:
+    """Pydantic's first error as '<field> must be <rule>, got <value>'."""
+    error = exc.errors()[0]
+    raw = list(error["loc"])
+    field = (prefix + ".".join(str(p) for p in raw if p not in _TAGGED)).rstrip(".")
+    value = error.get("input")
+    kind, message = error["type"], error["msg"]
+    if kind == "extra_forbidden":
+        return _unknown_key(raw, prefix)
+    if kind == "missing":
+        return f"{field} is required"
+    if kind == "value_error":
+        return _join(field, message.removeprefix("Value error, "), _model_at(raw))
+    if kind == "union_tag_not_found":
+        tags = ", ".join(repr(t) for t, m in _TAGGED.items() if _field_tag(raw) in m.model_fields)
+        return f"{field}.{_field_tag(raw)} is required: one of {tags}"
+    if kind in ("dict_type", "model_type", "model_attributes_type") and raw[:1] == ["space"]:
+        return (
+            f"{field} must be a mapping like {{type: float, low: 0.001, high: 0.1}}, "
+            f"got {value!r}; to hold one value put it in fixed:"
+        )
+    if kind == "too_short":
+        return f"{field} must have at least {error['ctx']['min_length']} item, got {value!r}"
+    if kind == "string_pattern_mismatch" and raw == ["name"]:
+        return (
+            f"name must be letters, digits, '.', '_' or '-' (it names the run directory), "
+            f"got {value!r}"
+        )
+    if kind == "union_tag_invalid":
+        ctx = error["ctx"]
+        tags = ", ".join(repr(t) for t in ctx["expected_tags"].replace("'", "").split(", "))
+        key = ctx["discriminator"].strip("'")
+        return f"{field}.{key} must be one of {tags}, got {ctx['tag']!r}"
+    if kind == "literal_error":
+        allowed = error["ctx"]["expected"].replace(" or ", ", ")
+        return f"{field} must be one of {allowed}, got {value!r}"
+    rule = message[0].lower() + message[1:]
+    rule = rule.replace("input should be", "must be")
+    return f"{field} {rule}, got {value!r}"
+
+
+def _join(field: str, text: str, model: type[BaseModel] | None) -> str:
+    """'search' + 'mode must be ...' -> 'search.mode must be ...'."""
+    if text.startswith("must"):
+        return f"{field} {text}"
+    token = re.match(r"\w+", text)
+    if field and token and model and token.group() in model.model_fields:
+        return f"{field}.{text}"
+    return f"{field}: {text}" if field else text
+
+
+def _field_tag(raw: list[Any]) -> str:
+    return "type" if raw[:1] == ["space"] else "source"
+
+
+def _unknown_key(raw: list[Any], prefix: str) -> str:
+    *parent, key = raw
+    model = _model_at(parent)
+    allowed = list(model.model_fields) if model else []
+    close = difflib.get_close_matches(str(key), allowed, n=1)
+    hint = f"did you mean {close[0]}?" if close else f"allowed: {', '.join(allowed)}"
+    where = ".".join(str(p) for p in [*parent, key] if p not in _TAGGED)
+    return f"unknown key {prefix + where}; {hint}"
+
+
+def _model_at(path: list[Any]) -> type[BaseModel] | None:
+    """The pydantic model a location points into, to list the keys it allows."""
+    model: type[BaseModel] | None = StudySpec
+    for part in path:
+        if part in _TAGGED:
+            model = _TAGGED[part]
+            continue
+        field = model.model_fields.get(str(part)) if model else None
+        annotation = field.annotation if field else None
+        is_model = isinstance(annotation, type) and issubclass(annotation, BaseModel)
+        model = annotation if is_model else None
+    return model
+
+
+def _tagged() -> dict[str, type[BaseModel]]:
+    from trainable.config import FakeData, ImageFolderData, TorchvisionData
+
+    return {
+        "digits": DigitsData,
+        "imagefolder": ImageFolderData,
+        "torchvision": TorchvisionData,
+        "fake": FakeData,
+        "float": FloatParam,
+        "int": IntParam,
+        "categorical": CategoricalParam,
+    }
+
+
+_TAGGED = _tagged()
+
+
+def dump_spec(spec: StudySpec) -> str:
+    """The resolved spec (defaults filled in) as YAML, as written to the run directory."""
+    return yaml.safe_dump(spec.model_dump(mode="json"), sort_keys=False)
+
+
+__all__ = ["StudySpec", "TypeAdapter", "dump_spec", "load_study_spec", "parse_study_spec"]

@@ -1,0 +1,87 @@
+"""Optuna samplers and pruners by the names a study file uses."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from search.spec import PrunerSpec, SamplerSpec, SearchSpec, StudySpec
+
+if TYPE_CHECKING:
+    import optuna
+
+
+def make_sampler(search: SearchSpec, seed: int) -> optuna.samplers.BaseSampler:
+    """`seed` differs from search.seed on a resumed study, so a restart draws new points."""
+    import warnings
+
+    import optuna
+
+    with warnings.catch_warnings():  # QMC and pruned-trial CMA-ES are marked experimental
+        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+        return _sampler(search, seed)
+
+
+def _sampler(search: SearchSpec, seed: int) -> optuna.samplers.BaseSampler:
+    import optuna
+
+    spec: SamplerSpec = search.sampler
+    startup = spec.startup_trials
+    if startup is None:
+        startup = min(10, max(2, search.trials // 4))
+    if spec.type == "tpe":
+        # multivariate models interactions (lr x batch size); constant liar keeps parallel
+        # trials from being sent to the same point while their results are pending.
+        return optuna.samplers.TPESampler(
+            n_startup_trials=startup, multivariate=True, constant_liar=True, seed=seed
+        )
+    if spec.type == "random":
+        return optuna.samplers.RandomSampler(seed=seed)
+    if spec.type == "cmaes":
+        return optuna.samplers.CmaEsSampler(
+            n_startup_trials=startup,
+            seed=seed,
+            warn_independent_sampling=False,
+            consider_pruned_trials=True,
+        )
+    if spec.type == "gp":
+        return optuna.samplers.GPSampler(
+            n_startup_trials=startup, seed=seed, warn_independent_sampling=False
+        )
+    return optuna.samplers.QMCSampler(seed=seed, scramble=True, warn_independent_sampling=False)
+
+
+def make_pruner(spec: PrunerSpec, max_epochs: int) -> optuna.pruners.BasePruner:
+    import optuna
+
+    if spec.type == "median":
+        return optuna.pruners.MedianPruner(
+            n_startup_trials=spec.startup_trials, n_warmup_steps=spec.warmup_epochs
+        )
+    if spec.type == "percentile":
+        return optuna.pruners.PercentilePruner(
+            spec.percentile, n_startup_trials=spec.startup_trials, n_warmup_steps=spec.warmup_epochs
+        )
+    if spec.type == "successive_halving":
+        return optuna.pruners.SuccessiveHalvingPruner(
+            min_resource=max(1, spec.warmup_epochs), reduction_factor=spec.reduction_factor
+        )
+    if spec.type == "hyperband":
+        return optuna.pruners.HyperbandPruner(
+            min_resource=max(1, spec.warmup_epochs),
+            max_resource=max_epochs,
+            reduction_factor=spec.reduction_factor,
+        )
+    return optuna.pruners.NopPruner()
+
+
+def max_epochs(spec: StudySpec) -> int:
+    """The most epochs any trial can run: the resource hyperband divides."""
+    from search.spec import CategoricalParam
+    from trainable import TrainConfig
+
+    param = spec.space.get("epochs")
+    if param is None:
+        return TrainConfig(**spec.base_config()).epochs
+    if isinstance(param, CategoricalParam):
+        return int(max(param.choices))  # type: ignore[type-var, arg-type]
+    return int(param.high)

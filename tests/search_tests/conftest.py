@@ -1,0 +1,51 @@
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from search.spec import StudySpec, parse_study_spec
+
+
+def tiny_study(**overrides: Any) -> dict[str, Any]:
+    """A study that runs in seconds: 16 px fake images, random-weight Lite0, 1-2 epochs."""
+    raw: dict[str, Any] = {
+        "name": "tiny",
+        "data": {"source": "fake", "samples": 48, "classes": 3, "image_size": 16},
+        "model": {"backbone": "efficientnet_lite0", "weights": "none"},
+        "space": {
+            "lr": {"type": "float", "low": 1e-4, "high": 1e-2, "log": True},
+            "epochs": {"type": "int", "low": 1, "high": 2},
+            "batch_size": {"type": "categorical", "choices": [16]},
+        },
+        "fixed": {},
+        "search": {"trials": 3, "concurrency": 2, "pruner": "none"},
+    }
+    for key, value in overrides.items():
+        if (
+            key not in ("space", "fixed")
+            and isinstance(value, dict)
+            and isinstance(raw.get(key), dict)
+        ):
+            raw[key] = {**raw[key], **value}
+        else:
+            raw[key] = value
+    return raw
+
+
+@pytest.fixture
+def tiny_spec() -> StudySpec:
+    return parse_study_spec(tiny_study())
+
+
+@pytest.fixture
+def write_study(tmp_path: Path):
+    def write(raw: dict[str, Any] | str, name: str = "study.yaml") -> Path:
+        import yaml
+
+        path = tmp_path / name
+        path.write_text(raw if isinstance(raw, str) else yaml.safe_dump(raw))
+        return path
+
+    return write
