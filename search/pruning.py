@@ -1,0 +1,50 @@
+"""A Ray Tune scheduler that asks the Optuna pruner, after every epoch, whether to stop a trial.
+
+It holds no state of its own: each result is reported to the Optuna trial (so every epoch a
+trial ran, the pruning epoch included, is an intermediate value in the storage) and the pruner
+decides from the storage. Pruning therefore survives a restart of the search.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Any
+
+from ray.tune.schedulers import FIFOScheduler, TrialScheduler
+
+from search.sampling import LiveTrials
+
+
+class OptunaPruningScheduler(FIFOScheduler):
+    def __init__(self, live: LiveTrials, metric: str) -> None:
+        super().__init__()
+        self.live, self.metric_name = live, metric
+
+    def on_trial_result(self, tune_controller: Any, trial: Any, result: dict) -> str:
+        optuna_trial = self.live.get(trial.trial_id)
+        value, epoch = result.get(self.metric_name), result.get("epoch")
+        if optuna_trial is None or value is None or epoch is None:
+            return TrialScheduler.CONTINUE
+        if not math.isfinite(value):  # the trainable raises DivergedError on its own
+            return TrialScheduler.CONTINUE
+        optuna_trial.report(float(value), int(epoch))
+        if optuna_trial.should_prune():
+            self.live.pruned.add(trial.trial_id)
+            return TrialScheduler.STOP
+        return TrialScheduler.CONTINUE
+
+    def on_trial_error(self, tune_controller: Any, trial: Any) -> None:
+        """Keep the reason for the searcher, which Ray tells only that there was an error."""
+        self.live.errors[trial.trial_id] = _error_of(trial) or "the trial's worker died"
+        super().on_trial_error(tune_controller, trial)
+
+
+def _error_of(trial: Any) -> str:
+    """The exception line of the traceback Ray wrote for the trial."""
+    path = Path(trial.error_file) if trial.error_file else None
+    if path is None or not path.is_file():
+        return ""
+    lines = [line.strip() for line in path.read_text(errors="replace").splitlines()]
+    lines = [line for line in lines if line and not line.startswith("Failure #")]
+    return f"{lines[-1]} (traceback: {path})" if lines else ""

@@ -1,0 +1,6 @@
+"""Names of the user attrs hpsearch writes on Optuna trials (readable without Ray)."""
+
+FAIL_REASON = "fail_reason"  # why a FAIL trial failed, one line
+RAY_TRIAL_ID = "ray_trial_id"  # the Ray Tune trial that ran it
+TRAIN_SECONDS = "train_seconds"  # wall time inside train(), model build included
+INTERRUPTED = "interrupted: the search stopped while this trial ran"
