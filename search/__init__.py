@@ -1,1 +1,24 @@
-"""The search service: study files, Ray Tune + Optuna wiring, refit, results and the CLI."""
+"""The search service: study files, Ray Tune + Optuna wiring, refit, results and the CLI.
+
+Other pipelines import a finished search with
+
+    from search import load_best
+    best = load_best("runs/digits-quickstart")
+    model = best.load_model()          # refit weights, eval mode
+    best.config                        # the TrainConfig the search chose
+"""
+
+from __future__ import annotations
+
+from search.errors import HPSearchError, StudySpecError
+from search.results import BestConfig, load_best
+from search.spec import StudySpec, load_study_spec
+
+__all__ = [
+    "BestConfig",
+    "HPSearchError",
+    "StudySpec",
+    "StudySpecError",
+    "load_best",
+    "load_study_spec",
+]

@@ -1,0 +1,133 @@
+"""`hpsearch`: thin commands over the library; heavy imports wait until a command runs."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from enum import Enum
+from pathlib import Path
+
+import typer
+
+app = typer.Typer(
+    help="Hyperparameter search for fine-tuning pretrained image classifiers.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+DEBUG = typer.Option(False, "--debug", help="Show the full traceback of an error.")
+
+
+@contextmanager
+def _user_errors(debug: bool) -> Iterator[None]:
+    """A user's mistake is one line on stderr and exit status 2, unless --debug."""
+    from search.errors import USER_ERRORS, SearchFailed
+
+    try:
+        yield
+    except USER_ERRORS as exc:
+        if debug:
+            raise
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(1 if isinstance(exc, SearchFailed) else 2) from None
+
+
+@app.command()
+def run(
+    study: Path = typer.Argument(..., help="The study file (YAML)."),
+    run_dir: Path = typer.Option(None, "--run-dir", help="Default: runs/<study name>."),
+    verbose: bool = typer.Option(False, "--verbose", "-v", help="Show Ray's own output."),
+    debug: bool = DEBUG,
+) -> None:
+    """Search, refit the best configuration, test it once, write the run directory."""
+    with _user_errors(debug):
+        from search.run import run_study
+        from search.spec import load_study_spec
+
+        spec = load_study_spec(study)
+        result = run_study(spec, run_dir, verbose=verbose, echo=typer.echo)
+        test = result.refit.test
+        states = ", ".join(f"{n} {s.lower()}" for s, n in sorted(result.trials.items()))
+        typer.echo(f"trials: {states}")
+        typer.echo(
+            f"best: trial {result.refit.trial_number}, {spec.search.metric} "
+            f"{result.refit.trial_value:.4f}"
+        )
+        typer.echo(
+            f"test: accuracy {test.accuracy:.4f}, macro F1 {test.macro_f1:.4f}, "
+            f"loss {test.loss:.4f} ({test.images} images)"
+        )
+        typer.echo(f"run directory: {result.run_dir}")
+
+
+class Format(str, Enum):
+    yaml = "yaml"
+    json = "json"
+
+
+@app.command()
+def best(
+    run_dir: Path = typer.Argument(..., help="A run directory."),
+    format: Format = typer.Option(Format.yaml, "--format", help="yaml or json."),
+    debug: bool = DEBUG,
+) -> None:
+    """Print the best configuration of a finished search."""
+    with _user_errors(debug):
+        from search.results import load_best
+
+        load_best(run_dir)  # checks the run finished
+        typer.echo((run_dir / f"best_config.{format.value}").read_text().rstrip())
+
+
+@app.command()
+def trials(
+    run_dir: Path = typer.Argument(..., help="A run directory (live while the search runs)."),
+    debug: bool = DEBUG,
+) -> None:
+    """Print the table of trials, read from the study's storage."""
+    with _user_errors(debug):
+        import optuna
+        import pandas as pd
+
+        from search.dashboard import run_spec
+        from search.results import trials_frame
+        from search.storage import open_storage, storage_url
+
+        spec = run_spec(run_dir)
+        study = optuna.load_study(
+            study_name=spec.name, storage=open_storage(storage_url(spec, run_dir))
+        )
+        frame = trials_frame(study, spec.search.metric)
+        with pd.option_context(
+            "display.max_rows",
+            None,
+            "display.width",
+            200,
+            "display.max_colwidth",
+            60,
+            "display.float_format",
+            "{:.4g}".format,
+        ):
+            typer.echo(frame.to_string(index=False) if len(frame) else "no trials yet")
+
+
+@app.command()
+def dashboard(
+    run_dir: Path = typer.Argument(..., help="A run directory."),
+    host: str = typer.Option("127.0.0.1", help="0.0.0.0 to serve other machines."),
+    port: int = typer.Option(8080, help="Port to listen on."),
+    debug: bool = DEBUG,
+) -> None:
+    """Serve optuna-dashboard on the study's storage (Ctrl-C stops it)."""
+    with _user_errors(debug):
+        from search.dashboard import run_storage, serve
+
+        run_storage(run_dir)
+        typer.echo(f"optuna-dashboard for {run_dir}: http://{host}:{port}/", err=True)
+        serve(run_dir, host, port)
+
+
+def main() -> None:  # pragma: no cover - the console script calls app directly
+    sys.exit(app())

@@ -1,0 +1,77 @@
+"""Refit the best configuration on train + val, then evaluate it once on the test split.
+
+The refit replays the best trial: same TrainConfig, same schedule, stopped after as many epochs
+as the trial ran (early stopping may have ended it before `epochs`). It runs as a Ray task with
+a trial's GPU and every CPU the search used, so on a cluster it lands where a GPU is.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from search.errors import SearchFailed
+from search.spec import StudySpec
+
+if TYPE_CHECKING:
+    import optuna
+
+    from trainable import Evaluation, Splits, TrainConfig
+
+
+@dataclass(frozen=True)
+class Refit:
+    config: TrainConfig
+    trial_number: int
+    trial_value: float
+    epochs: int
+    state_dict: dict[str, Any]
+    history: list[dict[str, float]]
+    test: Evaluation
+
+
+def best_config(
+    study: optuna.Study, spec: StudySpec
+) -> tuple[TrainConfig, optuna.trial.FrozenTrial]:
+    from optuna.trial import TrialState
+
+    from trainable import TrainConfig
+
+    if not study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,)):
+        raise SearchFailed(
+            f"study {spec.name} has no complete trial to refit (all pruned or failed); "
+            "see `hpsearch trials` for the reasons, then widen the space or relax the pruner"
+        )
+    best = study.best_trial
+    return TrainConfig(**{**spec.base_config(), **best.params}), best
+
+
+def refit_best(study: optuna.Study, spec: StudySpec, splits: Splits) -> Refit:
+    import ray
+
+    config, best = best_config(study, spec)
+    epochs = len(best.intermediate_values)  # every epoch a trial ran is reported
+    cpus = max(
+        spec.resources.cpus_per_trial,
+        min(
+            ray.cluster_resources().get("CPU", 1),
+            spec.resources.cpus_per_trial * spec.search.concurrency,
+        ),
+    )
+    gpus = math.ceil(spec.resources.gpus_per_trial)
+    task = ray.remote(num_cpus=cpus, num_gpus=gpus)(_refit_and_test)
+    state_dict, history, test = ray.get(task.remote(config, splits, epochs, cpus))
+    return Refit(config, best.number, float(best.value), epochs, state_dict, history, test)
+
+
+def _refit_and_test(config: TrainConfig, splits: Splits, epochs: int, cpus: float) -> tuple:
+    import torch
+
+    from trainable import evaluate, train
+
+    torch.set_num_threads(max(1, int(cpus)))
+    history = train(config, splits.for_refit(), stop_after=epochs)
+    test = evaluate(history.model, splits.test, splits.classes)
+    state = {k: v.detach().cpu() for k, v in history.model.state_dict().items()}
+    return state, history.records, test

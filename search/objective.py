@@ -1,0 +1,43 @@
+"""The function Ray runs for one trial: config dict -> TrainConfig -> trainable.train(...).
+
+Failures that come from the configuration itself (a diverged loss, CUDA out of memory, a
+config trainable rejects) are reported as a last result `{"failed": reason}` instead of raised:
+they are deterministic, so Ray must not retry them, and the searcher records the reason.
+Anything else raises, and counts as a transient failure of the trial.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from trainable import Splits
+
+
+def objective(config: dict[str, Any], *, splits: Splits, base: dict[str, Any], cpus: float) -> None:
+    import torch
+    from pydantic import ValidationError
+    from ray import tune
+
+    from trainable import TrainableError, TrainConfig, train
+
+    threads = max(1, int(cpus))
+    torch.set_num_threads(threads)
+    try:
+        cfg = TrainConfig(**{**base, **config})
+        train(
+            cfg,
+            splits,
+            report=lambda epoch, metrics: tune.report(metrics),
+            num_workers=threads - 1 if threads > 1 else 0,
+        )
+    except (TrainableError, ValidationError) as exc:
+        tune.report({"failed": f"{type(exc).__name__}: {exc}"})
+    except torch.OutOfMemoryError:
+        torch.cuda.empty_cache()
+        batch = config.get("batch_size", base.get("batch_size"))
+        tune.report(
+            {
+                "failed": f"CUDA out of memory at batch_size={batch}: lower batch_size, "
+                "or give each trial more of the GPU (gpus_per_trial)"
+            }
+        )

@@ -1,0 +1,54 @@
+"""What `hpsearch run` prints: one line a finished trial instead of Ray's status tables."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from search.trial_attrs import FAIL_REASON
+
+if TYPE_CHECKING:
+    import optuna
+    from optuna.trial import FrozenTrial
+
+
+def format_value(value: Any) -> str:
+    if isinstance(value, float):
+        return f"{value:.3g}"
+    return str(value)
+
+
+def format_params(params: dict[str, Any]) -> str:
+    return " ".join(f"{k}={format_value(v)}" for k, v in params.items())
+
+
+class TrialPrinter:
+    """Called by the searcher with each trial it tells: prints number, state, value, params."""
+
+    def __init__(self, metric: str, echo: Callable[[str], None] = print) -> None:
+        self.metric, self.echo = metric, echo
+
+    def __call__(self, study: optuna.Study, trial: FrozenTrial) -> None:
+        epochs = len(trial.intermediate_values)
+        if trial.state.name == "FAIL":
+            outcome = f"{trial.user_attrs.get(FAIL_REASON, 'failed')}"
+        else:
+            value = trial.value if trial.value is not None else _last(trial)
+            outcome = f"{self.metric} {value:.4f} after {epochs} epoch{'s' * (epochs != 1)}"
+        self.echo(
+            f"trial {trial.number:>3} {trial.state.name:<8} {outcome:<32} "
+            f"{format_params(trial.params)}{_best(study)}"
+        )
+
+
+def _best(study: optuna.Study) -> str:
+    try:
+        best = study.best_trial
+    except ValueError:  # no complete trial yet
+        return ""
+    return f"  | best {best.value:.4f} (#{best.number})"
+
+
+def _last(trial: FrozenTrial) -> float:
+    values = list(trial.intermediate_values.values())
+    return values[-1] if values else float("nan")

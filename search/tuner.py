@@ -1,0 +1,187 @@
+"""Ray Tune wiring: start or join Ray, open the Optuna study, run trials until the study is done."""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from search.errors import ClusterError
+from search.sampling import LiveTrials, OptunaSearcher, failed_trials, finished_count
+from search.space import distributions
+from search.spec import StudySpec
+from search.storage import open_storage, storage_url
+from search.strategies import make_pruner, make_sampler, max_epochs
+from search.trial_attrs import FAIL_REASON, INTERRUPTED
+
+if TYPE_CHECKING:
+    import optuna
+    from optuna.trial import FrozenTrial
+
+    from trainable import Splits
+
+
+@dataclass(frozen=True)
+class SearchOutcome:
+    study: optuna.Study
+    finished: int  # complete + pruned, in the whole study
+    failed: int  # failed by themselves (interrupted ones excluded)
+    over_failure_budget: bool
+
+
+def open_study(spec: StudySpec, url: str) -> optuna.Study:
+    """Create the study, or load it to resume or extend; a new sampler seed on each reopening."""
+    import optuna
+
+    storage = open_storage(url)
+    summary = next(
+        (s for s in optuna.get_all_study_summaries(storage) if s.study_name == spec.name), None
+    )
+    return optuna.create_study(
+        study_name=spec.name,
+        storage=storage,
+        sampler=make_sampler(spec.search, spec.search.seed + (summary.n_trials if summary else 0)),
+        pruner=make_pruner(spec.search.pruner, max_epochs(spec)),
+        direction="minimize" if spec.search.direction == "min" else "maximize",
+        load_if_exists=True,
+    )
+
+
+def fail_interrupted(study: optuna.Study) -> list[int]:
+    """Trials left RUNNING by a search that died: tell FAIL, so nothing misleads the sampler."""
+    from optuna.trial import TrialState
+
+    numbers = []
+    for frozen in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
+        # No public setter takes a trial number; the storage call is what Trial.set_user_attr does.
+        study._storage.set_trial_user_attr(frozen._trial_id, FAIL_REASON, INTERRUPTED)
+        study.tell(frozen.number, state=TrialState.FAIL)
+        numbers.append(frozen.number)
+    return numbers
+
+
+def start_ray(spec: StudySpec, verbose: bool) -> None:
+    import ray
+
+    if ray.is_initialized():
+        return
+    if not verbose:
+        # Ray enables token authentication for the cluster it starts and says so at WARNING
+        # level on every start; the default is right, the line is noise.
+        logging.getLogger("ray._private.authentication.authentication_token_setup").setLevel(
+            logging.ERROR
+        )
+    try:
+        ray.init(
+            address=spec.ray.address,
+            include_dashboard=False,
+            log_to_driver=verbose,
+            logging_level=logging.INFO if verbose else logging.WARNING,
+        )
+    except (ConnectionError, RuntimeError, ValueError) as exc:
+        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        if spec.ray.address is None:
+            raise ClusterError(
+                f"Ray could not start on this machine ({reason}); "
+                "run with --verbose to see Ray's log"
+            ) from None
+        raise ClusterError(
+            f"ray.address {spec.ray.address!r} does not answer ({reason}); "
+            "start the cluster (ray start --head) or set ray.address: null to run here"
+        ) from None
+
+
+class _DropSummaryOfFailures(logging.Filter):
+    """Ray ends with 'Trials did not complete: [...]'; the progress lines said it, with reasons."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not record.getMessage().startswith("Trials did not complete")
+
+
+def _quiet_ray(verbose: bool) -> None:
+    """One line a trial from us instead of Ray's tables and tracebacks, unless --verbose."""
+    # The legacy reporter at verbose=0 prints nothing; the new one always prints a header.
+    os.environ["RAY_AIR_NEW_OUTPUT"] = "1" if verbose else "0"
+    # Tracebacks stay in each trial's error.txt, which the FAIL line points to.
+    os.environ["TUNE_PRINT_ALL_TRIAL_ERRORS"] = "1" if verbose else "0"
+    tune_logger = logging.getLogger("ray.tune.tune")
+    if not verbose and not any(isinstance(f, _DropSummaryOfFailures) for f in tune_logger.filters):
+        tune_logger.addFilter(_DropSummaryOfFailures())
+
+
+def run_search(
+    spec: StudySpec,
+    run_dir: Path,
+    splits: Splits,
+    *,
+    on_finish: Callable[[optuna.Study, FrozenTrial], None] | None = None,
+    verbose: bool = False,
+) -> SearchOutcome:
+    """Run trials until the study holds `search.trials` finished ones (or too many failed)."""
+    run_dir.mkdir(parents=True, exist_ok=True)
+    study = open_study(spec, storage_url(spec, run_dir))
+    fail_interrupted(study)
+    live = LiveTrials()
+    searcher = OptunaSearcher(
+        study,
+        distributions(spec),
+        live,
+        metric=spec.search.metric,
+        mode=spec.search.direction,
+        target=spec.search.trials,
+        failure_budget=spec.search.failure_budget,
+        on_finish=on_finish,
+    )
+    if finished_count(study) < spec.search.trials and not searcher.over_failure_budget:
+        _fit(spec, run_dir, splits, searcher, live, verbose)
+    fail_interrupted(study)  # a Ctrl-C can leave trials RUNNING
+    return SearchOutcome(
+        study=study,
+        finished=finished_count(study),
+        failed=len(failed_trials(study)),
+        over_failure_budget=searcher.over_failure_budget,
+    )
+
+
+def _fit(
+    spec: StudySpec,
+    run_dir: Path,
+    splits: Splits,
+    searcher: OptunaSearcher,
+    live: LiveTrials,
+    verbose: bool,
+) -> None:
+    from ray import tune
+
+    from search.objective import objective
+
+    _quiet_ray(verbose)
+    from search.pruning import OptunaPruningScheduler
+
+    resources = {"cpu": spec.resources.cpus_per_trial, "gpu": spec.resources.gpus_per_trial}
+    trainable = tune.with_resources(
+        tune.with_parameters(
+            objective, splits=splits, base=spec.base_config(), cpus=spec.resources.cpus_per_trial
+        ),
+        resources,
+    )
+    tuner = tune.Tuner(
+        trainable,
+        tune_config=tune.TuneConfig(
+            search_alg=searcher,
+            scheduler=OptunaPruningScheduler(live, spec.search.metric),
+            num_samples=-1,  # the searcher says when the study is done
+            max_concurrent_trials=spec.search.concurrency,
+            reuse_actors=True,  # ~5x less overhead per short trial
+        ),
+        run_config=tune.RunConfig(
+            name="ray",
+            storage_path=str((run_dir).resolve()),
+            verbose=2 if verbose else 0,
+            failure_config=tune.FailureConfig(max_failures=0),
+        ),
+    )
+    tuner.fit()

@@ -1,0 +1,61 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from search.cli import app
+from search.errors import StudySpecError
+from tests.search_tests.conftest import tiny_study
+
+runner = CliRunner()
+
+
+def test_help_lists_the_commands() -> None:
+    result = runner.invoke(app, ["--help"])
+    assert result.exit_code == 0
+    for command in ("run", "best", "trials", "dashboard"):
+        assert command in result.output
+
+
+@pytest.mark.parametrize(
+    ("study", "message"),
+    [
+        ({**tiny_study(), "search": {"sampler": "tpe2"}}, "search.sampler.type must be one of"),
+        ("name: x\nsearch: [1, 2\n", "not valid YAML"),
+    ],
+)
+def test_bad_study_is_one_line_and_exit_2(write_study, study, message: str) -> None:
+    result = runner.invoke(app, ["run", str(write_study(study))])
+    assert result.exit_code == 2
+    assert result.stderr.startswith("error: ") and message in result.stderr
+    assert result.stderr.count("\n") == 1 and "Traceback" not in result.stderr
+    assert result.stdout == ""
+
+
+def test_missing_study_file_is_named(tmp_path: Path) -> None:
+    result = runner.invoke(app, ["run", str(tmp_path / "nope.yaml")])
+    assert result.exit_code == 2 and "nope.yaml does not exist" in result.stderr
+
+
+def test_debug_shows_the_traceback(write_study) -> None:
+    path = write_study({**tiny_study(), "search": {"sampler": "tpe2"}})
+    result = runner.invoke(app, ["run", str(path), "--debug"])
+    assert isinstance(result.exception, StudySpecError)
+
+
+@pytest.mark.parametrize("command", ["best", "trials", "dashboard"])
+def test_commands_on_a_folder_that_is_not_a_run(tmp_path: Path, command: str) -> None:
+    result = runner.invoke(app, [command, str(tmp_path)])
+    assert result.exit_code == 2
+    assert str(tmp_path) in result.stderr
+
+
+def test_missing_data_root_fails_before_any_trial(write_study, tmp_path: Path) -> None:
+    raw = tiny_study(data={"source": "imagefolder", "root": str(tmp_path / "photos")})
+    del raw["data"]["samples"], raw["data"]["classes"]
+    result = runner.invoke(app, ["run", str(write_study(raw)), "--run-dir", str(tmp_path / "r")])
+    assert result.exit_code == 2
+    assert f"data.root {tmp_path / 'photos'} does not exist" in result.stderr
+    assert not (tmp_path / "r").exists()  # nothing written: no run directory, no storage

@@ -1,0 +1,157 @@
+"""A tiny study through Ray Tune, Optuna, the refit and the run directory. Ray starts once."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import optuna
+import pandas as pd
+import pytest
+import torch
+import yaml
+from optuna.trial import TrialState
+from typer.testing import CliRunner
+
+from search import load_best
+from search.cli import app
+from search.run import RunResult, run_study
+from search.spec import parse_study_spec
+from search.trial_attrs import RAY_TRIAL_ID, TRAIN_SECONDS
+from tests.search_tests.conftest import tiny_study
+from trainable import TrainConfig, evaluate, prepare
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def ray_session():
+    import ray
+
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+    yield
+    ray.shutdown()
+
+
+@pytest.fixture(scope="module")
+def finished(ray_session, tmp_path_factory) -> tuple[RunResult, object]:
+    raw = tiny_study(
+        search={"trials": 5, "concurrency": 2, "pruner": {"type": "median", "startup_trials": 1}}
+    )
+    spec = parse_study_spec(raw)
+    lines: list[str] = []
+    result = run_study(spec, tmp_path_factory.mktemp("runs") / "tiny", echo=lines.append)
+    return result, spec, lines
+
+
+def load(run_dir: Path) -> optuna.Study:
+    return optuna.load_study(study_name="tiny", storage=f"sqlite:///{run_dir / 'optuna.db'}")
+
+
+def test_run_directory_holds_every_file(finished) -> None:
+    result, _, _ = finished
+    names = {
+        "study.yaml",
+        "optuna.db",
+        "trials.csv",
+        "best_config.yaml",
+        "best_config.json",
+        "model.pt",
+        "test_metrics.json",
+        "history.csv",
+        "summary.json",
+        "ray",
+    }
+    assert names <= {p.name for p in result.run_dir.iterdir()}
+    plots = {p.name for p in (result.run_dir / "plots").iterdir()}
+    assert plots == {"optimization_history.png", "trial_curves.png", "refit_curves.png"}
+    assert not list(result.run_dir.glob(".*.tmp"))
+
+
+def test_storage_holds_every_trial_finished_and_tagged(finished) -> None:
+    result, _, lines = finished
+    study = load(result.run_dir)
+    trials = study.get_trials()
+    done = [t for t in trials if t.state in (TrialState.COMPLETE, TrialState.PRUNED)]
+    assert len(done) == 5 and not [t for t in trials if t.state == TrialState.RUNNING]
+    assert len({t.user_attrs[RAY_TRIAL_ID] for t in trials}) == len(trials)
+    for trial in done:
+        assert len(trial.intermediate_values) >= 1
+        assert set(trial.params) == {"lr", "epochs", "batch_size"}
+    for trial in study.get_trials(states=(TrialState.COMPLETE,)):
+        assert len(trial.intermediate_values) == trial.params["epochs"]
+        assert trial.user_attrs[TRAIN_SECONDS] > 0
+        assert trial.value == trial.intermediate_values[trial.params["epochs"]]
+    # One progress line a finished trial, with its state.
+    trial_lines = [line for line in lines if line.startswith("trial ")]
+    assert len(trial_lines) == len(trials)
+    assert all(("COMPLETE" in line) or ("PRUNED" in line) for line in trial_lines)
+
+
+def test_best_config_is_the_best_trial_ready_for_train(finished) -> None:
+    result, spec, _ = finished
+    best = load(result.run_dir).best_trial
+    config = TrainConfig(**yaml.safe_load((result.run_dir / "best_config.yaml").read_text()))
+    assert config == TrainConfig(**{**spec.base_config(), **best.params})
+    assert json.loads((result.run_dir / "best_config.json").read_text()) == config.model_dump()
+    assert result.refit.trial_number == best.number
+
+
+def test_test_metrics_come_from_the_refit_model(finished) -> None:
+    result, spec, _ = finished
+    metrics = json.loads((result.run_dir / "test_metrics.json").read_text())
+    assert metrics["images"] == len(prepare(spec.data).test)
+    assert sum(map(sum, metrics["confusion_matrix"])) == metrics["images"]
+    history = pd.read_csv(result.run_dir / "history.csv")
+    assert list(history["epoch"]) == list(range(1, result.refit.epochs + 1))
+    assert "val_loss" not in history  # refit on train + val: no validation split left
+
+
+def test_load_best_gives_config_and_a_working_model(finished) -> None:
+    result, spec, _ = finished
+    best = load_best(result.run_dir)
+    assert best.trial_number == result.refit.trial_number and best.metric == "val_loss"
+    assert best.classes == ["class_0", "class_1", "class_2"] and best.image_size == 16
+    model = best.load_model()
+    splits = prepare(spec.data)
+    again = evaluate(model, splits.test, splits.classes)
+    assert again.accuracy == pytest.approx(best.test_metrics["accuracy"])
+    assert model(torch.zeros(1, 3, 16, 16, dtype=torch.uint8)).shape == (1, 3)
+
+
+def test_trials_csv_has_a_row_a_trial(finished) -> None:
+    result, _, _ = finished
+    table = pd.read_csv(result.run_dir / "trials.csv")
+    assert len(table) == len(load(result.run_dir).trials)
+    assert {"number", "state", "val_loss", "best_val_loss", "epochs", "lr", "fail_reason"} <= set(
+        table
+    )
+
+
+def test_cli_best_and_trials_read_the_run_directory(finished) -> None:
+    result, _, _ = finished
+    runner = CliRunner()
+    shown = runner.invoke(app, ["best", str(result.run_dir)])
+    assert shown.exit_code == 0 and yaml.safe_load(shown.output)["backbone"] == "efficientnet_lite0"
+    shown = runner.invoke(app, ["best", str(result.run_dir), "--format", "json"])
+    assert json.loads(shown.output)["lr"] == result.refit.config.lr
+    table = runner.invoke(app, ["trials", str(result.run_dir)])
+    assert table.exit_code == 0 and "COMPLETE" in table.output and "val_loss" in table.output
+
+
+def test_running_again_with_more_trials_extends_the_same_study(finished) -> None:
+    result, spec, _ = finished
+    before = load(result.run_dir).trials
+    more = parse_study_spec(
+        {
+            **spec.model_dump(mode="json"),
+            "search": {**spec.search.model_dump(mode="json"), "trials": 6},
+        }
+    )
+    lines: list[str] = []
+    run_study(more, result.run_dir, echo=lines.append)
+    after = load(result.run_dir).trials
+    assert [t.params for t in after[: len(before)]] == [t.params for t in before]
+    finished_states = (TrialState.COMPLETE, TrialState.PRUNED)
+    assert sum(t.state in finished_states for t in after) == 6
+    assert len([line for line in lines if line.startswith("trial ")]) == len(after) - len(before)
