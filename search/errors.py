@@ -29,5 +29,9 @@ class SearchFailed(HPSearchError):
     """The search ended without a trial worth refitting (all failed, too many failures)."""
 
 
+class SearchInterrupted(HPSearchError):
+    """Ctrl-C or SIGTERM: finished trials are kept, running ones told FAIL; run again to resume."""
+
+
 # What the CLI answers with one line instead of a traceback.
 USER_ERRORS: tuple[type[Exception], ...] = (HPSearchError, TrainableError)

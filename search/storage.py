@@ -56,3 +56,9 @@ def _sqlite(url: str) -> optuna.storages.RDBStorage:
 
     storage.engine.dispose()  # the connection made before the listener existed
     return storage
+
+
+def check_reachable(url: str) -> None:
+    """A round trip to an external storage before anything else starts (SQLite files are local)."""
+    if not url.startswith("sqlite:///"):
+        open_storage(url)

@@ -1,0 +1,90 @@
+"""One `hpsearch run` per run directory: an exclusive lock the OS releases if the holder dies.
+
+`fcntl.flock` is released by the kernel when the process exits, SIGKILL included, so a crashed
+run never leaves a stale lock. The lock file records who holds it, for the refusal message.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import socket
+import sys
+import time
+from pathlib import Path
+from types import TracebackType
+from typing import IO
+
+from search.errors import RunDirError
+
+LOCK_NAME = ".lock"
+
+
+class RunLock:
+    """`with RunLock(run_dir):` creates the directory if needed and holds it exclusively.
+
+    A directory this lock created and nothing else filled (the run stopped on a bad input) is
+    removed again on exit, so a mistake leaves no trace.
+    """
+
+    def __init__(self, run_dir: Path) -> None:
+        self.run_dir = run_dir
+        self.path = run_dir / LOCK_NAME
+        self.created = False
+        self._file: IO[str] | None = None
+
+    def __enter__(self) -> RunLock:
+        self.created = not self.run_dir.exists()
+        self.run_dir.mkdir(parents=True, exist_ok=True)
+        handle = open(self.path, "a+")
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.seek(0)
+            holder = _describe(handle.read())
+            handle.close()
+            raise RunDirError(
+                f"{self.run_dir} is in use by another hpsearch run ({holder}); wait for it to "
+                "finish or stop it, then run again (it will resume)"
+            ) from None
+        handle.seek(0)
+        handle.truncate()
+        handle.write(
+            json.dumps(
+                {
+                    "pid": os.getpid(),
+                    "host": socket.gethostname(),
+                    "since": time.strftime("%Y-%m-%d %H:%M:%S"),
+                    "command": " ".join(sys.argv),
+                }
+            )
+        )
+        handle.flush()
+        self._file = handle
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        handle = self._file
+        if handle is None:
+            return
+        handle.truncate(0)
+        fcntl.flock(handle, fcntl.LOCK_UN)
+        handle.close()
+        self._file = None
+        if self.created and [p.name for p in self.run_dir.iterdir()] == [LOCK_NAME]:
+            self.path.unlink()
+            self.run_dir.rmdir()
+
+
+def _describe(text: str) -> str:
+    try:
+        info = json.loads(text)
+    except ValueError:
+        return "its process is not recorded"
+    return f"pid {info['pid']} on {info['host']}, since {info['since']}: {info['command']}"

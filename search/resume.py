@@ -1,0 +1,91 @@
+"""What a run directory already holds: can this study resume there, and is anything left to do.
+
+A run resumes only where the earlier run searched the same thing: the data, the model, the
+space, the fixed settings and the metric. Changing `search.trials` extends the study; changing
+how it searches (sampler, pruner, concurrency, resources) is allowed too.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from search.errors import RunDirError
+from search.spec import StudySpec
+
+# What must match for old and new trials to be comparable.
+MUST_MATCH = ("name", "data", "model", "space", "fixed", "search.metric", "storage")
+
+
+def check_resumable(run_dir: Path, spec: StudySpec) -> None:
+    """Refuse to mix incomparable trials in one study."""
+    previous_file = run_dir / "study.yaml"
+    if not previous_file.is_file():
+        return
+    previous = yaml.safe_load(previous_file.read_text()) or {}
+    current = spec.model_dump(mode="json")
+    for key in MUST_MATCH:
+        old, new = _get(previous, key), _get(current, key)
+        difference = _first_difference(key, old, new)
+        if difference:
+            path, before, after = difference
+            raise RunDirError(
+                f"{run_dir} holds a run of this study with {path}={_show(before)}, now "
+                f"{_show(after)}; "
+                "resuming would mix trials that are not comparable: add --restart to move the "
+                "old run aside and start over, or give the study a new name"
+            )
+
+
+def move_aside(run_dir: Path, spec: StudySpec) -> Path | None:
+    """--restart: rename the old run directory (never delete it); None if there was none."""
+    if not run_dir.exists():
+        return None
+    if spec.storage:
+        raise RunDirError(
+            f"--restart cannot set aside study {spec.name} in the external storage "
+            f"{spec.storage}; give the study a new name (or delete it there yourself with "
+            "optuna delete-study)"
+        )
+    stamp = time.strftime("%Y%m%d-%H%M%S", time.localtime(run_dir.stat().st_mtime))
+    target = run_dir.with_name(f"{run_dir.name}.old-{stamp}")
+    suffix = 1
+    while target.exists():
+        suffix += 1
+        target = run_dir.with_name(f"{run_dir.name}.old-{stamp}-{suffix}")
+    run_dir.rename(target)
+    return target
+
+
+def finished_results(run_dir: Path, best_trial: int) -> dict[str, Any] | None:
+    """The summary of a refit of `best_trial` already in the run directory, if complete."""
+    summary = run_dir / "summary.json"
+    needed = ("model.pt", "best_config.yaml", "test_metrics.json")
+    if not summary.is_file() or not all((run_dir / name).is_file() for name in needed):
+        return None
+    data = json.loads(summary.read_text())
+    return data if data.get("best_trial") == best_trial else None
+
+
+def _show(value: Any) -> str:
+    return "absent" if value is None else repr(value)
+
+
+def _get(data: dict[str, Any], dotted: str) -> Any:
+    for part in dotted.split("."):
+        data = data.get(part) if isinstance(data, dict) else None  # type: ignore[assignment]
+    return data
+
+
+def _first_difference(path: str, old: Any, new: Any) -> tuple[str, Any, Any] | None:
+    if isinstance(old, dict) and isinstance(new, dict):
+        for key in sorted(set(old) | set(new), key=str):
+            found = _first_difference(f"{path}.{key}", old.get(key), new.get(key))
+            if found:
+                return found
+        return None
+    return None if old == new else (path, old, new)
