@@ -22,11 +22,20 @@ DEBUG = typer.Option(False, "--debug", help="Show the full traceback of an error
 
 @contextmanager
 def _user_errors(debug: bool) -> Iterator[None]:
-    """A user's mistake is one line on stderr and exit status 2, unless --debug."""
-    from search.errors import USER_ERRORS, SearchFailed
+    """A user's mistake is one line on stderr and exit status 2, unless --debug.
+
+    A search that failed on its own is exit status 1; an interrupted one 130, as for Ctrl-C.
+    """
+    from search.errors import USER_ERRORS, SearchFailed, SearchInterrupted
 
     try:
         yield
+    except SearchInterrupted as exc:
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(130) from None
+    except KeyboardInterrupt:
+        typer.echo("interrupted before the search started; nothing was written", err=True)
+        raise typer.Exit(130) from None
     except USER_ERRORS as exc:
         if debug:
             raise
@@ -38,26 +47,32 @@ def _user_errors(debug: bool) -> Iterator[None]:
 def run(
     study: Path = typer.Argument(..., help="The study file (YAML)."),
     run_dir: Path = typer.Option(None, "--run-dir", help="Default: runs/<study name>."),
+    restart: bool = typer.Option(
+        False, "--restart", help="Move an earlier run aside (never deleted) and start over."
+    ),
     verbose: bool = typer.Option(False, "--verbose", "-v", help="Show Ray's own output."),
     debug: bool = DEBUG,
 ) -> None:
-    """Search, refit the best configuration, test it once, write the run directory."""
+    """Search, refit the best configuration, test it once, write the run directory.
+
+    Run it again on the same study to resume an interrupted search, or to extend a finished
+    one after raising search.trials.
+    """
     with _user_errors(debug):
         from search.run import run_study
         from search.spec import load_study_spec
 
         spec = load_study_spec(study)
-        result = run_study(spec, run_dir, verbose=verbose, echo=typer.echo)
-        test = result.refit.test
-        states = ", ".join(f"{n} {s.lower()}" for s, n in sorted(result.trials.items()))
+        result = run_study(spec, run_dir, restart=restart, verbose=verbose, echo=typer.echo)
+        summary, test = result.summary, result.summary["test"]
+        states = ", ".join(f"{n} {s.lower()}" for s, n in sorted(summary["trials"].items()))
         typer.echo(f"trials: {states}")
         typer.echo(
-            f"best: trial {result.refit.trial_number}, {spec.search.metric} "
-            f"{result.refit.trial_value:.4f}"
+            f"best: trial {summary['best_trial']}, {summary['metric']} {summary['best_value']:.4f}"
         )
         typer.echo(
-            f"test: accuracy {test.accuracy:.4f}, macro F1 {test.macro_f1:.4f}, "
-            f"loss {test.loss:.4f} ({test.images} images)"
+            f"test: accuracy {test['accuracy']:.4f}, macro F1 {test['macro_f1']:.4f}, "
+            f"loss {test['loss']:.4f} ({summary['images']['test']} images)"
         )
         typer.echo(f"run directory: {result.run_dir}")
 

@@ -30,8 +30,8 @@ class TrialPrinter:
 
     def __call__(self, study: optuna.Study, trial: FrozenTrial) -> None:
         epochs = len(trial.intermediate_values)
-        if trial.state.name == "FAIL":
-            outcome = f"{trial.user_attrs.get(FAIL_REASON, 'failed')}"
+        if trial.state.name == "FAIL":  # the whole reason is in trials.csv and the dashboard
+            outcome = _shorten(str(trial.user_attrs.get(FAIL_REASON, "failed")), 140)
         else:
             value = trial.value if trial.value is not None else _last(trial)
             outcome = f"{self.metric} {value:.4f} after {epochs} epoch{'s' * (epochs != 1)}"
@@ -47,6 +47,10 @@ def _best(study: optuna.Study) -> str:
     except ValueError:  # no complete trial yet
         return ""
     return f"  | best {best.value:.4f} (#{best.number})"
+
+
+def _shorten(text: str, width: int) -> str:
+    return text if len(text) <= width else text[: width - 3] + "..."
 
 
 def _last(trial: FrozenTrial) -> float:

@@ -20,7 +20,14 @@ from typing import TYPE_CHECKING, Any
 
 from ray.tune.search import Searcher
 
-from search.trial_attrs import FAIL_REASON, INTERRUPTED, RAY_TRIAL_ID, TRAIN_SECONDS
+from search.trial_attrs import (
+    ATTEMPT,
+    FAIL_REASON,
+    INTERRUPTED,
+    RAY_TRIAL_ID,
+    RETRY_OF,
+    TRAIN_SECONDS,
+)
 
 if TYPE_CHECKING:
     import optuna
@@ -70,14 +77,18 @@ class OptunaSearcher(Searcher):
         live: LiveTrials,
         *,
         metric: str,
-        mode: str,
         target: int,
         failure_budget: int,
+        retries: int = 0,
         on_finish: Callable[[optuna.Study, FrozenTrial], None] | None = None,
     ) -> None:
-        super().__init__(metric=metric, mode=mode)
+        # Ray is not told the metric: it would then reject the result a failing trial reports
+        # ({"failed": reason}, no metric). The searcher reads the metric itself.
+        super().__init__()
+        self.metric_name = metric
         self.study, self.space, self.live = study, space, live
         self.target, self.failure_budget, self.on_finish = target, failure_budget, on_finish
+        self.retries = retries
         # Counted once, then kept as trials are told: the driver is the storage's only writer
         # (the run-directory lock sees to that), and a query per suggest costs ~6 ms on SQLite.
         self.finished = finished_count(study)
@@ -114,7 +125,7 @@ class OptunaSearcher(Searcher):
         pruned = trial_id in self.live.pruned
         self.live.pruned.discard(trial_id)
         reason = self.live.errors.pop(trial_id, None)
-        value = (result or {}).get(self.metric)
+        value = (result or {}).get(self.metric_name)
         if error or (result or {}).get("failed"):
             reason = (result or {}).get("failed") or reason or "the trial raised an error"
             state, values = TrialState.FAIL, None
@@ -124,7 +135,7 @@ class OptunaSearcher(Searcher):
             state, values = TrialState.COMPLETE, float(value)
         else:
             state, values = TrialState.FAIL, None
-            reason = f"the trial ended without a finite {self.metric} (got {value!r})"
+            reason = f"the trial ended without a finite {self.metric_name} (got {value!r})"
         if reason:
             trial.set_user_attr(FAIL_REASON, str(reason)[:2000])
         if result and "elapsed_seconds" in result:
@@ -132,10 +143,23 @@ class OptunaSearcher(Searcher):
         frozen = self.study.tell(trial, values, state=state)
         if state == TrialState.FAIL:
             self.failed += 1
+            if error:
+                self._maybe_retry(frozen)
         else:
             self.finished += 1
         if self.on_finish is not None:
             self.on_finish(self.study, frozen)
+
+    def _maybe_retry(self, failed: FrozenTrial) -> None:
+        """A trial that raised (a crashed worker, a flaky read) runs again as a new trial with
+        the same parameters, up to `retries` times; failures it reported itself (divergence,
+        out of memory) are deterministic and never come here."""
+        attempt = int(failed.user_attrs.get(ATTEMPT, 1))
+        if attempt > self.retries:
+            return
+        self.study.enqueue_trial(
+            failed.params, user_attrs={ATTEMPT: attempt + 1, RETRY_OF: failed.number}
+        )
 
     # Ray checkpoints the searcher into its experiment directory; the study itself is in the
     # Optuna storage, so the state is which Ray trial runs which Optuna trial.
@@ -146,12 +170,14 @@ class OptunaSearcher(Searcher):
             "pruned": sorted(self.live.pruned),
             "target": self.target,
             "failure_budget": self.failure_budget,
+            "retries": self.retries,
         }
 
     def set_state(self, state: dict[str, Any]) -> None:
         import optuna
 
         self.target, self.failure_budget = state["target"], state["failure_budget"]
+        self.retries = state.get("retries", 0)
         self.live.trials = {
             ray_id: optuna.trial.Trial(self.study, trial_id)
             for ray_id, trial_id in state["live"].items()

@@ -10,10 +10,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from search.errors import ClusterError
-from search.sampling import LiveTrials, OptunaSearcher, failed_trials, finished_count
+from search.sampling import LiveTrials, OptunaSearcher
 from search.space import distributions
 from search.spec import StudySpec
-from search.storage import open_storage, storage_url
 from search.strategies import make_pruner, make_sampler, max_epochs
 from search.trial_attrs import FAIL_REASON, INTERRUPTED
 
@@ -26,17 +25,16 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True)
 class SearchOutcome:
-    study: optuna.Study
     finished: int  # complete + pruned, in the whole study
     failed: int  # failed by themselves (interrupted ones excluded)
     over_failure_budget: bool
+    interrupted: list[int]  # trials that were running when the search stopped early
 
 
-def open_study(spec: StudySpec, url: str) -> optuna.Study:
+def open_study(spec: StudySpec, storage: optuna.storages.BaseStorage) -> optuna.Study:
     """Create the study, or load it to resume or extend; a new sampler seed on each reopening."""
     import optuna
 
-    storage = open_storage(url)
     summary = next(
         (s for s in optuna.get_all_study_summaries(storage) if s.study_name == spec.name), None
     )
@@ -63,11 +61,32 @@ def fail_interrupted(study: optuna.Study) -> list[int]:
     return numbers
 
 
+def _check_answers(address: str | None, seconds: float = 5.0) -> None:
+    """ray.init waits minutes on an address where nothing listens; one TCP connect tells now."""
+    import socket
+
+    if address is None or address == "auto":
+        return  # Ray itself answers at once for these
+    host, _, port = address.removeprefix("ray://").rpartition(":")
+    if not host or not port.isdigit():
+        raise ClusterError(
+            f"ray.address must be auto, host:port or ray://host:port, got {address!r}"
+        )
+    try:
+        socket.create_connection((host, int(port)), timeout=seconds).close()
+    except OSError as exc:
+        raise ClusterError(
+            f"ray.address {address!r} does not answer ({exc.strerror or exc}); start the "
+            "cluster (ray start --head) or set ray.address: null to run here"
+        ) from None
+
+
 def start_ray(spec: StudySpec, verbose: bool) -> None:
     import ray
 
     if ray.is_initialized():
         return
+    _check_answers(spec.ray.address)
     if not verbose:
         # Ray enables token authentication for the cluster it starts and says so at WARNING
         # level on every start; the default is right, the line is noise.
@@ -94,11 +113,20 @@ def start_ray(spec: StudySpec, verbose: bool) -> None:
         ) from None
 
 
-class _DropSummaryOfFailures(logging.Filter):
-    """Ray ends with 'Trials did not complete: [...]'; the progress lines said it, with reasons."""
+class _DropRayMessagesWeReplace(logging.Filter):
+    """Ray's closing lines: the failed-trial list (our progress lines gave each, with its
+    reason) and, after Ctrl-C, advice to resume with Tuner.restore (here one resumes by
+    running the same command again, which we say)."""
+
+    REPLACED = (
+        "Trials did not complete",
+        "Experiment has been interrupted",
+        "Stop signal received",
+        "Failed to fetch metrics",  # trials stopped before their first report
+    )
 
     def filter(self, record: logging.LogRecord) -> bool:
-        return not record.getMessage().startswith("Trials did not complete")
+        return not record.getMessage().startswith(self.REPLACED)
 
 
 def _quiet_ray(verbose: bool) -> None:
@@ -107,42 +135,44 @@ def _quiet_ray(verbose: bool) -> None:
     os.environ["RAY_AIR_NEW_OUTPUT"] = "1" if verbose else "0"
     # Tracebacks stay in each trial's error.txt, which the FAIL line points to.
     os.environ["TUNE_PRINT_ALL_TRIAL_ERRORS"] = "1" if verbose else "0"
-    tune_logger = logging.getLogger("ray.tune.tune")
-    if not verbose and not any(isinstance(f, _DropSummaryOfFailures) for f in tune_logger.filters):
-        tune_logger.addFilter(_DropSummaryOfFailures())
+    for name in ("ray.tune.tune", "ray.tune.analysis.experiment_analysis"):
+        logger = logging.getLogger(name)
+        if not any(isinstance(f, _DropRayMessagesWeReplace) for f in logger.filters):
+            logger.addFilter(_DropRayMessagesWeReplace())
 
 
 def run_search(
     spec: StudySpec,
     run_dir: Path,
     splits: Splits,
+    study: optuna.Study,
     *,
     on_finish: Callable[[optuna.Study, FrozenTrial], None] | None = None,
     verbose: bool = False,
 ) -> SearchOutcome:
-    """Run trials until the study holds `search.trials` finished ones (or too many failed)."""
-    run_dir.mkdir(parents=True, exist_ok=True)
-    study = open_study(spec, storage_url(spec, run_dir))
-    fail_interrupted(study)
+    """Run trials until the study holds `search.trials` finished ones (or too many failed).
+
+    Trials still running when Ray stops (Ctrl-C) are told FAIL as interrupted and reported.
+    """
+    fail_interrupted(study)  # left RUNNING by a run that was killed
     live = LiveTrials()
     searcher = OptunaSearcher(
         study,
         distributions(spec),
         live,
         metric=spec.search.metric,
-        mode=spec.search.direction,
         target=spec.search.trials,
         failure_budget=spec.search.failure_budget,
+        retries=spec.search.retries,
         on_finish=on_finish,
     )
-    if finished_count(study) < spec.search.trials and not searcher.over_failure_budget:
+    if searcher.finished < spec.search.trials and not searcher.over_failure_budget:
         _fit(spec, run_dir, splits, searcher, live, verbose)
-    fail_interrupted(study)  # a Ctrl-C can leave trials RUNNING
     return SearchOutcome(
-        study=study,
-        finished=finished_count(study),
-        failed=len(failed_trials(study)),
+        finished=searcher.finished,
+        failed=searcher.failed,
         over_failure_budget=searcher.over_failure_budget,
+        interrupted=fail_interrupted(study),
     )
 
 
