@@ -59,3 +59,37 @@ def test_missing_data_root_fails_before_any_trial(write_study, tmp_path: Path) -
     assert result.exit_code == 2
     assert f"data.root {tmp_path / 'photos'} does not exist" in result.stderr
     assert not (tmp_path / "r").exists()  # nothing written: no run directory, no storage
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (
+            {"model": {"backbone": "resnet51"}},
+            "model.backbone 'resnet51' is not a known model; did you mean",
+        ),
+        (
+            {"model": {"weights": "/nowhere/w.pt"}},
+            "model.weights file /nowhere/w.pt does not exist",
+        ),
+        (
+            {"storage": "postgresql://u:p@127.0.0.1:9/hp"},
+            "storage postgresql://u:p@127.0.0.1:9/hp cannot be opened",
+        ),
+        ({"ray": {"address": "127.0.0.1:9"}}, "ray.address '127.0.0.1:9' does not answer"),
+        (
+            {"data": {"samples": 30, "test_fraction": 0.05}},
+            "data.test_fraction=0.05 of 30 images gives 2 test images for 3 classes",
+        ),
+    ],
+)
+def test_bad_input_fails_before_any_trial_and_leaves_nothing(
+    write_study, tmp_path, change, message
+):
+    run_dir = tmp_path / "run"
+    result = runner.invoke(
+        app, ["run", str(write_study(tiny_study(**change))), "--run-dir", str(run_dir)]
+    )
+    assert result.exit_code == 2, result.output
+    assert message in result.stderr and result.stderr.count("\n") == 1
+    assert not run_dir.exists()

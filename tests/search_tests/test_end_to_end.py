@@ -94,7 +94,7 @@ def test_best_config_is_the_best_trial_ready_for_train(finished) -> None:
     config = TrainConfig(**yaml.safe_load((result.run_dir / "best_config.yaml").read_text()))
     assert config == TrainConfig(**{**spec.base_config(), **best.params})
     assert json.loads((result.run_dir / "best_config.json").read_text()) == config.model_dump()
-    assert result.refit.trial_number == best.number
+    assert result.summary["best_trial"] == best.number
 
 
 def test_test_metrics_come_from_the_refit_model(finished) -> None:
@@ -103,14 +103,14 @@ def test_test_metrics_come_from_the_refit_model(finished) -> None:
     assert metrics["images"] == len(prepare(spec.data).test)
     assert sum(map(sum, metrics["confusion_matrix"])) == metrics["images"]
     history = pd.read_csv(result.run_dir / "history.csv")
-    assert list(history["epoch"]) == list(range(1, result.refit.epochs + 1))
+    assert list(history["epoch"]) == list(range(1, result.summary["refit_epochs"] + 1))
     assert "val_loss" not in history  # refit on train + val: no validation split left
 
 
 def test_load_best_gives_config_and_a_working_model(finished) -> None:
     result, spec, _ = finished
     best = load_best(result.run_dir)
-    assert best.trial_number == result.refit.trial_number and best.metric == "val_loss"
+    assert best.trial_number == result.summary["best_trial"] and best.metric == "val_loss"
     assert best.classes == ["class_0", "class_1", "class_2"] and best.image_size == 16
     model = best.load_model()
     splits = prepare(spec.data)
@@ -134,7 +134,7 @@ def test_cli_best_and_trials_read_the_run_directory(finished) -> None:
     shown = runner.invoke(app, ["best", str(result.run_dir)])
     assert shown.exit_code == 0 and yaml.safe_load(shown.output)["backbone"] == "efficientnet_lite0"
     shown = runner.invoke(app, ["best", str(result.run_dir), "--format", "json"])
-    assert json.loads(shown.output)["lr"] == result.refit.config.lr
+    assert json.loads(shown.output) == json.loads((result.run_dir / "best_config.json").read_text())
     table = runner.invoke(app, ["trials", str(result.run_dir)])
     assert table.exit_code == 0 and "COMPLETE" in table.output and "val_loss" in table.output
 
@@ -155,3 +155,50 @@ def test_running_again_with_more_trials_extends_the_same_study(finished) -> None
     finished_states = (TrialState.COMPLETE, TrialState.PRUNED)
     assert sum(t.state in finished_states for t in after) == 6
     assert len([line for line in lines if line.startswith("trial ")]) == len(after) - len(before)
+
+
+def test_running_a_finished_study_again_does_nothing_new(finished) -> None:
+    result, spec, _ = finished
+    before = len(load(result.run_dir).trials)
+    more = parse_study_spec(
+        {
+            **spec.model_dump(mode="json"),
+            "search": {**spec.search.model_dump(mode="json"), "trials": 6},
+        }
+    )
+    lines: list[str] = []
+    again = run_study(more, result.run_dir, echo=lines.append)
+    assert not again.refitted and len(load(result.run_dir).trials) == before
+    assert any(line.startswith("nothing new to refit") for line in lines)
+
+
+def test_diverging_trials_fail_with_reasons_until_the_budget_stops_the_search(
+    ray_session, tmp_path
+) -> None:
+    from search.errors import SearchFailed
+
+    raw = tiny_study(
+        space={"lr": {"type": "float", "low": 50.0, "high": 100.0}},
+        fixed={"optimizer": "sgd", "schedule": "constant", "epochs": 2, "batch_size": 4},
+        search={"trials": 6, "concurrency": 1, "max_failed_trials": 2},
+    )
+    with pytest.raises(
+        SearchFailed,
+        match=r"stopped: 3 trials failed, more than "
+        r"search.max_failed_trials=2",
+    ):
+        run_study(parse_study_spec(raw), tmp_path / "run", echo=lambda line: None)
+    table = pd.read_csv(tmp_path / "run" / "trials.csv")
+    assert list(table["state"]) == ["FAIL"] * 3  # no retries for deterministic failures
+    assert table["fail_reason"].str.contains("DivergedError: training diverged").all()
+    assert not (tmp_path / "run" / "model.pt").exists()
+
+
+def test_an_external_storage_url_holds_the_trials(ray_session, tmp_path) -> None:
+    url = f"sqlite:///{tmp_path / 'shared' / 'studies.db'}"
+    raw = tiny_study(search={"trials": 2, "concurrency": 2}, storage=url)
+    run_study(parse_study_spec(raw), tmp_path / "run", echo=lambda line: None)
+    study = optuna.load_study(study_name="tiny", storage=url)
+    assert len(study.trials) == 2
+    assert not (tmp_path / "run" / "optuna.db").exists()
+    assert (tmp_path / "run" / "best_config.yaml").is_file()

@@ -49,7 +49,6 @@ def make(
         SPACE,
         live,
         metric="val_loss",
-        mode="min",
         target=target,
         failure_budget=budget,
         on_finish=lambda s, t: finished.append(t),
@@ -166,7 +165,7 @@ def test_save_and_restore_keep_the_live_trials(tmp_path: Path) -> None:
     searcher.live.pruned.add("a")
     searcher.save(str(tmp_path / "searcher.pkl"))
     fresh = OptunaSearcher(
-        study, SPACE, LiveTrials(), metric="val_loss", mode="min", target=1, failure_budget=0
+        study, SPACE, LiveTrials(), metric="val_loss", target=1, failure_budget=0
     )
     fresh.restore(str(tmp_path / "searcher.pkl"))
     assert fresh.target == 10 and fresh.failure_budget == 3

@@ -1,0 +1,196 @@
+"""Real `hpsearch run` processes: killed mid-search, interrupted, run twice at once."""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import optuna
+import pytest
+import yaml
+from optuna.trial import TrialState
+
+from search.storage import open_storage
+from search.trial_attrs import FAIL_REASON, INTERRUPTED, RAY_TRIAL_ID
+from tests.search_tests.conftest import tiny_study
+
+pytestmark = pytest.mark.slow
+HPSEARCH = str(Path(sys.executable).parent / "hpsearch")
+FINISHED = (TrialState.COMPLETE, TrialState.PRUNED)
+
+
+@pytest.fixture
+def study_file(tmp_path: Path) -> Path:
+    """Six trials of three epochs each, two at a time: a few seconds a trial."""
+    raw = tiny_study(
+        data={"samples": 120, "image_size": 24},
+        space={"lr": {"type": "float", "low": 1e-4, "high": 1e-2, "log": True}},
+        fixed={"epochs": 3, "batch_size": 8},
+        search={"trials": 6, "concurrency": 2, "pruner": "none"},
+    )
+    path = tmp_path / "study.yaml"
+    path.write_text(yaml.safe_dump(raw))
+    return path
+
+
+def start(study: Path, run_dir: Path) -> subprocess.Popen:
+    return subprocess.Popen(
+        [HPSEARCH, "run", str(study), "--run-dir", str(run_dir)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def trials(run_dir: Path) -> list[optuna.trial.FrozenTrial]:
+    if not (run_dir / "optuna.db").exists():
+        return []
+    try:
+        storage = open_storage(f"sqlite:///{run_dir / 'optuna.db'}")
+        return optuna.load_study(study_name="tiny", storage=storage).get_trials()
+    except (KeyError, ValueError):  # the study is not created yet
+        return []
+
+
+def wait_for(
+    condition: Callable[[list], bool],
+    run_dir: Path,
+    process: subprocess.Popen,
+    seconds: float = 180,
+) -> list[optuna.trial.FrozenTrial]:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        found = trials(run_dir)
+        if condition(found):
+            return found
+        if process.poll() is not None:
+            pytest.fail(f"hpsearch ended early ({process.returncode}): {process.stderr.read()}")
+        time.sleep(0.2)
+    process.kill()
+    pytest.fail("the search never reached the state the test waits for")
+
+
+def mid_search(found: list) -> bool:
+    """At least two trials finished and one running with an epoch reported."""
+    return sum(t.state in FINISHED for t in found) >= 2 and any(
+        t.state == TrialState.RUNNING and t.intermediate_values for t in found
+    )
+
+
+def test_killed_search_resumes_without_losing_or_repeating_trials(study_file, tmp_path) -> None:
+    run_dir = tmp_path / "run"
+    process = start(study_file, run_dir)
+    before = wait_for(mid_search, run_dir, process)
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    after_kill = trials(run_dir)
+    kept = {t.number: (t.params, t.value) for t in after_kill if t.state in FINISHED}
+    running = [t.number for t in after_kill if t.state == TrialState.RUNNING]
+    assert len(kept) >= len([t for t in before if t.state in FINISHED]) >= 2
+    assert running  # SIGKILL leaves them RUNNING: nothing could clean up
+
+    resumed = subprocess.run(
+        [HPSEARCH, "run", str(study_file), "--run-dir", str(run_dir)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert resumed.returncode == 0, resumed.stderr
+    final = trials(run_dir)
+    assert not [t for t in final if t.state == TrialState.RUNNING]
+    assert sum(t.state in FINISHED for t in final) == 6  # exactly the requested count
+    for number, (params, value) in kept.items():  # finished work kept, not re-run
+        assert final[number].params == params and final[number].value == value
+    for number in running:
+        assert final[number].state == TrialState.FAIL
+        assert final[number].user_attrs[FAIL_REASON] == INTERRUPTED
+    assert len({t.user_attrs[RAY_TRIAL_ID] for t in final}) == len(final)  # no duplicates
+    assert [t.number for t in final] == list(range(len(final)))
+    new_lines = [line for line in resumed.stdout.splitlines() if line.startswith("trial ")]
+    assert len(new_lines) == len(final) - len(after_kill)  # only new trials ran
+    for name in ("best_config.yaml", "model.pt", "test_metrics.json", "trials.csv"):
+        assert (run_dir / name).is_file()
+
+
+def test_ctrl_c_stops_cleanly_and_says_how_to_resume(study_file, tmp_path) -> None:
+    run_dir = tmp_path / "run"
+    process = start(study_file, run_dir)
+    wait_for(mid_search, run_dir, process)
+    process.send_signal(signal.SIGINT)
+    _, stderr = process.communicate(timeout=120)
+    assert process.returncode == 130
+    assert "finished and are kept; run the same command again to resume" in stderr
+    assert "Tuner.restore" not in stderr and "Traceback" not in stderr
+    final = trials(run_dir)
+    assert not [t for t in final if t.state == TrialState.RUNNING]
+    assert any(t.user_attrs.get(FAIL_REASON) == INTERRUPTED for t in final)
+    assert (run_dir / "trials.csv").is_file() and not (run_dir / "model.pt").exists()
+
+
+def test_second_run_on_the_same_directory_is_refused(study_file, tmp_path) -> None:
+    run_dir = tmp_path / "run"
+    first = start(study_file, run_dir)
+    wait_for(lambda found: bool(found), run_dir, first)
+    second = subprocess.run(
+        [HPSEARCH, "run", str(study_file), "--run-dir", str(run_dir)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert second.returncode == 2
+    assert f"is in use by another hpsearch run (pid {first.pid}" in second.stderr
+    # SIGTERM (what a job scheduler sends) stops it like Ctrl-C.
+    first.send_signal(signal.SIGTERM)
+    _, stderr = first.communicate(timeout=120)
+    assert first.returncode == 130 and "run the same command again to resume" in stderr
+    assert not [t for t in trials(run_dir) if t.state == TrialState.RUNNING]
+
+
+def descendants(pid: int) -> list[int]:
+    """Every process under `pid` (Ray's workers are children of the raylet the driver starts)."""
+    parents: dict[int, list[int]] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        parents.setdefault(int(fields[1]), []).append(int(stat.parent.name))
+    found, todo = [], [pid]
+    while todo:
+        children = parents.get(todo.pop(), [])
+        found += children
+        todo += children
+    return found
+
+
+def test_a_trial_whose_worker_dies_fails_with_a_reason_and_is_retried(study_file, tmp_path):
+    run_dir = tmp_path / "run"
+    process = start(study_file, run_dir)
+    found = wait_for(
+        lambda f: any(t.state == TrialState.RUNNING and t.intermediate_values for t in f),
+        run_dir,
+        process,
+    )
+    victim = next(t for t in found if t.state == TrialState.RUNNING and t.intermediate_values)
+    workers = [
+        p
+        for p in descendants(process.pid)
+        if b"ImplicitFunc" in Path(f"/proc/{p}/cmdline").read_bytes()
+    ]
+    assert workers
+    for worker in workers:  # the running trials lose their worker, the OOM killer's way
+        subprocess.run(["kill", "-9", str(worker)], check=False)
+    stdout, stderr = process.communicate(timeout=300)
+    assert process.returncode == 0, stderr
+    final = trials(run_dir)
+    failed = final[victim.number]
+    assert failed.state == TrialState.FAIL and failed.user_attrs[FAIL_REASON] != INTERRUPTED
+    assert failed.user_attrs[FAIL_REASON]  # the reason Ray gave, e.g. the actor died
+    retry = next(t for t in final if t.user_attrs.get("retry_of") == victim.number)
+    assert retry.params == failed.params and retry.user_attrs["attempt"] == 2
+    assert sum(t.state in FINISHED for t in final) == 6
+    assert f"trial {victim.number:>3} FAIL" in stdout
