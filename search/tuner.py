@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+import signal
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -214,4 +215,10 @@ def _fit(
             failure_config=tune.FailureConfig(max_failures=0),
         ),
     )
-    tuner.fit()
+    # Ray installs a SIGINT handler for the search and leaves it behind: restored, so Ctrl-C
+    # during the refit interrupts it instead of setting an event nobody watches.
+    previous = signal.getsignal(signal.SIGINT)
+    try:
+        tuner.fit()
+    finally:
+        signal.signal(signal.SIGINT, previous)

@@ -75,9 +75,10 @@ def wait_for(
 
 
 def mid_search(found: list) -> bool:
-    """At least two trials finished and one running with an epoch reported."""
+    """Two trials finished, and one running that has two of its three epochs still to go
+    (so it is still running when the signal lands)."""
     return sum(t.state in FINISHED for t in found) >= 2 and any(
-        t.state == TrialState.RUNNING and t.intermediate_values for t in found
+        t.state == TrialState.RUNNING and len(t.intermediate_values) == 1 for t in found
     )
 
 
