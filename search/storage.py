@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fcntl
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -44,8 +45,13 @@ def _sqlite(url: str) -> optuna.storages.RDBStorage:
     import optuna
     import sqlalchemy
 
-    Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
-    storage = optuna.storages.RDBStorage(url, engine_kwargs={"connect_args": {"timeout": 30}})
+    database = Path(url.removeprefix("sqlite:///"))
+    database.parent.mkdir(parents=True, exist_ok=True)
+    # Opening creates Optuna's tables when they are missing; two processes doing that at once
+    # (a run starting, `hpsearch trials` or the dashboard) collide, so they take turns.
+    with open(database.with_name(database.name + ".lock"), "a") as turn:
+        fcntl.flock(turn, fcntl.LOCK_EX)
+        storage = optuna.storages.RDBStorage(url, engine_kwargs={"connect_args": {"timeout": 30}})
 
     @sqlalchemy.event.listens_for(storage.engine, "connect")
     def _pragmas(connection: object, record: object) -> None:
