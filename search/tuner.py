@@ -85,9 +85,9 @@ def _check_answers(address: str | None, seconds: float = 5.0) -> None:
 def start_ray(spec: StudySpec, verbose: bool) -> None:
     import ray
 
+    _check_answers(spec.ray.address)  # even when Ray runs already: a bad address is a mistake
     if ray.is_initialized():
         return
-    _check_answers(spec.ray.address)
     if not verbose:
         # Ray enables token authentication for the cluster it starts and says so at WARNING
         # level on every start; the default is right, the line is noise.
