@@ -20,9 +20,11 @@ from typing import TYPE_CHECKING, Any
 
 from ray.tune.search import Searcher
 
+from search.curves import add_epoch, to_history
 from search.trial_attrs import (
     ATTEMPT,
     FAIL_REASON,
+    HISTORY,
     INTERRUPTED,
     RAY_TRIAL_ID,
     RETRY_OF,
@@ -45,6 +47,7 @@ class LiveTrials:
     trials: dict[str, optuna.trial.Trial] = field(default_factory=dict)
     pruned: set[str] = field(default_factory=set)
     errors: dict[str, str] = field(default_factory=dict)
+    curves: dict[str, list[dict[str, float]]] = field(default_factory=dict)
 
     def get(self, ray_id: str) -> optuna.trial.Trial | None:
         return self.trials.get(ray_id)
@@ -114,6 +117,10 @@ class OptunaSearcher(Searcher):
         self.live.trials[trial_id] = trial
         return dict(trial.params)
 
+    def on_trial_result(self, trial_id: str, result: dict) -> None:
+        """Keep each epoch's curves; they are written once, when the trial ends."""
+        add_epoch(self.live.curves.setdefault(trial_id, []), result)
+
     def on_trial_complete(
         self, trial_id: str, result: dict | None = None, error: bool = False
     ) -> None:
@@ -140,6 +147,10 @@ class OptunaSearcher(Searcher):
             trial.set_user_attr(FAIL_REASON, str(reason)[:2000])
         if result and "elapsed_seconds" in result:
             trial.set_user_attr(TRAIN_SECONDS, round(float(result["elapsed_seconds"]), 3))
+        curves = self.live.curves.pop(trial_id, [])
+        add_epoch(curves, result or {})  # a stopped trial's last epoch comes only here
+        if curves:
+            trial.set_user_attr(HISTORY, to_history(curves))
         frozen = self.study.tell(trial, values, state=state)
         if state == TrialState.FAIL:
             self.failed += 1

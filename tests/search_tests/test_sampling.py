@@ -12,6 +12,7 @@ from optuna.trial import TrialState
 from ray.tune.schedulers import TrialScheduler
 from ray.tune.search import Searcher
 
+from search.curves import records_of
 from search.pruning import OptunaPruningScheduler
 from search.sampling import LiveTrials, OptunaSearcher
 from search.trial_attrs import FAIL_REASON, RAY_TRIAL_ID
@@ -56,11 +57,15 @@ def make(
     return study, searcher, OptunaPruningScheduler(live, "val_loss"), finished
 
 
-def epochs(scheduler, ray_id: str, values: list[float]) -> list[str]:
-    return [
-        scheduler.on_trial_result(None, FakeTrial(ray_id), {"val_loss": v, "epoch": i + 1})
-        for i, v in enumerate(values)
-    ]
+def epochs(scheduler, ray_id: str, values: list[float], searcher=None) -> list[str]:
+    """Feed results as Ray does: scheduler first, the searcher only if the trial goes on."""
+    decisions = []
+    for i, value in enumerate(values):
+        result = {"val_loss": value, "train_loss": value / 2, "epoch": i + 1}
+        decisions.append(scheduler.on_trial_result(None, FakeTrial(ray_id), result))
+        if searcher is not None and decisions[-1] == TrialScheduler.CONTINUE:
+            searcher.on_trial_result(ray_id, result)
+    return decisions
 
 
 def test_suggest_asks_optuna_and_tags_the_ray_trial() -> None:
@@ -172,3 +177,22 @@ def test_save_and_restore_keep_the_live_trials(tmp_path: Path) -> None:
     assert fresh.live.pruned == {"a"}
     fresh.on_trial_complete("a", {"val_loss": 0.5, "epoch": 1})
     assert study.trials[0].state == TrialState.PRUNED
+
+
+def test_each_trial_keeps_its_per_epoch_curves() -> None:
+    pruner = optuna.pruners.MedianPruner(n_startup_trials=1, n_warmup_steps=0)
+    study, searcher, scheduler, _ = make(pruner)
+    searcher.suggest("good")
+    epochs(scheduler, "good", [0.3, 0.2], searcher)
+    searcher.on_trial_complete("good", {"val_loss": 0.2, "train_loss": 0.1, "epoch": 2})
+    searcher.suggest("bad")
+    epochs(scheduler, "bad", [0.9], searcher)  # stopped: the searcher never saw this result
+    searcher.on_trial_complete("bad", {"val_loss": 0.9, "train_loss": 0.45, "epoch": 1})
+    good, bad = study.trials
+    assert good.user_attrs["history"] == {
+        "epoch": [1, 2],
+        "train_loss": [0.15, 0.1],
+        "val_loss": [0.3, 0.2],
+    }
+    assert bad.user_attrs["history"] == {"epoch": [1], "train_loss": [0.45], "val_loss": [0.9]}
+    assert records_of(bad) == [{"epoch": 1, "train_loss": 0.45, "val_loss": 0.9}]
