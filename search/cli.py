@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from enum import Enum
@@ -50,6 +49,11 @@ def run(
     restart: bool = typer.Option(
         False, "--restart", help="Move an earlier run aside (never deleted) and start over."
     ),
+    dashboard: bool = typer.Option(
+        False, "--dashboard", help="Serve optuna-dashboard beside the search."
+    ),
+    host: str = typer.Option("127.0.0.1", help="Dashboard host (0.0.0.0: other machines)."),
+    port: int = typer.Option(8080, help="Dashboard port."),
     verbose: bool = typer.Option(False, "--verbose", "-v", help="Show Ray's own output."),
     debug: bool = DEBUG,
 ) -> None:
@@ -63,7 +67,14 @@ def run(
         from search.spec import load_study_spec
 
         spec = load_study_spec(study)
-        result = run_study(spec, run_dir, restart=restart, verbose=verbose, echo=typer.echo)
+        result = run_study(
+            spec,
+            run_dir,
+            restart=restart,
+            verbose=verbose,
+            echo=typer.echo,
+            dashboard=(host, port) if dashboard else None,
+        )
         summary, test = result.summary, result.summary["test"]
         states = ", ".join(f"{n} {s.lower()}" for s, n in sorted(summary["trials"].items()))
         typer.echo(f"trials: {states}")
@@ -103,17 +114,12 @@ def trials(
 ) -> None:
     """Print the table of trials, read from the study's storage."""
     with _user_errors(debug):
-        import optuna
         import pandas as pd
 
-        from search.dashboard import run_spec
         from search.results import trials_frame
-        from search.storage import open_storage, storage_url
+        from search.resume import load_run_study
 
-        spec = run_spec(run_dir)
-        study = optuna.load_study(
-            study_name=spec.name, storage=open_storage(storage_url(spec, run_dir))
-        )
+        spec, study = load_run_study(run_dir)
         frame = trials_frame(study, spec.search.metric)
         with pd.option_context(
             "display.max_rows",
@@ -137,12 +143,23 @@ def dashboard(
 ) -> None:
     """Serve optuna-dashboard on the study's storage (Ctrl-C stops it)."""
     with _user_errors(debug):
-        from search.dashboard import run_storage, serve
+        from search.dashboard import serve
 
-        run_storage(run_dir)
-        typer.echo(f"optuna-dashboard for {run_dir}: http://{host}:{port}/", err=True)
-        serve(run_dir, host, port)
+        try:
+            serve(run_dir, host, port, announce=typer.echo)
+        except KeyboardInterrupt:
+            raise typer.Exit(0) from None
 
 
-def main() -> None:  # pragma: no cover - the console script calls app directly
-    sys.exit(app())
+@app.command()
+def report(
+    run_dir: Path = typer.Argument(..., help="A run directory."),
+    debug: bool = DEBUG,
+) -> None:
+    """Write report.html (and plots/) for a run directory, from its storage and results."""
+    with _user_errors(debug):
+        from search.report import write_report
+        from search.resume import load_run_study
+
+        spec, study = load_run_study(run_dir)
+        typer.echo(str(write_report(run_dir, spec, study)))

@@ -1,44 +1,75 @@
-"""Serve optuna-dashboard on a run's Optuna storage."""
+"""optuna-dashboard on a run's Optuna storage: in the foreground (`hpsearch dashboard`) or in a
+thread beside the search (`hpsearch run --dashboard`), where trials appear as they run."""
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING
+from socketserver import ThreadingMixIn
+from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
-import yaml
-
-from search.errors import RunDirError
-
-if TYPE_CHECKING:
-    from search.spec import StudySpec
+from search.errors import HPSearchError
 
 
-def run_spec(run_dir: Path) -> StudySpec:
-    """The resolved study a run directory was made from (its study.yaml)."""
-    from search.spec import parse_study_spec
-
-    study_file = run_dir / "study.yaml"
-    if not study_file.is_file():
-        raise RunDirError(
-            f"{run_dir} is not a run directory (no study.yaml); give the folder `hpsearch run` "
-            "made, runs/<study name> by default"
-        )
-    return parse_study_spec(yaml.safe_load(study_file.read_text()), source=str(study_file))
+class DashboardError(HPSearchError):
+    """The dashboard cannot listen where it was asked to."""
 
 
-def run_storage(run_dir: Path) -> tuple[str, str]:
-    """(storage URL, study name) of a run directory."""
-    from search.storage import storage_url
-
-    spec = run_spec(run_dir)
-    return storage_url(spec, run_dir), spec.name
+class _ThreadingServer(ThreadingMixIn, WSGIServer):
+    daemon_threads = True  # a browser keeps connections open; they must not block shutdown
 
 
-def serve(run_dir: Path, host: str = "127.0.0.1", port: int = 8080) -> None:
-    """Blocks, serving the dashboard until interrupted."""
-    from optuna_dashboard import run_server
+class _QuietHandler(WSGIRequestHandler):
+    def log_message(self, format: str, *args: object) -> None:  # one line per request is noise
+        pass
+
+
+def make_dashboard(storage_url: str, host: str, port: int) -> WSGIServer:
+    """A dashboard server bound to host:port (port 0 picks a free one), not yet serving."""
+    from optuna_dashboard import wsgi
 
     from search.storage import open_storage
 
-    url, _ = run_storage(run_dir)
-    run_server(open_storage(url), host=host, port=port)
+    app = wsgi(open_storage(storage_url))
+    try:
+        return make_server(
+            host, port, app, server_class=_ThreadingServer, handler_class=_QuietHandler
+        )
+    except OSError as exc:
+        raise DashboardError(
+            f"the dashboard cannot listen on {host}:{port} ({exc.strerror or exc}); "
+            "pass another --port"
+        ) from None
+
+
+def url_of(server: WSGIServer) -> str:
+    host, port = server.server_address[:2]
+    return f"http://{host}:{port}/dashboard/"
+
+
+def serve(run_dir: Path, host: str, port: int, announce: Callable[[str], None] = print) -> None:
+    """Blocks, serving the dashboard of a run directory until interrupted."""
+    from search.resume import run_spec
+    from search.storage import storage_url
+
+    server = make_dashboard(storage_url(run_spec(run_dir), run_dir), host, port)
+    announce(f"optuna-dashboard for {run_dir}: {url_of(server)} (Ctrl-C stops it)")
+    try:
+        server.serve_forever()
+    finally:
+        server.server_close()
+
+
+@contextmanager
+def beside(storage_url: str, host: str, port: int) -> Iterator[str]:
+    """Serve the dashboard in a thread while the block runs; yields its URL."""
+    server = make_dashboard(storage_url, host, port)
+    thread = threading.Thread(target=server.serve_forever, name="dashboard", daemon=True)
+    thread.start()
+    try:
+        yield url_of(server)
+    finally:
+        server.shutdown()
+        server.server_close()

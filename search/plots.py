@@ -1,9 +1,13 @@
-"""PNG plots of a study: optimization history, every trial's curve, the refit's curves."""
+"""The figures of a run, with matplotlib: each function returns a Figure (or None if the study
+has nothing to show yet); `render` turns them into PNG bytes for plots/ and report.html."""
 
 from __future__ import annotations
 
-from pathlib import Path
+import io
+import math
 from typing import TYPE_CHECKING, Any
+
+from search.curves import records_of
 
 if TYPE_CHECKING:
     import optuna
@@ -14,71 +18,62 @@ STATE_COLORS = {
     "PRUNED": "tab:orange",
     "FAIL": "tab:red",
     "RUNNING": "tab:gray",
+    "WAITING": "tab:gray",
 }
 
 
-def write_plots(
-    folder: Path, study: optuna.Study, metric: str, history: list[dict[str, float]]
-) -> list[Path]:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    folder.mkdir(parents=True, exist_ok=True)
-    figures = {
-        "optimization_history.png": optimization_history(study, metric),
-        "trial_curves.png": trial_curves(study, metric),
-        "refit_curves.png": refit_curves(history),
-    }
-    paths = []
-    for name, figure in figures.items():
-        figure.savefig(folder / name, dpi=110, bbox_inches="tight")
-        paths.append(folder / name)
-    return paths
+def render(figure: Figure) -> bytes:
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", dpi=110, bbox_inches="tight")
+    return buffer.getvalue()
 
 
 def _figure(**kwargs: Any) -> Figure:
-    from matplotlib.figure import Figure
+    from matplotlib.figure import Figure  # no pyplot: no GUI backend, no global state
 
     return Figure(layout="constrained", **kwargs)
 
 
-def optimization_history(study: optuna.Study, metric: str) -> Figure:
-    """Each finished trial's value, and the best so far."""
+def _value(trial: optuna.trial.FrozenTrial) -> float | None:
+    """A trial's value; a pruned trial's last reported one."""
+    if trial.value is not None:
+        return trial.value
+    values = list(trial.intermediate_values.values())
+    return values[-1] if values else None
+
+
+def optimization_history(study: optuna.Study, metric: str) -> Figure | None:
+    """Each finished trial's value, and the best complete one so far."""
+    points = [(t.number, _value(t), t.state.name) for t in study.get_trials(deepcopy=False)]
+    points = [p for p in points if p[1] is not None]
+    if not points:
+        return None
     figure = _figure(figsize=(6.5, 3.6))
     axes = figure.subplots()
     minimize = study.direction.name == "MINIMIZE"
     best, xs, bests = None, [], []
-    for trial in study.get_trials(deepcopy=False):
-        value = trial.value
-        if value is None and trial.intermediate_values:
-            value = list(trial.intermediate_values.values())[-1]
-        if value is None:
-            continue
-        axes.scatter(
-            trial.number,
-            value,
-            color=STATE_COLORS.get(trial.state.name, "k"),
-            s=22,
-            label=trial.state.name.lower(),
-        )
-        if trial.state.name == "COMPLETE":
+    for number, value, state in points:
+        axes.scatter(number, value, color=STATE_COLORS.get(state, "k"), s=22, label=state.lower())
+        if state == "COMPLETE":
             best = value if best is None else (min(best, value) if minimize else max(best, value))
         if best is not None:
-            xs.append(trial.number)
+            xs.append(number)
             bests.append(best)
     axes.step(xs, bests, where="post", color="black", linewidth=1.2, label="best complete")
+    _log_scale_if_spread(axes, [value for _, value, _ in points])
     _dedupe_legend(axes)
     axes.set(xlabel="trial", ylabel=metric, title="Optimization history")
     return figure
 
 
-def trial_curves(study: optuna.Study, metric: str) -> Figure:
-    """Every trial's metric per epoch; pruned trials end in an x where they were stopped."""
+def trial_curves(study: optuna.Study, metric: str) -> Figure | None:
+    """Every trial's metric per epoch; a pruned trial ends in an x where it was stopped."""
+    trials = [t for t in study.get_trials(deepcopy=False) if t.intermediate_values]
+    if not trials:
+        return None
     figure = _figure(figsize=(6.5, 3.6))
     axes = figure.subplots()
-    for trial in study.get_trials(deepcopy=False):
-        if not trial.intermediate_values:
-            continue
+    for trial in trials:
         epochs, values = zip(*sorted(trial.intermediate_values.items()), strict=True)
         color = STATE_COLORS.get(trial.state.name, "k")
         style = "--" if trial.state.name == "PRUNED" else "-"
@@ -92,24 +87,137 @@ def trial_curves(study: optuna.Study, metric: str) -> Figure:
             label=trial.state.name.lower(),
         )
         if trial.state.name == "PRUNED":
-            axes.plot(epochs[-1], values[-1], "x", color=color)
+            axes.plot(epochs[-1], values[-1], "x", color=color, markersize=8)
+    _log_scale_if_spread(axes, [v for t in trials for v in t.intermediate_values.values()])
     _dedupe_legend(axes)
-    axes.set(xlabel="epoch", ylabel=metric, title="Validation curves of all trials")
+    axes.set(xlabel="epoch", ylabel=metric, title=f"{metric} of every trial, by epoch")
     return figure
 
 
-def refit_curves(history: list[dict[str, float]]) -> Figure:
-    """The refit's training loss and accuracy per epoch (it trains on train + val)."""
-    figure = _figure(figsize=(8, 3.2))
+def importances(study: optuna.Study) -> Figure | None:
+    """optuna.importance (fANOVA) over the complete trials; None below two of them."""
+    import optuna
+
+    complete = study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,))
+    if len(complete) < 2 or not complete[0].params:
+        return None
+    try:
+        scores = optuna.importance.get_param_importances(study)
+    except (RuntimeError, ValueError):  # e.g. every complete trial has the same params
+        return None
+    figure = _figure(figsize=(6.5, 0.5 + 0.45 * len(scores)))
+    axes = figure.subplots()
+    names = list(scores)[::-1]
+    axes.barh(names, [scores[n] for n in names], color="tab:blue")
+    axes.set(
+        xlabel="importance (fANOVA, share of the variance of the value)",
+        title="Hyperparameter importances",
+    )
+    return figure
+
+
+def slices(study: optuna.Study, metric: str) -> Figure | None:
+    """The value of each finished trial against each parameter."""
+    trials = [t for t in study.get_trials(deepcopy=False) if t.params and _value(t) is not None]
+    if not trials:
+        return None
+    names = list(dict.fromkeys(name for t in trials for name in t.params))
+    columns = min(3, len(names))
+    rows = math.ceil(len(names) / columns)
+    figure = _figure(figsize=(3.3 * columns, 2.8 * rows))
+    grid = figure.subplots(rows, columns, squeeze=False)
+    for axes, name in zip(grid.flat, names, strict=False):
+        shown = [t for t in trials if name in t.params]
+        xs = [t.params[name] for t in shown]
+        if all(isinstance(x, (int, float)) and not isinstance(x, bool) for x in xs):
+            distribution = shown[0].distributions[name]
+            if getattr(distribution, "log", False):
+                from matplotlib.ticker import NullFormatter
+
+                axes.set_xscale("log")
+                axes.xaxis.set_minor_formatter(NullFormatter())  # 2x10^-3 ... overlap
+        else:
+            xs = [str(x) for x in xs]
+        values = [_value(t) for t in shown]
+        axes.scatter(xs, values, s=18, c=[STATE_COLORS.get(t.state.name, "k") for t in shown])
+        _log_scale_if_spread(axes, values)
+        axes.set(xlabel=name, ylabel=metric)
+    for axes in list(grid.flat)[len(names) :]:
+        axes.set_visible(False)
+    figure.suptitle("Each trial's value against each parameter (blue complete, orange pruned)")
+    return figure
+
+
+def fit_curves(best: optuna.trial.FrozenTrial, refit: list[dict[str, float]]) -> Figure | None:
+    """The best trial's train and validation curves, and the refit's training curve."""
+    history = records_of(best)
+    if not history and not refit:
+        return None
+    figure = _figure(figsize=(9, 3.4))
     loss_axes, accuracy_axes = figure.subplots(1, 2)
-    epochs = [r["epoch"] for r in history]
-    for axes, key, title in ((loss_axes, "loss", "Loss"), (accuracy_axes, "accuracy", "Accuracy")):
-        axes.plot(epochs, [r[f"train_{key}"] for r in history], "o-", label="train")
-        if history and f"val_{key}" in history[0]:
-            axes.plot(epochs, [r[f"val_{key}"] for r in history], "o-", label="validation")
-        axes.set(xlabel="epoch", title=f"Refit: {title}")
-        axes.legend()
+    for axes, key in ((loss_axes, "loss"), (accuracy_axes, "accuracy")):
+        for source, label, style in (
+            (history, f"trial {best.number}", "o-"),
+            (refit, "refit (train + val)", "s--"),
+        ):
+            epochs = [r["epoch"] for r in source if f"train_{key}" in r]
+            if epochs:
+                axes.plot(
+                    epochs,
+                    [r[f"train_{key}"] for r in source if f"train_{key}" in r],
+                    style,
+                    color="tab:blue",
+                    label=f"train, {label}",
+                    alpha=1 if source is history else 0.6,
+                )
+        val = [(r["epoch"], r[f"val_{key}"]) for r in history if f"val_{key}" in r]
+        if val:
+            axes.plot(
+                *zip(*val, strict=True),
+                "o-",
+                color="tab:orange",
+                label=f"validation, trial {best.number}",
+            )
+        axes.set(xlabel="epoch", title=key.capitalize())
+        axes.legend(fontsize=8)
     return figure
+
+
+def confusion_matrix(test: dict[str, Any]) -> Figure:
+    """Test-split confusion matrix: rows the true class, columns the predicted one."""
+    import numpy as np
+
+    matrix = np.asarray(test["confusion_matrix"])
+    classes = test["classes"]
+    size = max(3.5, 0.45 * len(classes) + 1.5)
+    figure = _figure(figsize=(size + 1, size))
+    axes = figure.subplots()
+    image = axes.imshow(matrix, cmap="Blues")
+    figure.colorbar(image, ax=axes, shrink=0.8)
+    if len(classes) <= 30:
+        axes.set_xticks(range(len(classes)), classes, rotation=90)
+        axes.set_yticks(range(len(classes)), classes)
+        threshold = matrix.max() / 2 if matrix.size else 0
+        for (row, column), count in np.ndenumerate(matrix):
+            if count:
+                axes.text(
+                    column,
+                    row,
+                    str(count),
+                    ha="center",
+                    va="center",
+                    fontsize=7,
+                    color="white" if count > threshold else "black",
+                )
+    axes.set(xlabel="predicted", ylabel="true", title="Test confusion matrix")
+    return figure
+
+
+def _log_scale_if_spread(axes: Any, values: list[float | None]) -> None:
+    """A few diverged trials (loss 40 beside 0.1) flatten a linear axis into a line."""
+    positive = [v for v in values if v is not None and v > 0]
+    if positive and len(positive) == len(values) and max(positive) / min(positive) > 20:
+        axes.set_yscale("log")
 
 
 def _dedupe_legend(axes: Any) -> None:

@@ -11,7 +11,8 @@
       test_metrics.json  loss, accuracy, macro F1, per-class scores, confusion matrix (test split)
       history.csv        the refit's per-epoch curves
       summary.json       best trial, its value, trial counts, test scores, timings
-      plots/             PNG: optimization history, trial curves, refit curves
+      report.html        one self-contained page: summary, plots, fit diagnosis, test scores
+      plots/             the report's figures as PNG files
 
 Every file is written to a temporary name and renamed, so a crash never leaves half a file.
 """
@@ -92,11 +93,9 @@ def write_results(
     splits_info: dict[str, Any],
     seconds: dict[str, float],
 ) -> None:
-    """Everything after the refit: best config, weights, test metrics, curves, summary, plots."""
+    """Everything after the refit: best config, weights, test metrics, curves, summary."""
     import pandas as pd
     import torch
-
-    from search.plots import write_plots
 
     config = refit.config.model_dump(mode="json")
     write_text(run_dir / "best_config.yaml", yaml.safe_dump(config, sort_keys=False))
@@ -114,7 +113,6 @@ def write_results(
     write_text(run_dir / "history.csv", pd.DataFrame(refit.history).to_csv(index=False))
     write_trials(run_dir, study, spec.search.metric)
     write_json(run_dir / "summary.json", _summary(spec, study, refit, splits_info, seconds))
-    write_plots(run_dir / "plots", study, spec.search.metric, refit.history)
 
 
 def _summary(

@@ -10,15 +10,47 @@ from __future__ import annotations
 import json
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
 
 from search.errors import RunDirError
 from search.spec import StudySpec
 
+if TYPE_CHECKING:
+    import optuna
+
 # What must match for old and new trials to be comparable.
 MUST_MATCH = ("name", "data", "model", "space", "fixed", "search.metric", "storage")
+
+
+def run_spec(run_dir: Path) -> StudySpec:
+    """The resolved study a run directory was made from (its study.yaml)."""
+    from search.spec import parse_study_spec
+
+    study_file = run_dir / "study.yaml"
+    if not study_file.is_file():
+        raise RunDirError(
+            f"{run_dir} is not a run directory (no study.yaml); give the folder `hpsearch run` "
+            "made, runs/<study name> by default"
+        )
+    return parse_study_spec(yaml.safe_load(study_file.read_text()), source=str(study_file))
+
+
+def load_run_study(run_dir: Path) -> tuple[StudySpec, optuna.Study]:
+    """A run directory's study spec and its Optuna study, read from the storage."""
+    import optuna
+
+    from search.storage import open_storage, storage_url
+
+    spec = run_spec(run_dir)
+    url = storage_url(spec, run_dir)
+    try:
+        return spec, optuna.load_study(study_name=spec.name, storage=open_storage(url))
+    except KeyError:
+        raise RunDirError(
+            f"storage {url} has no study {spec.name} yet; its search has not started"
+        ) from None
 
 
 def check_resumable(run_dir: Path, spec: StudySpec) -> None:

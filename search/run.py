@@ -3,16 +3,15 @@
 Every input is checked before anything is written (the study file already is; then the data,
 the model and its weights, an external storage, Ray), the run directory is locked, and only
 then does the search touch the storage. An interrupted search keeps its finished trials; the
-same command resumes it.
+same command resumes it. report.html is written at the end of every run that searched.
 """
 
 from __future__ import annotations
 
 import json
-import signal
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -25,6 +24,8 @@ if TYPE_CHECKING:
 
     from trainable import Splits
 
+Echo = Callable[[str], None]
+
 
 @dataclass(frozen=True)
 class RunResult:
@@ -33,33 +34,48 @@ class RunResult:
     refitted: bool  # False when the run directory already held this result
 
 
+@dataclass(frozen=True)
+class _Run:
+    """One run's settings, passed along instead of six arguments."""
+
+    spec: StudySpec
+    run_dir: Path
+    splits: Splits
+    verbose: bool
+    echo: Echo
+
+
 def run_study(
     spec: StudySpec,
     run_dir: Path | None = None,
     *,
     restart: bool = False,
+    dashboard: tuple[str, int] | None = None,
     verbose: bool = False,
-    echo: Callable[[str], None] = print,
+    echo: Echo = print,
 ) -> RunResult:
-    """Search, refit the best configuration on train + val, test it once, write the run dir."""
+    """Search, refit the best configuration on train + val, test it once, write the run dir.
+
+    `dashboard` (host, port) serves optuna-dashboard beside the search while it runs.
+    """
     from search.lock import RunLock
     from search.resume import check_resumable, move_aside
+    from search.signals import sigterm_as_interrupt
 
     run_dir = Path(run_dir or Path("runs") / spec.name)
     if restart:
-        with RunLock(run_dir) if run_dir.exists() else _nothing():
+        with RunLock(run_dir) if run_dir.exists() else nullcontext():
             moved = move_aside(run_dir, spec)
         if moved:
             echo(f"restart: the previous run is now {moved}")
     with RunLock(run_dir):
         check_resumable(run_dir, spec)
         splits = _checked_inputs(spec, verbose, echo)
-        # After ray.init, which installs a native SIGTERM handler that aborts the process.
-        with _sigterm_as_interrupt():
-            return _search_and_refit(spec, run_dir, splits, verbose, echo)
+        with sigterm_as_interrupt():
+            return _search_and_refit(_Run(spec, run_dir, splits, verbose, echo), dashboard)
 
 
-def _checked_inputs(spec: StudySpec, verbose: bool, echo: Callable[[str], None]) -> Splits:
+def _checked_inputs(spec: StudySpec, verbose: bool, echo: Echo) -> Splits:
     """Data, model, storage and Ray, each failing with one line before any trial starts."""
     from search.storage import check_reachable
     from search.tuner import start_ray
@@ -79,84 +95,102 @@ def _checked_inputs(spec: StudySpec, verbose: bool, echo: Callable[[str], None])
     return splits
 
 
-def _search_and_refit(
-    spec: StudySpec, run_dir: Path, splits: Splits, verbose: bool, echo: Callable[[str], None]
-) -> RunResult:
+def _search_and_refit(run: _Run, dashboard: tuple[str, int] | None) -> RunResult:
+    from search import results
+    from search.storage import open_storage, storage_url
+    from search.tuner import open_study
+
+    spec = run.spec
+    url = storage_url(spec, run.run_dir)
+    study = open_study(spec, open_storage(url))
+    results.write_study(run.run_dir, spec)
+    run.echo(
+        f"study {spec.name}: {spec.search.trials} trials, {spec.search.concurrency} at a "
+        f"time, {spec.search.sampler.type} sampler, {spec.search.pruner.type} pruner, "
+        f"storage {url}"
+    )
+    with _dashboard_beside(url, dashboard, run):
+        try:
+            started = time.perf_counter()
+            _search(run, study)
+            return _refit(run, study, time.perf_counter() - started)
+        finally:
+            _report(run, study)
+
+
+def _search(run: _Run, study: optuna.Study) -> None:
+    """Run the trials; raise if the search was interrupted or failed too often."""
     from search import results
     from search.progress import TrialPrinter
-    from search.storage import open_storage, storage_url
-    from search.tuner import fail_interrupted, open_study, run_search
+    from search.tuner import fail_interrupted, run_search
 
-    url = storage_url(spec, run_dir)
-    study = open_study(spec, open_storage(url))
-    results.write_study(run_dir, spec)
-    echo(
-        f"study {spec.name}: {spec.search.trials} trials, {spec.search.concurrency} at a time, "
-        f"{spec.search.sampler.type} sampler, {spec.search.pruner.type} pruner, storage {url}"
-    )
-    started = time.perf_counter()
+    spec = run.spec
     try:
         outcome = run_search(
             spec,
-            run_dir,
-            splits,
+            run.run_dir,
+            run.splits,
             study,
-            on_finish=TrialPrinter(spec.search.metric, echo),
-            verbose=verbose,
+            verbose=run.verbose,
+            on_finish=TrialPrinter(spec.search.metric, run.echo),
         )
-    except KeyboardInterrupt:  # a second Ctrl-C, or SIGTERM: Ray did not stop gracefully
-        outcome = None
+    except KeyboardInterrupt:  # a second Ctrl-C: Ray did not get to stop gracefully
         fail_interrupted(study)
+        raise _interrupted(study, spec) from None
     finally:
-        results.write_trials(run_dir, study, spec.search.metric)
-    if outcome is None or outcome.interrupted:
+        results.write_trials(run.run_dir, study, spec.search.metric)
+    if outcome.interrupted:
         raise _interrupted(study, spec)
     if outcome.over_failure_budget:
         raise SearchFailed(
             f"stopped: {outcome.failed} trials failed, more than search.max_failed_trials="
-            f"{spec.search.failure_budget}; see fail_reason in {run_dir / 'trials.csv'}, fix the "
-            "cause and run again to resume"
+            f"{spec.search.failure_budget}; see fail_reason in {run.run_dir / 'trials.csv'}, "
+            "fix the cause and run again to resume"
         )
-    return _refit(spec, run_dir, splits, study, time.perf_counter() - started, echo)
 
 
-def _refit(
-    spec: StudySpec,
-    run_dir: Path,
-    splits: Splits,
-    study: optuna.Study,
-    search_seconds: float,
-    echo: Callable[[str], None],
-) -> RunResult:
+def _refit(run: _Run, study: optuna.Study, search_seconds: float) -> RunResult:
     from search import results
     from search.final import best_config, refit_best
     from search.resume import finished_results
 
-    _, best = best_config(study, spec)
-    existing = finished_results(run_dir, best.number)
+    _, best = best_config(study, run.spec)
+    existing = finished_results(run.run_dir, best.number)
     if existing is not None:
-        echo(
-            f"nothing new to refit: trial {best.number} is still the best, its refit is in "
-            f"{run_dir}"
+        run.echo(
+            f"nothing new to refit: trial {best.number} is still the best, its refit is "
+            f"in {run.run_dir}"
         )
-        return RunResult(run_dir, existing, refitted=False)
-    echo(
+        return RunResult(run.run_dir, existing, refitted=False)
+    splits = run.splits
+    run.echo(
         f"refit: trial {best.number} on train + val, then the test split "
         f"({len(splits.test)} images)"
     )
     started = time.perf_counter()
     try:
-        refit = refit_best(study, spec, splits)
+        refit = refit_best(study, run.spec, splits)
     except KeyboardInterrupt:
-        raise _interrupted(study, spec, during="the refit") from None
+        raise _interrupted(study, run.spec, during="the refit") from None
     info = {
         "classes": list(splits.classes),
         "image_size": splits.image_size,
         "images": {"train": len(splits.train), "val": len(splits.val), "test": len(splits.test)},
     }
     seconds = {"search": round(search_seconds, 1), "refit": round(time.perf_counter() - started, 1)}
-    results.write_results(run_dir, spec, study, refit, info, seconds)
-    return RunResult(run_dir, json.loads((run_dir / "summary.json").read_text()), refitted=True)
+    results.write_results(run.run_dir, run.spec, study, refit, info, seconds)
+    summary = json.loads((run.run_dir / "summary.json").read_text())
+    return RunResult(run.run_dir, summary, refitted=True)
+
+
+def _report(run: _Run, study: optuna.Study) -> None:
+    """report.html for every run that reached the search, finished or not."""
+    from search.report import write_report
+
+    try:
+        run.echo(f"report: {write_report(run.run_dir, run.spec, study)}")
+    except Exception as exc:  # a report must never hide why the run itself stopped
+        run.echo(f"report: not written ({type(exc).__name__}: {exc}); try `hpsearch report`")
 
 
 def _interrupted(
@@ -171,24 +205,14 @@ def _interrupted(
 
 
 @contextmanager
-def _sigterm_as_interrupt() -> Iterator[None]:
-    """SIGTERM (a job scheduler, `kill`) does what Ctrl-C does: whatever SIGINT handler is in
-    place runs (Ray's graceful stop during the search), else KeyboardInterrupt."""
-
-    def interrupt(signum: int, frame: object) -> None:
-        handler = signal.getsignal(signal.SIGINT)
-        if callable(handler):
-            handler(signal.SIGINT, frame)
-        else:
-            raise KeyboardInterrupt
-
-    previous = signal.signal(signal.SIGTERM, interrupt)
-    try:
+def _dashboard_beside(url: str, where: tuple[str, int] | None, run: _Run) -> Iterator[None]:
+    """optuna-dashboard in a thread for as long as the run lasts, if asked for."""
+    if where is None:
         yield
-    finally:
-        signal.signal(signal.SIGTERM, previous)
+        return
+    from search.dashboard import beside
 
-
-@contextmanager
-def _nothing() -> Iterator[None]:
-    yield
+    with beside(url, *where) as address:
+        run.echo(f"dashboard: {address} (trials appear as they run)")
+        yield
+    run.echo(f"dashboard: stopped with the run; `hpsearch dashboard {run.run_dir}` serves it again")
