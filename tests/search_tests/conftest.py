@@ -49,3 +49,28 @@ def write_study(tmp_path: Path):
         return path
 
     return write
+
+
+@pytest.fixture(scope="session")
+def ray_session():
+    """One local Ray for every test that searches in this process (ray.init takes ~4 s)."""
+    import ray
+
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+    yield
+    ray.shutdown()
+
+
+@pytest.fixture(scope="session")
+def finished(ray_session, tmp_path_factory):
+    """A finished tiny study: (RunResult, spec, progress lines). Tests must not change it."""
+    from search.run import run_study
+
+    # Two startup trials: the first two always complete, so importances can be computed.
+    raw = tiny_study(
+        search={"trials": 5, "concurrency": 2, "pruner": {"type": "median", "startup_trials": 2}}
+    )
+    spec = parse_study_spec(raw)
+    lines: list[str] = []
+    result = run_study(spec, tmp_path_factory.mktemp("runs") / "tiny", echo=lines.append)
+    return result, spec, lines

@@ -15,33 +15,13 @@ from typer.testing import CliRunner
 
 from search import load_best
 from search.cli import app
-from search.run import RunResult, run_study
+from search.run import run_study
 from search.spec import parse_study_spec
 from search.trial_attrs import RAY_TRIAL_ID, TRAIN_SECONDS
 from tests.search_tests.conftest import tiny_study
 from trainable import TrainConfig, evaluate, prepare
 
 pytestmark = pytest.mark.slow
-
-
-@pytest.fixture(scope="module")
-def ray_session():
-    import ray
-
-    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
-    yield
-    ray.shutdown()
-
-
-@pytest.fixture(scope="module")
-def finished(ray_session, tmp_path_factory) -> tuple[RunResult, object]:
-    raw = tiny_study(
-        search={"trials": 5, "concurrency": 2, "pruner": {"type": "median", "startup_trials": 1}}
-    )
-    spec = parse_study_spec(raw)
-    lines: list[str] = []
-    result = run_study(spec, tmp_path_factory.mktemp("runs") / "tiny", echo=lines.append)
-    return result, spec, lines
 
 
 def load(run_dir: Path) -> optuna.Study:
@@ -60,11 +40,22 @@ def test_run_directory_holds_every_file(finished) -> None:
         "test_metrics.json",
         "history.csv",
         "summary.json",
+        "report.html",
         "ray",
     }
     assert names <= {p.name for p in result.run_dir.iterdir()}
     plots = {p.name for p in (result.run_dir / "plots").iterdir()}
-    assert plots == {"optimization_history.png", "trial_curves.png", "refit_curves.png"}
+    assert plots == {
+        f"{name}.png"
+        for name in (
+            "optimization_history",
+            "importances",
+            "slices",
+            "trial_curves",
+            "fit_curves",
+            "confusion_matrix",
+        )
+    }
     assert not list(result.run_dir.glob(".*.tmp"))
 
 
@@ -139,9 +130,18 @@ def test_cli_best_and_trials_read_the_run_directory(finished) -> None:
     assert table.exit_code == 0 and "COMPLETE" in table.output and "val_loss" in table.output
 
 
-def test_running_again_with_more_trials_extends_the_same_study(finished) -> None:
+def copy_of(run_dir: Path, tmp_path: Path) -> Path:
+    """A run directory of our own: the shared one stays as the other tests expect it."""
+    import shutil
+
+    shutil.copytree(run_dir, tmp_path / "copy")
+    return tmp_path / "copy"
+
+
+def test_running_again_with_more_trials_extends_the_same_study(finished, tmp_path) -> None:
     result, spec, _ = finished
-    before = load(result.run_dir).trials
+    run_dir = copy_of(result.run_dir, tmp_path)
+    before = load(run_dir).trials
     more = parse_study_spec(
         {
             **spec.model_dump(mode="json"),
@@ -149,26 +149,21 @@ def test_running_again_with_more_trials_extends_the_same_study(finished) -> None
         }
     )
     lines: list[str] = []
-    run_study(more, result.run_dir, echo=lines.append)
-    after = load(result.run_dir).trials
+    run_study(more, run_dir, echo=lines.append)
+    after = load(run_dir).trials
     assert [t.params for t in after[: len(before)]] == [t.params for t in before]
     finished_states = (TrialState.COMPLETE, TrialState.PRUNED)
     assert sum(t.state in finished_states for t in after) == 6
     assert len([line for line in lines if line.startswith("trial ")]) == len(after) - len(before)
 
 
-def test_running_a_finished_study_again_does_nothing_new(finished) -> None:
+def test_running_a_finished_study_again_does_nothing_new(finished, tmp_path) -> None:
     result, spec, _ = finished
-    before = len(load(result.run_dir).trials)
-    more = parse_study_spec(
-        {
-            **spec.model_dump(mode="json"),
-            "search": {**spec.search.model_dump(mode="json"), "trials": 6},
-        }
-    )
+    run_dir = copy_of(result.run_dir, tmp_path)
+    before = len(load(run_dir).trials)
     lines: list[str] = []
-    again = run_study(more, result.run_dir, echo=lines.append)
-    assert not again.refitted and len(load(result.run_dir).trials) == before
+    again = run_study(spec, run_dir, echo=lines.append)
+    assert not again.refitted and len(load(run_dir).trials) == before
     assert any(line.startswith("nothing new to refit") for line in lines)
 
 

@@ -195,3 +195,49 @@ def test_a_trial_whose_worker_dies_fails_with_a_reason_and_is_retried(study_file
     assert retry.params == failed.params and retry.user_attrs["attempt"] == 2
     assert sum(t.state in FINISHED for t in final) == 6
     assert f"trial {victim.number:>3} FAIL" in stdout
+
+
+def test_run_with_dashboard_shows_trials_live(study_file, tmp_path) -> None:
+    import json
+    import socket
+    import urllib.request
+
+    with socket.socket() as probe:  # a free port
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    run_dir = tmp_path / "run"
+    process = subprocess.Popen(
+        [
+            HPSEARCH,
+            "run",
+            str(study_file),
+            "--run-dir",
+            str(run_dir),
+            "--dashboard",
+            "--port",
+            str(port),
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    seen: set[str] = set()
+    curves_while_running = False
+    deadline = time.monotonic() + 240
+    while process.poll() is None and time.monotonic() < deadline:
+        try:
+            url = f"http://127.0.0.1:{port}/api/studies/1?after=0"
+            study = json.load(urllib.request.urlopen(url, timeout=5))
+        except OSError:  # not serving yet, or already stopped
+            time.sleep(0.3)
+            continue
+        for trial in study["trials"]:
+            seen.add(trial["state"])
+            curves_while_running |= trial["state"] == "Running" and bool(
+                trial["intermediate_values"]
+            )
+        time.sleep(0.3)
+    stdout, stderr = process.communicate(timeout=120)
+    assert process.returncode == 0, stderr
+    assert f"dashboard: http://127.0.0.1:{port}/dashboard/" in stdout
+    assert {"Running", "Complete"} <= seen and curves_while_running
