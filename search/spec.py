@@ -16,13 +16,13 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
-    TypeAdapter,
     ValidationError,
     field_validator,
     model_validator,
 )
 
 from search.errors import StudySpecError
+from search.messages import first_error
 from trainable import DataConfig, DigitsData, TrainConfig
 
 SamplerName = Literal["tpe", "random", "cmaes", "gp", "qmc"]
@@ -186,7 +186,7 @@ class StudySpec(_Frozen):
         try:
             TrainConfig(**values)
         except ValidationError as exc:
-            raise ValueError(_first_error(exc, prefix="fixed.")) from None
+            raise ValueError(first_error(exc, prefix="fixed.")) from None
         return values
 
 
@@ -212,7 +212,7 @@ def _check_param(name: str, param: FloatParam | IntParam | CategoricalParam, bas
             TrainConfig(**{**base, name: value})
         except ValidationError as exc:
             raise ValueError(
-                f"space.{name} can take {value!r}, but {_first_error(exc, '')}"
+                f"space.{name} can take {value!r}, but {first_error(exc, '')}"
             ) from None
 
 
@@ -251,103 +251,7 @@ def parse_study_spec(raw: dict[str, Any], source: str = "study") -> StudySpec:
     try:
         return StudySpec.model_validate(raw)
     except ValidationError as exc:
-        raise StudySpecError(f"{source}: {_first_error(exc, prefix='')}") from None
-
-
-def _first_error(exc: ValidationError, prefix: str) -> str:
-    """Pydantic's first error as '<field> must be <rule>, got <value>'."""
-    error = exc.errors()[0]
-    raw = list(error["loc"])
-    field = (prefix + ".".join(str(p) for p in raw if p not in _TAGGED)).rstrip(".")
-    value = error.get("input")
-    kind, message = error["type"], error["msg"]
-    if kind == "extra_forbidden":
-        return _unknown_key(raw, prefix)
-    if kind == "missing":
-        return f"{field} is required"
-    if kind == "value_error":
-        return _join(field, message.removeprefix("Value error, "), _model_at(raw))
-    if kind == "union_tag_not_found":
-        tags = ", ".join(repr(t) for t, m in _TAGGED.items() if _field_tag(raw) in m.model_fields)
-        return f"{field}.{_field_tag(raw)} is required: one of {tags}"
-    if kind in ("dict_type", "model_type", "model_attributes_type") and raw[:1] == ["space"]:
-        return (
-            f"{field} must be a mapping like {{type: float, low: 0.001, high: 0.1}}, "
-            f"got {value!r}; to hold one value put it in fixed:"
-        )
-    if kind == "too_short":
-        return f"{field} must have at least {error['ctx']['min_length']} item, got {value!r}"
-    if kind == "string_pattern_mismatch" and raw == ["name"]:
-        return (
-            f"name must be letters, digits, '.', '_' or '-' (it names the run directory), "
-            f"got {value!r}"
-        )
-    if kind == "union_tag_invalid":
-        ctx = error["ctx"]
-        tags = ", ".join(repr(t) for t in ctx["expected_tags"].replace("'", "").split(", "))
-        key = ctx["discriminator"].strip("'")
-        return f"{field}.{key} must be one of {tags}, got {ctx['tag']!r}"
-    if kind == "literal_error":
-        allowed = error["ctx"]["expected"].replace(" or ", ", ")
-        return f"{field} must be one of {allowed}, got {value!r}"
-    rule = message[0].lower() + message[1:]
-    rule = rule.replace("input should be", "must be")
-    return f"{field} {rule}, got {value!r}"
-
-
-def _join(field: str, text: str, model: type[BaseModel] | None) -> str:
-    """'search' + 'mode must be ...' -> 'search.mode must be ...'."""
-    if text.startswith("must"):
-        return f"{field} {text}"
-    token = re.match(r"\w+", text)
-    if field and token and model and token.group() in model.model_fields:
-        return f"{field}.{text}"
-    return f"{field}: {text}" if field else text
-
-
-def _field_tag(raw: list[Any]) -> str:
-    return "type" if raw[:1] == ["space"] else "source"
-
-
-def _unknown_key(raw: list[Any], prefix: str) -> str:
-    *parent, key = raw
-    model = _model_at(parent)
-    allowed = list(model.model_fields) if model else []
-    close = difflib.get_close_matches(str(key), allowed, n=1)
-    hint = f"did you mean {close[0]}?" if close else f"allowed: {', '.join(allowed)}"
-    where = ".".join(str(p) for p in [*parent, key] if p not in _TAGGED)
-    return f"unknown key {prefix + where}; {hint}"
-
-
-def _model_at(path: list[Any]) -> type[BaseModel] | None:
-    """The pydantic model a location points into, to list the keys it allows."""
-    model: type[BaseModel] | None = StudySpec
-    for part in path:
-        if part in _TAGGED:
-            model = _TAGGED[part]
-            continue
-        field = model.model_fields.get(str(part)) if model else None
-        annotation = field.annotation if field else None
-        is_model = isinstance(annotation, type) and issubclass(annotation, BaseModel)
-        model = annotation if is_model else None
-    return model
-
-
-def _tagged() -> dict[str, type[BaseModel]]:
-    from trainable.config import FakeData, ImageFolderData, TorchvisionData
-
-    return {
-        "digits": DigitsData,
-        "imagefolder": ImageFolderData,
-        "torchvision": TorchvisionData,
-        "fake": FakeData,
-        "float": FloatParam,
-        "int": IntParam,
-        "categorical": CategoricalParam,
-    }
-
-
-_TAGGED = _tagged()
+        raise StudySpecError(f"{source}: {first_error(exc, prefix='')}") from None
 
 
 def dump_spec(spec: StudySpec) -> str:
@@ -355,4 +259,4 @@ def dump_spec(spec: StudySpec) -> str:
     return yaml.safe_dump(spec.model_dump(mode="json"), sort_keys=False)
 
 
-__all__ = ["StudySpec", "TypeAdapter", "dump_spec", "load_study_spec", "parse_study_spec"]
+__all__ = ["StudySpec", "dump_spec", "load_study_spec", "parse_study_spec"]
