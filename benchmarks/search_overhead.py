@@ -104,11 +104,14 @@ def ray_optuna_search(spec: StudySpec, splits: Splits, folder: Path) -> list[flo
 
 
 def hpsearch(spec: StudySpec, splits: Splits, folder: Path) -> list[float]:
+    from search.storage import open_storage, storage_url
     from search.trial_attrs import TRAIN_SECONDS
-    from search.tuner import run_search
+    from search.tuner import open_study, run_search
 
-    outcome = run_search(spec, folder / "hpsearch", splits)
-    return [t.user_attrs[TRAIN_SECONDS] for t in outcome.study.trials]
+    run_dir = folder / "hpsearch"
+    study = open_study(spec, open_storage(storage_url(spec, run_dir)))
+    run_search(spec, run_dir, splits, study)
+    return [t.user_attrs[TRAIN_SECONDS] for t in study.trials]
 
 
 def main() -> None:

@@ -1,0 +1,39 @@
+"""Every benchmark still runs (tiny arguments): API drift must not leave one broken.
+
+Nothing here asserts a timing; the figures come from running the benchmarks themselves.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.slow
+BENCHMARKS = Path(__file__).parents[1] / "benchmarks"
+
+
+@pytest.mark.parametrize(
+    ("script", "arguments", "expected"),
+    [
+        (
+            "trainable_throughput.py",
+            # 10 classes and 5% val/test splits: 240 images give each split one a class.
+            ["--samples", "240", "--epochs", "2", "--rounds", "1", "--image-size", "16"],
+            "ratio train()/bare = ",
+        ),
+        ("transfer_learning.py", ["--image-size", "8", "--epochs", "1"], "weights=none"),
+        ("search_overhead.py", ["--trials", "2"], "hpsearch"),
+    ],
+)
+def test_benchmark_runs(script: str, arguments: list[str], expected: str) -> None:
+    done = subprocess.run(
+        [sys.executable, str(BENCHMARKS / script), *arguments],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert expected in done.stdout
