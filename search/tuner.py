@@ -5,7 +5,9 @@ from __future__ import annotations
 import logging
 import os
 import signal
-from collections.abc import Callable
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -82,6 +84,23 @@ def _check_answers(address: str | None, seconds: float = 5.0) -> None:
         ) from None
 
 
+@contextmanager
+def _native_stderr_aside() -> Iterator[None]:
+    """Ray's C++ client writes straight to file descriptor 2, once a second while it retries
+    an address where something else listens; our one-line error says it all."""
+    import tempfile
+
+    sys.stderr.flush()
+    saved = os.dup(2)
+    with tempfile.TemporaryFile() as sink:
+        os.dup2(sink.fileno(), 2)
+        try:
+            yield
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+
+
 def start_ray(spec: StudySpec, verbose: bool) -> None:
     import ray
 
@@ -95,12 +114,13 @@ def start_ray(spec: StudySpec, verbose: bool) -> None:
             logging.ERROR
         )
     try:
-        ray.init(
-            address=spec.ray.address,
-            include_dashboard=False,
-            log_to_driver=verbose,
-            logging_level=logging.INFO if verbose else logging.WARNING,
-        )
+        with nullcontext() if verbose else _native_stderr_aside():
+            ray.init(
+                address=spec.ray.address,
+                include_dashboard=False,
+                log_to_driver=verbose,
+                logging_level=logging.INFO if verbose else logging.WARNING,
+            )
     except (ConnectionError, RuntimeError, ValueError) as exc:
         reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         if spec.ray.address is None:
