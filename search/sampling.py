@@ -104,13 +104,10 @@ class OptunaSearcher(Searcher):
 
     @property
     def over_failure_budget(self) -> bool:
-        return len(failed_trials(self.study)) > self.failure_budget
+        return self.failed > self.failure_budget
 
     def suggest(self, trial_id: str) -> dict[str, Any] | str | None:
-        if (
-            self.over_failure_budget
-            or finished_count(self.study) + len(self.live.trials) >= self.target
-        ):
+        if self.over_failure_budget or self.finished + len(self.live.trials) >= self.target:
             return Searcher.FINISHED
         trial = self.study.ask(self.space)
         trial.set_user_attr(RAY_TRIAL_ID, trial_id)
