@@ -16,6 +16,7 @@ from search.spec import StudySpec
 
 if TYPE_CHECKING:
     import optuna
+    from ray import ObjectRef
 
     from trainable import Evaluation, Splits, TrainConfig
 
@@ -47,7 +48,8 @@ def best_config(
     return TrainConfig(**{**spec.base_config(), **best.params}), best
 
 
-def refit_best(study: optuna.Study, spec: StudySpec, splits: Splits) -> Refit:
+def refit_best(study: optuna.Study, spec: StudySpec, splits: Splits | ObjectRef) -> Refit:
+    """`splits` may be an ObjectRef: Ray hands the task the object, with no second copy."""
     import ray
 
     config, best = best_config(study, spec)

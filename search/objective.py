@@ -10,16 +10,24 @@ from __future__ import annotations
 
 from typing import Any
 
+import ray
+from ray import ObjectRef
+
 from trainable import Splits
 
 
-def objective(config: dict[str, Any], *, splits: Splits, base: dict[str, Any], cpus: float) -> None:
+def objective(
+    config: dict[str, Any], *, splits: Splits | ObjectRef, base: dict[str, Any], cpus: float
+) -> None:
+    """`splits` is the driver's one copy in the object store (an ObjectRef), or Splits."""
     import torch
     from pydantic import ValidationError
     from ray import tune
 
     from trainable import TrainableError, TrainConfig, train
 
+    if isinstance(splits, ray.ObjectRef):
+        splits = ray.get(splits)
     threads = max(1, int(cpus))
     torch.set_num_threads(threads)
     try:

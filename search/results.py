@@ -111,7 +111,6 @@ def write_results(
     os.replace(temporary, run_dir / "model.pt")
     write_json(run_dir / "test_metrics.json", refit.test.to_dict())
     write_text(run_dir / "history.csv", pd.DataFrame(refit.history).to_csv(index=False))
-    write_trials(run_dir, study, spec.search.metric)
     write_json(run_dir / "summary.json", _summary(spec, study, refit, splits_info, seconds))
 
 

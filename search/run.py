@@ -21,6 +21,7 @@ from search.spec import StudySpec
 
 if TYPE_CHECKING:
     import optuna
+    from ray import ObjectRef
 
     from trainable import Splits
 
@@ -41,6 +42,7 @@ class _Run:
     spec: StudySpec
     run_dir: Path
     splits: Splits
+    shared: ObjectRef  # the splits in Ray's object store: put once, for trials and refit
     verbose: bool
     echo: Echo
 
@@ -71,8 +73,11 @@ def run_study(
     with RunLock(run_dir):
         check_resumable(run_dir, spec)
         splits = _checked_inputs(spec, verbose, echo)
+        import ray
+
+        run = _Run(spec, run_dir, splits, ray.put(splits), verbose, echo)
         with sigterm_as_interrupt():
-            return _search_and_refit(_Run(spec, run_dir, splits, verbose, echo), dashboard)
+            return _search_and_refit(run, dashboard)
 
 
 def _checked_inputs(spec: StudySpec, verbose: bool, echo: Echo) -> Splits:
@@ -129,7 +134,7 @@ def _search(run: _Run, study: optuna.Study) -> None:
         outcome = run_search(
             spec,
             run.run_dir,
-            run.splits,
+            run.shared,
             study,
             verbose=run.verbose,
             on_finish=TrialPrinter(spec.search.metric, run.echo),
@@ -169,7 +174,7 @@ def _refit(run: _Run, study: optuna.Study, search_seconds: float) -> RunResult:
     )
     started = time.perf_counter()
     try:
-        refit = refit_best(study, run.spec, splits)
+        refit = refit_best(study, run.spec, run.shared)
     except KeyboardInterrupt:
         raise _interrupted(study, run.spec, during="the refit") from None
     info = {

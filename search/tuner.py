@@ -22,6 +22,7 @@ from search.trial_attrs import FAIL_REASON, INTERRUPTED
 if TYPE_CHECKING:
     import optuna
     from optuna.trial import FrozenTrial
+    from ray import ObjectRef
 
     from trainable import Splits
 
@@ -165,7 +166,7 @@ def _quiet_ray(verbose: bool) -> None:
 def run_search(
     spec: StudySpec,
     run_dir: Path,
-    splits: Splits,
+    splits: Splits | ObjectRef,
     study: optuna.Study,
     *,
     on_finish: Callable[[optuna.Study, FrozenTrial], None] | None = None,
@@ -200,7 +201,7 @@ def run_search(
 def _fit(
     spec: StudySpec,
     run_dir: Path,
-    splits: Splits,
+    splits: Splits | ObjectRef,
     searcher: OptunaSearcher,
     live: LiveTrials,
     verbose: bool,
