@@ -87,10 +87,8 @@ def _load(pool: sources.Pool, in_memory: bool, cfg: DataConfig, notes: list[str]
     """Decode into memory (or header-check files left on disk), dropping unreadable images."""
     if in_memory:
         images, failures = materialize(pool.images)
-        keep_images = False
     else:
         images, failures = pool.images, verify(pool.images)
-        keep_images = True
     if not failures:
         return sources.Pool(images, pool.labels)
     index, reason = failures[0]
@@ -103,7 +101,7 @@ def _load(pool: sources.Pool, in_memory: bool, cfg: DataConfig, notes: list[str]
     bad = {i for i, _ in failures}
     keep = [i for i in range(len(pool.labels)) if i not in bad]
     # A decoded tensor already lacks the failures; lazy images still list them.
-    return sources.Pool(images.subset(keep) if keep_images else images, pool.labels[keep])
+    return sources.Pool(images if in_memory else images.subset(keep), pool.labels[keep])
 
 
 def _split(
