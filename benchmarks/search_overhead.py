@@ -6,7 +6,7 @@ process:
 
 - optuna.optimize   plain `optuna.Study.optimize` calling train() in this process;
 - ray OptunaSearch  Ray Tune with ray.tune.search.optuna.OptunaSearch, reuse_actors=True;
-- hpsearch          search.tuner.run_search (our Searcher + pruning scheduler, SQLite storage).
+- hpsearch          search.engine.tuner.run_search (our Searcher + pruning scheduler, SQLite).
 
 In-trial time is what train() itself measures (`elapsed_seconds` of its last epoch, model build
 included), summed over trials; overhead per trial = (wall x concurrency - in-trial) / trials.
@@ -27,7 +27,7 @@ from typing import Any
 import optuna
 import torch
 
-from search.spec import CategoricalParam, FloatParam, StudySpec, parse_study_spec
+from search.study.spec import CategoricalParam, FloatParam, StudySpec, parse_study_spec
 from trainable import Splits, TrainConfig, prepare, train
 
 
@@ -53,7 +53,7 @@ def study(trials: int, concurrency: int) -> StudySpec:
 
 
 def plain_optuna(spec: StudySpec, splits: Splits) -> list[float]:
-    from search.space import distributions
+    from search.study.space import distributions
 
     seconds: list[float] = []
     space = distributions(spec)
@@ -104,9 +104,9 @@ def ray_optuna_search(spec: StudySpec, splits: Splits, folder: Path) -> list[flo
 
 
 def hpsearch(spec: StudySpec, splits: Splits, folder: Path) -> list[float]:
-    from search.storage import open_storage, storage_url
-    from search.trial_attrs import TRAIN_SECONDS
-    from search.tuner import open_study, run_search
+    from search.engine.trial_attrs import TRAIN_SECONDS
+    from search.engine.tuner import open_study, run_search
+    from search.rundir.storage import open_storage, storage_url
 
     run_dir = folder / "hpsearch"
     study = open_study(spec, open_storage(storage_url(spec, run_dir)))

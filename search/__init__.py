@@ -11,8 +11,8 @@ Other pipelines import a finished search with
 from __future__ import annotations
 
 from search.errors import HPSearchError, StudySpecError
-from search.results import BestConfig, load_best
-from search.spec import StudySpec, load_study_spec
+from search.rundir.results import BestConfig, load_best
+from search.study.spec import StudySpec, load_study_spec
 
 __all__ = [
     "BestConfig",

@@ -64,7 +64,7 @@ def run(
     """
     with _user_errors(debug):
         from search.run import run_study
-        from search.spec import load_study_spec
+        from search.study.spec import load_study_spec
 
         spec = load_study_spec(study)
         result = run_study(
@@ -101,7 +101,7 @@ def best(
 ) -> None:
     """Print the best configuration of a finished search."""
     with _user_errors(debug):
-        from search.results import load_best
+        from search.rundir.results import load_best
 
         load_best(run_dir)  # checks the run finished
         typer.echo((run_dir / f"best_config.{format.value}").read_text().rstrip())
@@ -116,8 +116,8 @@ def trials(
     with _user_errors(debug):
         import pandas as pd
 
-        from search.results import trials_frame
-        from search.resume import load_run_study
+        from search.rundir.results import trials_frame
+        from search.rundir.resume import load_run_study
 
         spec, study = load_run_study(run_dir)
         frame = trials_frame(study, spec.search.metric)
@@ -143,7 +143,7 @@ def dashboard(
 ) -> None:
     """Serve optuna-dashboard on the study's storage (Ctrl-C stops it)."""
     with _user_errors(debug):
-        from search.dashboard import serve
+        from search.report.dashboard import serve
 
         try:
             serve(run_dir, host, port, announce=typer.echo)
@@ -158,8 +158,8 @@ def report(
 ) -> None:
     """Write report.html (and plots/) for a run directory, from its storage and results."""
     with _user_errors(debug):
-        from search.report import write_report
-        from search.resume import load_run_study
+        from search.report.page import write_report
+        from search.rundir.resume import load_run_study
 
         spec, study = load_run_study(run_dir)
         typer.echo(str(write_report(run_dir, spec, study)))

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from search.errors import SearchFailed, SearchInterrupted
-from search.spec import StudySpec
+from search.study.spec import StudySpec
 
 if TYPE_CHECKING:
     import optuna
@@ -60,9 +60,9 @@ def run_study(
 
     `dashboard` (host, port) serves optuna-dashboard beside the search while it runs.
     """
-    from search.lock import RunLock
-    from search.resume import check_resumable, move_aside
-    from search.signals import sigterm_as_interrupt
+    from search.engine.signals import sigterm_as_interrupt
+    from search.rundir.lock import RunLock
+    from search.rundir.resume import check_resumable, move_aside
 
     run_dir = Path(run_dir or Path("runs") / spec.name)
     if restart:
@@ -82,8 +82,8 @@ def run_study(
 
 def _checked_inputs(spec: StudySpec, verbose: bool, echo: Echo) -> Splits:
     """Data, model, storage and Ray, each failing with one line before any trial starts."""
-    from search.storage import check_reachable
-    from search.tuner import start_ray
+    from search.engine.tuner import start_ray
+    from search.rundir.storage import check_reachable
     from trainable import build_model, prepare
 
     splits = prepare(spec.data)
@@ -101,9 +101,9 @@ def _checked_inputs(spec: StudySpec, verbose: bool, echo: Echo) -> Splits:
 
 
 def _search_and_refit(run: _Run, dashboard: tuple[str, int] | None) -> RunResult:
-    from search import results
-    from search.storage import open_storage, storage_url
-    from search.tuner import open_study
+    from search.engine.tuner import open_study
+    from search.rundir import results
+    from search.rundir.storage import open_storage, storage_url
 
     spec = run.spec
     url = storage_url(spec, run.run_dir)
@@ -125,9 +125,9 @@ def _search_and_refit(run: _Run, dashboard: tuple[str, int] | None) -> RunResult
 
 def _search(run: _Run, study: optuna.Study) -> None:
     """Run the trials; raise if the search was interrupted or failed too often."""
-    from search import results
-    from search.progress import TrialPrinter
-    from search.tuner import fail_interrupted, run_search
+    from search.engine.tuner import fail_interrupted, run_search
+    from search.report.progress import TrialPrinter
+    from search.rundir import results
 
     spec = run.spec
     try:
@@ -155,9 +155,9 @@ def _search(run: _Run, study: optuna.Study) -> None:
 
 
 def _refit(run: _Run, study: optuna.Study, search_seconds: float) -> RunResult:
-    from search import results
-    from search.final import best_config, refit_best
-    from search.resume import finished_results
+    from search.engine.refit import best_config, refit_best
+    from search.rundir import results
+    from search.rundir.resume import finished_results
 
     _, best = best_config(study, run.spec)
     existing = finished_results(run.run_dir, best.number)
@@ -190,7 +190,7 @@ def _refit(run: _Run, study: optuna.Study, search_seconds: float) -> RunResult:
 
 def _report(run: _Run, study: optuna.Study) -> None:
     """report.html for every run that reached the search, finished or not."""
-    from search.report import write_report
+    from search.report.page import write_report
 
     try:
         run.echo(f"report: {write_report(run.run_dir, run.spec, study)}")
@@ -201,7 +201,7 @@ def _report(run: _Run, study: optuna.Study) -> None:
 def _interrupted(
     study: optuna.Study, spec: StudySpec, during: str = "the search"
 ) -> SearchInterrupted:
-    from search.sampling import finished_count
+    from search.engine.searcher import finished_count
 
     return SearchInterrupted(
         f"interrupted during {during}: {finished_count(study)} of {spec.search.trials} trials "
@@ -215,7 +215,7 @@ def _dashboard_beside(url: str, where: tuple[str, int] | None, run: _Run) -> Ite
     if where is None:
         yield
         return
-    from search.dashboard import beside
+    from search.report.dashboard import beside
 
     with beside(url, *where) as address:
         run.echo(f"dashboard: {address} (trials appear as they run)")

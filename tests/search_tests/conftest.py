@@ -5,7 +5,7 @@ from typing import Any
 
 import pytest
 
-from search.spec import StudySpec, parse_study_spec
+from search.study.spec import StudySpec, parse_study_spec
 
 
 def tiny_study(**overrides: Any) -> dict[str, Any]:

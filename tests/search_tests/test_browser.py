@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from search.dashboard import beside
+from search.report.dashboard import beside
 
 pytestmark = pytest.mark.slow
 CHROMIUM = Path("/usr/bin/chromium")

@@ -15,9 +15,9 @@ from typer.testing import CliRunner
 
 from search import load_best
 from search.cli import app
+from search.engine.trial_attrs import RAY_TRIAL_ID, TRAIN_SECONDS
 from search.run import run_study
-from search.spec import parse_study_spec
-from search.trial_attrs import RAY_TRIAL_ID, TRAIN_SECONDS
+from search.study.spec import parse_study_spec
 from tests.search_tests.conftest import tiny_study
 from trainable import TrainConfig, evaluate, prepare
 

@@ -14,8 +14,8 @@ import pytest
 import yaml
 from optuna.trial import TrialState
 
-from search.storage import open_storage
-from search.trial_attrs import FAIL_REASON, INTERRUPTED, RAY_TRIAL_ID
+from search.engine.trial_attrs import FAIL_REASON, INTERRUPTED, RAY_TRIAL_ID
+from search.rundir.storage import open_storage
 from tests.search_tests.conftest import tiny_study
 
 pytestmark = pytest.mark.slow

@@ -14,13 +14,13 @@ import pytest
 import torch
 from optuna.trial import TrialState
 
+from search.engine.trial_attrs import ATTEMPT, FAIL_REASON, INTERRUPTED, RETRY_OF
+from search.engine.tuner import fail_interrupted
 from search.errors import RunDirError
-from search.lock import RunLock
-from search.results import write_study
-from search.resume import check_resumable, finished_results, move_aside
-from search.spec import parse_study_spec
-from search.trial_attrs import ATTEMPT, FAIL_REASON, INTERRUPTED, RETRY_OF
-from search.tuner import fail_interrupted
+from search.rundir.lock import RunLock
+from search.rundir.results import write_study
+from search.rundir.resume import check_resumable, finished_results, move_aside
+from search.study.spec import parse_study_spec
 from tests.search_tests.conftest import tiny_study
 from tests.search_tests.test_sampling import make
 
@@ -43,7 +43,8 @@ def test_lock_is_released_on_exit_and_when_the_holder_is_killed(tmp_path: Path) 
             sys.executable,
             "-c",
             (
-                "import sys, time; from pathlib import Path; from search.lock import RunLock\n"
+                "import sys, time; from pathlib import Path\n"
+                "from search.rundir.lock import RunLock\n"
                 f"lock = RunLock(Path({str(tmp_path / 'run')!r})).__enter__()\n"
                 "print('held', flush=True)\n"
                 "time.sleep(60)"
@@ -157,7 +158,7 @@ def test_a_reported_failure_is_never_retried() -> None:
 def test_objective_reports_deterministic_failures(
     monkeypatch, fake_reports, raised, expected
 ) -> None:
-    from search import objective as module
+    from search.engine import objective as module
     from trainable import DivergedError, TrainConfig
 
     def failing(cfg, splits, report, num_workers):
@@ -175,7 +176,7 @@ def test_objective_reports_deterministic_failures(
 
 
 def test_objective_lets_other_errors_raise_for_a_retry(monkeypatch, fake_reports) -> None:
-    from search import objective as module
+    from search.engine import objective as module
     from trainable import TrainConfig
 
     def flaky(cfg, splits, report, num_workers):
@@ -194,7 +195,7 @@ def fake_reports(monkeypatch) -> list[dict]:
 
 
 def test_sigterm_becomes_an_interrupt() -> None:
-    from search.signals import sigterm_as_interrupt
+    from search.engine.signals import sigterm_as_interrupt
 
     with pytest.raises(KeyboardInterrupt), sigterm_as_interrupt():
         os.kill(os.getpid(), signal.SIGTERM)
@@ -205,7 +206,7 @@ def test_many_processes_opening_a_new_sqlite_storage_at_once(tmp_path: Path) -> 
     """The first `hpsearch trials` or dashboard may open the file while the run creates it."""
     url = f"sqlite:///{tmp_path / 'optuna.db'}"
     code = (
-        "import sys; from search.storage import open_storage; open_storage(sys.argv[1]); "
+        "import sys; from search.rundir.storage import open_storage; open_storage(sys.argv[1]); "
         "print('ok')"
     )
     processes = [

@@ -11,8 +11,8 @@ import pytest
 from typer.testing import CliRunner
 
 from search.cli import app
-from search.dashboard import DashboardError, beside
-from search.report import fit_diagnosis
+from search.report.dashboard import DashboardError, beside
+from search.report.page import fit_diagnosis
 
 pytestmark = pytest.mark.slow
 
@@ -55,7 +55,7 @@ def test_report_command_rewrites_it(finished, tmp_path) -> None:
 def test_a_failed_search_still_gets_a_report_with_the_reasons(ray_session, tmp_path) -> None:
     from search.errors import SearchFailed
     from search.run import run_study
-    from search.spec import parse_study_spec
+    from search.study.spec import parse_study_spec
     from tests.search_tests.conftest import tiny_study
 
     raw = tiny_study(

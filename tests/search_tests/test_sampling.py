@@ -12,10 +12,10 @@ from optuna.trial import TrialState
 from ray.tune.schedulers import TrialScheduler
 from ray.tune.search import Searcher
 
-from search.curves import records_of
-from search.pruning import OptunaPruningScheduler
-from search.sampling import LiveTrials, OptunaSearcher
-from search.trial_attrs import FAIL_REASON, RAY_TRIAL_ID
+from search.engine.curves import records_of
+from search.engine.scheduler import OptunaPruningScheduler
+from search.engine.searcher import LiveTrials, OptunaSearcher
+from search.engine.trial_attrs import FAIL_REASON, RAY_TRIAL_ID
 
 SPACE = {
     "lr": FloatDistribution(1e-4, 1e-1, log=True),

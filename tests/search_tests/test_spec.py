@@ -6,7 +6,7 @@ import pytest
 import yaml
 
 from search.errors import StudySpecError
-from search.spec import dump_spec, load_study_spec, parse_study_spec
+from search.study.spec import dump_spec, load_study_spec, parse_study_spec
 from tests.search_tests.conftest import tiny_study
 
 STUDIES = sorted((Path(__file__).parents[2] / "studies").glob("*.yaml"))

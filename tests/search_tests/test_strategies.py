@@ -4,9 +4,9 @@ import optuna
 import pytest
 from optuna.distributions import CategoricalDistribution, FloatDistribution, IntDistribution
 
-from search.space import distributions
-from search.spec import parse_study_spec
-from search.strategies import make_pruner, make_sampler, max_epochs
+from search.engine.strategies import make_pruner, make_sampler, max_epochs
+from search.study.space import distributions
+from search.study.spec import parse_study_spec
 from tests.search_tests.conftest import tiny_study
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from search.spec import CategoricalParam, FloatParam, IntParam, StudySpec
+from search.study.spec import CategoricalParam, FloatParam, IntParam, StudySpec
 
 if TYPE_CHECKING:
     from optuna.distributions import BaseDistribution

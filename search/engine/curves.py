@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from search.trial_attrs import HISTORY
+from search.engine.trial_attrs import HISTORY
 
 if TYPE_CHECKING:
     from optuna.trial import FrozenTrial

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from search.spec import PrunerSpec, SamplerSpec, SearchSpec, StudySpec
+from search.study.spec import PrunerSpec, SamplerSpec, SearchSpec, StudySpec
 
 if TYPE_CHECKING:
     import optuna
@@ -76,7 +76,7 @@ def make_pruner(spec: PrunerSpec, max_epochs: int) -> optuna.pruners.BasePruner:
 
 def max_epochs(spec: StudySpec) -> int:
     """The most epochs any trial can run: the resource hyperband divides."""
-    from search.spec import CategoricalParam
+    from search.study.spec import CategoricalParam
     from trainable import TrainConfig
 
     param = spec.space.get("epochs")

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from search.errors import SearchFailed
-from search.spec import StudySpec
+from search.study.spec import StudySpec
 
 if TYPE_CHECKING:
     import optuna

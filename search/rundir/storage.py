@@ -11,7 +11,7 @@ from search.errors import StorageError
 if TYPE_CHECKING:
     import optuna
 
-    from search.spec import StudySpec
+    from search.study.spec import StudySpec
 
 
 def storage_url(spec: StudySpec, run_dir: Path) -> str:

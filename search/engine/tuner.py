@@ -12,12 +12,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from search.engine.searcher import LiveTrials, OptunaSearcher
+from search.engine.strategies import make_pruner, make_sampler, max_epochs
+from search.engine.trial_attrs import FAIL_REASON, INTERRUPTED
 from search.errors import ClusterError
-from search.sampling import LiveTrials, OptunaSearcher
-from search.space import distributions
-from search.spec import StudySpec
-from search.strategies import make_pruner, make_sampler, max_epochs
-from search.trial_attrs import FAIL_REASON, INTERRUPTED
+from search.study.space import distributions
+from search.study.spec import StudySpec
 
 if TYPE_CHECKING:
     import optuna
@@ -208,10 +208,10 @@ def _fit(
 ) -> None:
     from ray import tune
 
-    from search.objective import objective
+    from search.engine.objective import objective
 
     _quiet_ray(verbose)
-    from search.pruning import OptunaPruningScheduler
+    from search.engine.scheduler import OptunaPruningScheduler
 
     resources = {"cpu": spec.resources.cpus_per_trial, "gpu": spec.resources.gpus_per_trial}
     trainable = tune.with_resources(

@@ -12,17 +12,17 @@ import json
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from search import plots
-from search.curves import records_of
-from search.progress import format_params, format_value
-from search.trial_attrs import FAIL_REASON, TRAIN_SECONDS
+from search.engine.curves import records_of
+from search.engine.trial_attrs import FAIL_REASON, TRAIN_SECONDS
+from search.report import plots
+from search.report.progress import format_params, format_value
 from trainable import TrainConfig
 
 if TYPE_CHECKING:
     import optuna
     from matplotlib.figure import Figure
 
-    from search.spec import StudySpec
+    from search.study.spec import StudySpec
 
 STYLE = """
 body { font: 15px/1.45 system-ui, sans-serif; max-width: 1000px; margin: 2em auto; color: #222; }
@@ -79,7 +79,7 @@ def write_report(run_dir: Path, spec: StudySpec, study: optuna.Study) -> Path:
         f"{html.escape(spec.name)}</title><style>{STYLE}</style></head><body>{body}"
         "</body></html>\n"
     )
-    from search.results import write_text
+    from search.rundir.results import write_text
 
     write_text(run_dir / "report.html", page)
     return run_dir / "report.html"

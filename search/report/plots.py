@@ -7,7 +7,7 @@ import io
 import math
 from typing import TYPE_CHECKING, Any
 
-from search.curves import records_of
+from search.engine.curves import records_of
 
 if TYPE_CHECKING:
     import optuna

@@ -20,8 +20,8 @@ from typing import TYPE_CHECKING, Any
 
 from ray.tune.search import Searcher
 
-from search.curves import add_epoch, to_history
-from search.trial_attrs import (
+from search.engine.curves import add_epoch, to_history
+from search.engine.trial_attrs import (
     ATTEMPT,
     FAIL_REASON,
     HISTORY,

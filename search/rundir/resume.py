@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 import yaml
 
 from search.errors import RunDirError
-from search.spec import StudySpec
+from search.study.spec import StudySpec
 
 if TYPE_CHECKING:
     import optuna
@@ -26,7 +26,7 @@ MUST_MATCH = ("name", "data", "model", "space", "fixed", "search.metric", "stora
 
 def run_spec(run_dir: Path) -> StudySpec:
     """The resolved study a run directory was made from (its study.yaml)."""
-    from search.spec import parse_study_spec
+    from search.study.spec import parse_study_spec
 
     study_file = run_dir / "study.yaml"
     if not study_file.is_file():
@@ -41,7 +41,7 @@ def load_run_study(run_dir: Path) -> tuple[StudySpec, optuna.Study]:
     """A run directory's study spec and its Optuna study, read from the storage."""
     import optuna
 
-    from search.storage import open_storage, storage_url
+    from search.rundir.storage import open_storage, storage_url
 
     spec = run_spec(run_dir)
     url = storage_url(spec, run_dir)

@@ -22,7 +22,7 @@ from pydantic import (
 )
 
 from search.errors import StudySpecError
-from search.messages import first_error
+from search.study.validation_errors import first_error
 from trainable import DataConfig, DigitsData, TrainConfig
 
 SamplerName = Literal["tpe", "random", "cmaes", "gp", "qmc"]

@@ -13,7 +13,7 @@ from typing import Any
 
 from ray.tune.schedulers import FIFOScheduler, TrialScheduler
 
-from search.sampling import LiveTrials
+from search.engine.searcher import LiveTrials
 
 
 class OptunaPruningScheduler(FIFOScheduler):

@@ -81,7 +81,7 @@ def _unknown_key(raw: list[Any], prefix: str) -> str:
 
 def _model_at(path: list[Any]) -> type[BaseModel] | None:
     """The pydantic model a location points into, to list the keys it allows."""
-    from search.spec import StudySpec
+    from search.study.spec import StudySpec
 
     model: type[BaseModel] | None = StudySpec
     for part in path:
@@ -98,7 +98,7 @@ def _model_at(path: list[Any]) -> type[BaseModel] | None:
 @functools.cache
 def _tagged() -> dict[str, type[BaseModel]]:
     """The models behind pydantic's union tags (imported late: spec imports this module)."""
-    from search.spec import CategoricalParam, FloatParam, IntParam
+    from search.study.spec import CategoricalParam, FloatParam, IntParam
     from trainable.config import DigitsData, FakeData, ImageFolderData, TorchvisionData
 
     return {

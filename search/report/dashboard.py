@@ -30,7 +30,7 @@ def make_dashboard(storage_url: str, host: str, port: int) -> WSGIServer:
     """A dashboard server bound to host:port (port 0 picks a free one), not yet serving."""
     from optuna_dashboard import wsgi
 
-    from search.storage import open_storage
+    from search.rundir.storage import open_storage
 
     app = wsgi(open_storage(storage_url))
     try:
@@ -51,8 +51,8 @@ def url_of(server: WSGIServer) -> str:
 
 def serve(run_dir: Path, host: str, port: int, announce: Callable[[str], None] = print) -> None:
     """Blocks, serving the dashboard of a run directory until interrupted."""
-    from search.resume import run_spec
-    from search.storage import storage_url
+    from search.rundir.resume import run_spec
+    from search.rundir.storage import storage_url
 
     server = make_dashboard(storage_url(run_spec(run_dir), run_dir), host, port)
     announce(f"optuna-dashboard for {run_dir}: {url_of(server)} (Ctrl-C stops it)")

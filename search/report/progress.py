@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from search.trial_attrs import FAIL_REASON
+from search.engine.trial_attrs import FAIL_REASON
 
 if TYPE_CHECKING:
     import optuna

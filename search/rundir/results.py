@@ -27,15 +27,15 @@ from typing import TYPE_CHECKING, Any
 
 import yaml
 
+from search.engine.trial_attrs import FAIL_REASON
 from search.errors import RunDirError
-from search.trial_attrs import FAIL_REASON
 
 if TYPE_CHECKING:
     import optuna
     import pandas as pd
 
-    from search.final import Refit
-    from search.spec import StudySpec
+    from search.engine.refit import Refit
+    from search.study.spec import StudySpec
     from trainable import Classifier, TrainConfig
 
 
@@ -76,7 +76,7 @@ def trials_frame(study: optuna.Study, metric: str) -> pd.DataFrame:
 
 
 def write_study(run_dir: Path, spec: StudySpec) -> None:
-    from search.spec import dump_spec
+    from search.study.spec import dump_spec
 
     write_text(run_dir / "study.yaml", dump_spec(spec))
 
