@@ -21,7 +21,13 @@ from trainable.config import (
     TorchvisionData,
     TrainConfig,
 )
-from trainable.errors import DataError, DivergedError, ModelError, TrainableError
+from trainable.errors import (
+    DataError,
+    DivergedError,
+    ModelError,
+    TrainableError,
+    did_you_mean,
+)
 
 if TYPE_CHECKING:
     from trainable.data import Split, Splits, prepare
@@ -59,6 +65,7 @@ __all__ = [
     "TrainConfig",
     "TrainableError",
     "build_model",
+    "did_you_mean",
     "evaluate",
     "prepare",
     "resolve_device",

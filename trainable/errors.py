@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import difflib
+from collections.abc import Iterable
+
 
 class TrainableError(Exception):
     """Base of every error raised by `trainable`."""
@@ -24,3 +27,14 @@ class DivergedError(TrainableError):
             f"training diverged: loss is {loss} at epoch {epoch}, step {step}; "
             "lower lr or add warmup"
         )
+
+
+def did_you_mean(
+    word: str, choices: Iterable[str], otherwise: str, *, n: int = 1, cutoff: float = 0.6
+) -> str:
+    """'did you mean a, b?' for the choices closest to a misspelt word, else `otherwise`.
+
+    The one spelling-hint helper of the project: study-file keys, backbones, dataset names.
+    """
+    close = difflib.get_close_matches(word, list(dict.fromkeys(choices)), n=n, cutoff=cutoff)
+    return f"did you mean {', '.join(close)}?" if close else otherwise

@@ -66,59 +66,85 @@ def train(
     non-finite loss.
     """
     started = time.perf_counter()
-    device = resolve_device(device)
-    _seed_everything(cfg.seed)
-    model = build_model(cfg.backbone, cfg.weights, splits.num_classes, cfg.dropout).to(device)
-    if device.type == "cuda":
-        model = model.to(memory_format=torch.channels_last)
-    generator = torch.Generator().manual_seed(cfg.seed)
-    batches = Batches(
-        splits.train,
-        cfg.batch_size,
-        device,
-        shuffle=True,
-        generator=generator,
-        sample_weights=_sample_weights(splits.train, splits.num_classes, cfg),
-        transform=train_transform(splits.image_size, splits.hflip) if cfg.augment else None,
-        num_workers=num_workers,
-    )
-    val = (
-        Batches(splits.val, 2 * cfg.batch_size, device, num_workers=num_workers)
-        if splits.val
-        else None
-    )
-    weights = (
-        _class_weights(splits.train, splits.num_classes) if cfg.balance == "weighted_loss" else None
-    )
-    loss_fn = nn.CrossEntropyLoss(
-        weight=None if weights is None else weights.to(device), label_smoothing=cfg.label_smoothing
-    )
-    optimizer = _optimizer(cfg, model)
-    scheduler = _scheduler(cfg, optimizer, cfg.epochs * len(batches))
-    history = History(model=model)
+    fit = _Fit.set_up(cfg, splits, resolve_device(device), num_workers)
+    history = History(model=fit.model)
     best, waited = math.inf, 0
     for epoch in range(1, min(cfg.epochs, stop_after or cfg.epochs) + 1):
-        frozen = cfg.freeze == "backbone" or (cfg.freeze == "warmup" and epoch == 1)
-        set_backbone_trainable(model, not frozen)
-        record = {"epoch": epoch}
-        record.update(
-            _train_epoch(model, batches, loss_fn, optimizer, scheduler, cfg, epoch, frozen)
-        )
-        if val is not None:
-            record.update(_validate(model, val, cfg, epoch))
+        record = {"epoch": epoch, **fit.epoch(epoch)}
         record["elapsed_seconds"] = time.perf_counter() - started
         history.records.append(record)
         if report is not None:
             report(epoch, dict(record))
-        if val is not None and cfg.early_stopping_patience is not None:
+        if fit.val is not None and cfg.early_stopping_patience is not None:
             best, waited = (
                 (record["val_loss"], 0) if record["val_loss"] < best else (best, waited + 1)
             )
             if waited >= cfg.early_stopping_patience:
                 history.stopped_early = True
                 break
-    model.eval()
+    fit.model.eval()
     return history
+
+
+@dataclass
+class _Fit:
+    """Everything one run trains with, built once before the first epoch."""
+
+    cfg: TrainConfig
+    model: Classifier
+    batches: Batches
+    val: Batches | None
+    loss_fn: nn.Module
+    optimizer: torch.optim.Optimizer
+    scheduler: Any
+
+    @classmethod
+    def set_up(
+        cls, cfg: TrainConfig, splits: Splits, device: torch.device, num_workers: int
+    ) -> _Fit:
+        _seed_everything(cfg.seed)
+        model = build_model(cfg.backbone, cfg.weights, splits.num_classes, cfg.dropout).to(device)
+        if device.type == "cuda":
+            model = model.to(memory_format=torch.channels_last)
+        batches = Batches(
+            splits.train,
+            cfg.batch_size,
+            device,
+            shuffle=True,
+            generator=torch.Generator().manual_seed(cfg.seed),
+            sample_weights=_sample_weights(splits.train, splits.num_classes, cfg),
+            transform=train_transform(splits.image_size, splits.hflip) if cfg.augment else None,
+            num_workers=num_workers,
+        )
+        val = None
+        if splits.val:
+            val = Batches(splits.val, 2 * cfg.batch_size, device, num_workers=num_workers)
+        weights = None
+        if cfg.balance == "weighted_loss":
+            weights = _class_weights(splits.train, splits.num_classes).to(device)
+        loss_fn = nn.CrossEntropyLoss(weight=weights, label_smoothing=cfg.label_smoothing)
+        optimizer = _optimizer(cfg, model)
+        scheduler = _scheduler(cfg, optimizer, cfg.epochs * len(batches))
+        return cls(cfg, model, batches, val, loss_fn, optimizer, scheduler)
+
+    def epoch(self, epoch: int) -> dict[str, float]:
+        """Train one epoch, then validate: the epoch's record, less its number and clock."""
+        cfg = self.cfg
+        frozen = cfg.freeze == "backbone" or (cfg.freeze == "warmup" and epoch == 1)
+        set_backbone_trainable(self.model, not frozen)
+        record = _train_epoch(
+            self.model,
+            self.batches,
+            self.loss_fn,
+            self.optimizer,
+            self.scheduler,
+            cfg,
+            epoch,
+            frozen,
+        )
+        if self.val is not None:
+            record.update(_validate(self.model, self.val, cfg, epoch))
+        return record
 
 
 def evaluate(

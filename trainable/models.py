@@ -10,7 +10,6 @@ a saved model takes plain [0, 1] floats or uint8 images, with nothing else to ca
 
 from __future__ import annotations
 
-import difflib
 import os
 from pathlib import Path
 from typing import Any
@@ -18,7 +17,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from trainable.errors import ModelError
+from trainable.errors import ModelError, did_you_mean
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
@@ -63,9 +62,8 @@ def build_model(backbone: str, weights: str, num_classes: int, dropout: float) -
     elif name in _timm_names():
         network, mean, std = _timm(name, weights)
     else:
-        known = dict.fromkeys(["efficientnet_lite0", *_torchvision_names(), *_timm_names()])
-        close = difflib.get_close_matches(name, list(known), n=4, cutoff=0.6)
-        hint = f"did you mean {', '.join(close)}?" if close else "see torchvision.models or timm"
+        known = ["efficientnet_lite0", *_torchvision_names(), *_timm_names()]
+        hint = did_you_mean(name, known, "see torchvision.models or timm", n=4)
         raise ModelError(f"model.backbone {backbone!r} is not a known model; {hint}")
     body, num_features = _strip_head(network)
     return Classifier(body, num_features, num_classes, dropout, mean, std)

@@ -7,7 +7,6 @@ train/ val/ test/ subfolders.
 
 from __future__ import annotations
 
-import difflib
 import inspect
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,7 +16,7 @@ import numpy as np
 import torch
 
 from trainable.config import DataConfig, DigitsData, FakeData, ImageFolderData, TorchvisionData
-from trainable.errors import DataError
+from trainable.errors import DataError, did_you_mean
 from trainable.images import DatasetImages, FileImages, Images, TensorImages, to_square
 
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".ppm", ".bmp", ".pgm", ".tif", ".tiff", ".webp")
@@ -141,8 +140,7 @@ def _torchvision(cfg: TorchvisionData) -> tuple[dict[str, Pool], list[str], list
         n for n, c in vars(tvd).items() if inspect.isclass(c) and issubclass(c, tvd.VisionDataset)
     ]
     if cfg.dataset not in names:
-        close = difflib.get_close_matches(cfg.dataset, names, n=3, cutoff=0.5)
-        hint = f"did you mean {', '.join(close)}?" if close else "see torchvision.datasets"
+        hint = did_you_mean(cfg.dataset, names, "see torchvision.datasets", n=3, cutoff=0.5)
         raise DataError(f"data.dataset {cfg.dataset!r} is not a torchvision dataset; {hint}")
     root = cfg.root.expanduser()
     if not root.is_dir() and not cfg.download:
