@@ -6,7 +6,6 @@ and what is allowed, e.g. ``search.sampler must be one of 'tpe', 'random', ... ,
 
 from __future__ import annotations
 
-import difflib
 import re
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -14,6 +13,7 @@ from typing import Annotated, Any, Literal
 import yaml
 from pydantic import (
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     ValidationError,
@@ -23,7 +23,7 @@ from pydantic import (
 
 from search.errors import StudySpecError
 from search.study.validation_errors import first_error
-from trainable import DataConfig, DigitsData, TrainConfig
+from trainable import DataConfig, DigitsData, TrainConfig, did_you_mean
 
 SamplerName = Literal["tpe", "random", "cmaes", "gp", "qmc"]
 PrunerName = Literal["median", "percentile", "successive_halving", "hyperband", "none"]
@@ -67,7 +67,20 @@ class CategoricalParam(_Frozen):
     choices: list[bool | int | float | str | None] = Field(min_length=1)
 
 
-Param = Annotated[FloatParam | IntParam | CategoricalParam, Field(discriminator="type")]
+def _a_mapping(value: Any) -> Any:
+    if not isinstance(value, dict):
+        raise ValueError(
+            f"must be a mapping like {{type: float, low: 0.001, high: 0.1}}, got {value!r}; "
+            "to hold one value put it in fixed:"
+        )
+    return value
+
+
+Param = Annotated[
+    FloatParam | IntParam | CategoricalParam,
+    Field(discriminator="type"),
+    BeforeValidator(_a_mapping),
+]
 
 
 def _check_range(low: float, high: float, log: bool, step: float | None) -> None:
@@ -158,7 +171,7 @@ class RaySpec(_Frozen):
 
 
 class StudySpec(_Frozen):
-    name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$", max_length=100)
+    name: str = Field(max_length=100)
     data: DataConfig = DigitsData()
     model: ModelSpec = ModelSpec()
     space: dict[str, Param] = Field(default_factory=dict)
@@ -167,6 +180,16 @@ class StudySpec(_Frozen):
     resources: ResourcesSpec = ResourcesSpec()
     storage: str | None = None  # null: sqlite file in the run dir; or any Optuna storage URL
     ray: RaySpec = RaySpec()
+
+    @field_validator("name")
+    @classmethod
+    def _names_a_folder(cls, value: str) -> str:
+        if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]*", value):
+            raise ValueError(
+                "must be letters, digits, '.', '_' or '-' (it names the run directory), "
+                f"got {value!r}"
+            )
+        return value
 
     @model_validator(mode="after")
     def _space_and_fixed_fit_train_config(self) -> StudySpec:
@@ -186,8 +209,12 @@ class StudySpec(_Frozen):
         try:
             TrainConfig(**values)
         except ValidationError as exc:
-            raise ValueError(first_error(exc, prefix="fixed.")) from None
+            raise ValueError(first_error(exc, TrainConfig, prefix="fixed.")) from None
         return values
+
+    def train_config(self, params: dict[str, Any] | None = None) -> TrainConfig:
+        """The TrainConfig of one trial: the base config with the trial's sampled `params`."""
+        return TrainConfig(**{**self.base_config(), **(params or {})})
 
 
 def _check_keys(section: dict[str, Any], where: str) -> None:
@@ -196,8 +223,7 @@ def _check_keys(section: dict[str, Any], where: str) -> None:
         if key in MODEL_FIELDS:
             raise ValueError(f"{where}.{key}: set {key} in the model: section")
         if key not in fields:
-            close = difflib.get_close_matches(key, fields, n=1)
-            hint = f"did you mean {close[0]}?" if close else f"allowed: {', '.join(fields)}"
+            hint = did_you_mean(key, fields, f"allowed: {', '.join(fields)}")
             raise ValueError(f"{where}.{key} is not a training setting; {hint}")
 
 
@@ -212,7 +238,7 @@ def _check_param(name: str, param: FloatParam | IntParam | CategoricalParam, bas
             TrainConfig(**{**base, name: value})
         except ValidationError as exc:
             raise ValueError(
-                f"space.{name} can take {value!r}, but {first_error(exc, '')}"
+                f"space.{name} can take {value!r}, but {first_error(exc, TrainConfig)}"
             ) from None
 
 
@@ -251,7 +277,7 @@ def parse_study_spec(raw: dict[str, Any], source: str = "study") -> StudySpec:
     try:
         return StudySpec.model_validate(raw)
     except ValidationError as exc:
-        raise StudySpecError(f"{source}: {first_error(exc, prefix='')}") from None
+        raise StudySpecError(f"{source}: {first_error(exc, StudySpec)}") from None
 
 
 def dump_spec(spec: StudySpec) -> str:

@@ -1,52 +1,51 @@
 """Pydantic's validation errors as one line: '<field> must be <rule>, got <value>'.
 
 Also the closest valid key for a misspelt one, and the allowed values of a choice, with the
-field path written as the study file spells it (no pydantic union tags in it).
+field path written as the file spells it (no pydantic union tags in it). Generic over the root
+model: the tagged unions are found by walking its fields, so any frozen config tree can use it.
 """
 
 from __future__ import annotations
 
-import difflib
 import functools
 import re
-from typing import Any
+import typing
+from typing import Any, Literal
 
 from pydantic import BaseModel, ValidationError
+from pydantic.fields import FieldInfo
+
+from trainable import did_you_mean
 
 
-def first_error(exc: ValidationError, prefix: str) -> str:
-    """Pydantic's first error as '<field> must be <rule>, got <value>'."""
+def first_error(exc: ValidationError, root: type[BaseModel], prefix: str = "") -> str:
+    """Pydantic's first error as '<field> must be <rule>, got <value>'.
+
+    `root` is the model validated; `prefix` is where it sits in the file ('fixed.').
+    """
     error = exc.errors()[0]
+    tags = tagged_models(root)
     raw = list(error["loc"])
-    field = (prefix + ".".join(str(p) for p in raw if p not in _tagged())).rstrip(".")
+    field = (prefix + ".".join(str(p) for p in raw if p not in tags)).rstrip(".")
     value = error.get("input")
     kind, message = error["type"], error["msg"]
     if kind == "extra_forbidden":
-        return _unknown_key(raw, prefix)
+        return _unknown_key(raw, root, prefix)
     if kind == "missing":
         return f"{field} is required"
     if kind == "value_error":
-        return _join(field, message.removeprefix("Value error, "), _model_at(raw))
+        return _join(field, message.removeprefix("Value error, "), _model_at(raw, root))
     if kind == "union_tag_not_found":
-        tags = ", ".join(repr(t) for t, m in _tagged().items() if _field_tag(raw) in m.model_fields)
-        return f"{field}.{_field_tag(raw)} is required: one of {tags}"
-    if kind in ("dict_type", "model_type", "model_attributes_type") and raw[:1] == ["space"]:
-        return (
-            f"{field} must be a mapping like {{type: float, low: 0.001, high: 0.1}}, "
-            f"got {value!r}; to hold one value put it in fixed:"
-        )
+        key = error["ctx"]["discriminator"].strip("'")
+        allowed = ", ".join(repr(t) for t, m in tags.items() if key in m.model_fields)
+        return f"{field}.{key} is required: one of {allowed}"
     if kind == "too_short":
         return f"{field} must have at least {error['ctx']['min_length']} item, got {value!r}"
-    if kind == "string_pattern_mismatch" and raw == ["name"]:
-        return (
-            f"name must be letters, digits, '.', '_' or '-' (it names the run directory), "
-            f"got {value!r}"
-        )
     if kind == "union_tag_invalid":
         ctx = error["ctx"]
-        tags = ", ".join(repr(t) for t in ctx["expected_tags"].replace("'", "").split(", "))
+        allowed = ", ".join(repr(t) for t in ctx["expected_tags"].replace("'", "").split(", "))
         key = ctx["discriminator"].strip("'")
-        return f"{field}.{key} must be one of {tags}, got {ctx['tag']!r}"
+        return f"{field}.{key} must be one of {allowed}, got {ctx['tag']!r}"
     if kind == "literal_error":
         allowed = error["ctx"]["expected"].replace(" or ", ", ")
         return f"{field} must be one of {allowed}, got {value!r}"
@@ -65,28 +64,22 @@ def _join(field: str, text: str, model: type[BaseModel] | None) -> str:
     return f"{field}: {text}" if field else text
 
 
-def _field_tag(raw: list[Any]) -> str:
-    return "type" if raw[:1] == ["space"] else "source"
-
-
-def _unknown_key(raw: list[Any], prefix: str) -> str:
+def _unknown_key(raw: list[Any], root: type[BaseModel], prefix: str) -> str:
     *parent, key = raw
-    model = _model_at(parent)
+    model = _model_at(parent, root)
     allowed = list(model.model_fields) if model else []
-    close = difflib.get_close_matches(str(key), allowed, n=1)
-    hint = f"did you mean {close[0]}?" if close else f"allowed: {', '.join(allowed)}"
-    where = ".".join(str(p) for p in [*parent, key] if p not in _tagged())
+    hint = did_you_mean(str(key), allowed, f"allowed: {', '.join(allowed)}")
+    where = ".".join(str(p) for p in [*parent, key] if p not in tagged_models(root))
     return f"unknown key {prefix + where}; {hint}"
 
 
-def _model_at(path: list[Any]) -> type[BaseModel] | None:
+def _model_at(path: list[Any], root: type[BaseModel]) -> type[BaseModel] | None:
     """The pydantic model a location points into, to list the keys it allows."""
-    from search.study.spec import StudySpec
-
-    model: type[BaseModel] | None = StudySpec
+    tags = tagged_models(root)
+    model: type[BaseModel] | None = root
     for part in path:
-        if part in _tagged():
-            model = _tagged()[part]
+        if part in tags:
+            model = tags[part]
             continue
         field = model.model_fields.get(str(part)) if model else None
         annotation = field.annotation if field else None
@@ -96,17 +89,45 @@ def _model_at(path: list[Any]) -> type[BaseModel] | None:
 
 
 @functools.cache
-def _tagged() -> dict[str, type[BaseModel]]:
-    """The models behind pydantic's union tags (imported late: spec imports this module)."""
-    from search.study.spec import CategoricalParam, FloatParam, IntParam
-    from trainable.config import DigitsData, FakeData, ImageFolderData, TorchvisionData
+def tagged_models(root: type[BaseModel]) -> dict[str, type[BaseModel]]:
+    """Tag -> model for every discriminated union under `root` ('fake' -> FakeData, ...).
 
-    return {
-        "digits": DigitsData,
-        "imagefolder": ImageFolderData,
-        "torchvision": TorchvisionData,
-        "fake": FakeData,
-        "float": FloatParam,
-        "int": IntParam,
-        "categorical": CategoricalParam,
-    }
+    Pydantic puts the tag into an error's location; knowing the tags lets the location be
+    written as the file spells it, and the tagged model list its keys.
+    """
+    found: dict[str, type[BaseModel]] = {}
+    seen: set[type[BaseModel]] = set()
+
+    def visit(annotation: Any, discriminator: str | None) -> None:
+        if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+            if annotation in seen:
+                return
+            seen.add(annotation)
+            if discriminator:
+                found.update((str(t), annotation) for t in _literal(annotation, discriminator))
+            for info in annotation.model_fields.values():
+                tag = info.discriminator if isinstance(info.discriminator, str) else None
+                visit(info.annotation, tag or _discriminator(info.metadata))
+            return
+        if typing.get_origin(annotation) is typing.Annotated:
+            inner, *metadata = typing.get_args(annotation)
+            visit(inner, _discriminator(metadata) or discriminator)
+            return
+        for argument in typing.get_args(annotation):
+            visit(argument, discriminator)
+
+    visit(root, None)
+    return found
+
+
+def _discriminator(metadata: list[Any]) -> str | None:
+    for item in metadata:
+        if isinstance(item, FieldInfo) and isinstance(item.discriminator, str):
+            return item.discriminator
+    return None
+
+
+def _literal(model: type[BaseModel], field: str) -> tuple[Any, ...]:
+    info = model.model_fields.get(field)
+    annotation = info.annotation if info else None
+    return typing.get_args(annotation) if typing.get_origin(annotation) is Literal else ()
