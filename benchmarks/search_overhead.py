@@ -28,7 +28,7 @@ import optuna
 import torch
 
 from search.study.spec import CategoricalParam, FloatParam, StudySpec, parse_study_spec
-from trainable import Splits, TrainConfig, prepare, train
+from trainable import Splits, prepare, train
 
 
 def study(trials: int, concurrency: int) -> StudySpec:
@@ -59,8 +59,9 @@ def plain_optuna(spec: StudySpec, splits: Splits) -> list[float]:
     space = distributions(spec)
 
     def objective(trial: optuna.Trial) -> float:
-        params = {name: trial._suggest(name, dist) for name, dist in space.items()}
-        history = train(TrainConfig(**{**spec.base_config(), **params}), splits)
+        # The space of study() below is floats only.
+        params = {n: trial.suggest_float(n, d.low, d.high, log=d.log) for n, d in space.items()}
+        history = train(spec.train_config(params), splits)
         seconds.append(history.records[-1]["elapsed_seconds"])
         return history.records[-1]["val_loss"]
 
@@ -70,11 +71,11 @@ def plain_optuna(spec: StudySpec, splits: Splits) -> list[float]:
     return seconds
 
 
-def _ray_trial(config: dict[str, Any], splits: Splits, base: dict[str, Any]) -> None:
+def _ray_trial(config: dict[str, Any], splits: Splits, spec: StudySpec) -> None:
     from ray import tune
 
     torch.set_num_threads(1)
-    train(TrainConfig(**{**base, **config}), splits, report=lambda e, m: tune.report(m))
+    train(spec.train_config(config), splits, report=lambda e, m: tune.report(m))
 
 
 def ray_optuna_search(spec: StudySpec, splits: Splits, folder: Path) -> list[float]:
@@ -89,7 +90,7 @@ def ray_optuna_search(spec: StudySpec, splits: Splits, folder: Path) -> list[flo
             space[name] = tune.choice(param.choices)
     tuner = tune.Tuner(
         tune.with_resources(
-            tune.with_parameters(_ray_trial, splits=splits, base=spec.base_config()), {"cpu": 1}
+            tune.with_parameters(_ray_trial, splits=splits, spec=spec), {"cpu": 1}
         ),
         param_space=space,
         tune_config=tune.TuneConfig(
@@ -104,14 +105,16 @@ def ray_optuna_search(spec: StudySpec, splits: Splits, folder: Path) -> list[flo
 
 
 def hpsearch(spec: StudySpec, splits: Splits, folder: Path) -> list[float]:
+    from search.engine.optuna_study import open_study
     from search.engine.trial_attrs import TRAIN_SECONDS
-    from search.engine.tuner import open_study, run_search
-    from search.rundir.storage import open_storage, storage_url
+    from search.engine.tuner import run_search
+    from search.rundir.layout import RunDir
+    from search.rundir.storage import open_storage
 
-    run_dir = folder / "hpsearch"
-    study = open_study(spec, open_storage(storage_url(spec, run_dir)))
-    run_search(spec, run_dir, splits, study)
-    return [t.user_attrs[TRAIN_SECONDS] for t in study.trials]
+    run = RunDir(folder / "hpsearch")
+    opened = open_study(spec, open_storage(run.storage_url(spec)))
+    run_search(spec, run.path, splits, opened)
+    return [t.user_attrs[TRAIN_SECONDS] for t in opened.study.trials]
 
 
 def main() -> None:

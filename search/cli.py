@@ -75,15 +75,13 @@ def run(
             echo=typer.echo,
             dashboard=(host, port) if dashboard else None,
         )
-        summary, test = result.summary, result.summary["test"]
-        states = ", ".join(f"{n} {s.lower()}" for s, n in sorted(summary["trials"].items()))
+        summary, test = result.summary, result.summary.test
+        states = ", ".join(f"{n} {s.lower()}" for s, n in sorted(summary.trials.items()))
         typer.echo(f"trials: {states}")
+        typer.echo(f"best: trial {summary.best_trial}, {summary.metric} {summary.best_value:.4f}")
         typer.echo(
-            f"best: trial {summary['best_trial']}, {summary['metric']} {summary['best_value']:.4f}"
-        )
-        typer.echo(
-            f"test: accuracy {test['accuracy']:.4f}, macro F1 {test['macro_f1']:.4f}, "
-            f"loss {test['loss']:.4f} ({summary['images']['test']} images)"
+            f"test: accuracy {test.accuracy:.4f}, macro F1 {test.macro_f1:.4f}, "
+            f"loss {test.loss:.4f} ({summary.images['test']} images)"
         )
         typer.echo(f"run directory: {result.run_dir}")
 
@@ -101,10 +99,13 @@ def best(
 ) -> None:
     """Print the best configuration of a finished search."""
     with _user_errors(debug):
+        from search.rundir.layout import RunDir
         from search.rundir.results import load_best
 
         load_best(run_dir)  # checks the run finished
-        typer.echo((run_dir / f"best_config.{format.value}").read_text().rstrip())
+        run = RunDir(run_dir)
+        path = run.best_config_json if format == Format.json else run.best_config_yaml
+        typer.echo(path.read_text().rstrip())
 
 
 @app.command()
@@ -116,10 +117,11 @@ def trials(
     with _user_errors(debug):
         import pandas as pd
 
+        from search.rundir.layout import RunDir
         from search.rundir.results import trials_frame
         from search.rundir.resume import load_run_study
 
-        spec, study = load_run_study(run_dir)
+        spec, study = load_run_study(RunDir(run_dir))
         frame = trials_frame(study, spec.search.metric)
         with pd.option_context(
             "display.max_rows",
@@ -159,7 +161,9 @@ def report(
     """Write report.html (and plots/) for a run directory, from its storage and results."""
     with _user_errors(debug):
         from search.report.page import write_report
+        from search.rundir.layout import RunDir
         from search.rundir.resume import load_run_study
 
-        spec, study = load_run_study(run_dir)
-        typer.echo(str(write_report(run_dir, spec, study)))
+        run = RunDir(run_dir)
+        spec, study = load_run_study(run)
+        typer.echo(str(write_report(run, spec, study)))

@@ -8,21 +8,22 @@ same command resumes it. report.html is written at the end of every run that sea
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from search.errors import SearchFailed, SearchInterrupted
+from search.rundir.layout import DataInfo, RunDir, Summary
 from search.study.spec import StudySpec
 
 if TYPE_CHECKING:
     import optuna
     from ray import ObjectRef
 
+    from search.engine.optuna_study import OpenStudy
     from trainable import Splits
 
 Echo = Callable[[str], None]
@@ -31,7 +32,7 @@ Echo = Callable[[str], None]
 @dataclass(frozen=True)
 class RunResult:
     run_dir: Path
-    summary: dict[str, Any]  # summary.json: best trial and value, trial counts, test scores
+    summary: Summary  # as in summary.json: best trial and value, trial counts, test scores
     refitted: bool  # False when the run directory already held this result
 
 
@@ -40,7 +41,7 @@ class _Run:
     """One run's settings, passed along instead of six arguments."""
 
     spec: StudySpec
-    run_dir: Path
+    run_dir: RunDir
     splits: Splits
     shared: ObjectRef  # the splits in Ray's object store: put once, for trials and refit
     verbose: bool
@@ -60,29 +61,28 @@ def run_study(
 
     `dashboard` (host, port) serves optuna-dashboard beside the search while it runs.
     """
+    from search.engine.cluster import share
     from search.engine.signals import sigterm_as_interrupt
     from search.rundir.lock import RunLock
     from search.rundir.resume import check_resumable, move_aside
 
-    run_dir = Path(run_dir or Path("runs") / spec.name)
+    folder = RunDir(Path(run_dir or Path("runs") / spec.name))
     if restart:
-        with RunLock(run_dir) if run_dir.exists() else nullcontext():
-            moved = move_aside(run_dir, spec)
+        with RunLock(folder) if folder.path.exists() else nullcontext():
+            moved = move_aside(folder, spec)
         if moved:
             echo(f"restart: the previous run is now {moved}")
-    with RunLock(run_dir):
-        check_resumable(run_dir, spec)
+    with RunLock(folder):
         splits = _checked_inputs(spec, verbose, echo)
-        import ray
-
-        run = _Run(spec, run_dir, splits, ray.put(splits), verbose, echo)
+        check_resumable(folder, spec)  # after the inputs: a missing data folder is the news
+        run = _Run(spec, folder, splits, share(splits), verbose, echo)
         with sigterm_as_interrupt():
             return _search_and_refit(run, dashboard)
 
 
 def _checked_inputs(spec: StudySpec, verbose: bool, echo: Echo) -> Splits:
     """Data, model, storage and Ray, each failing with one line before any trial starts."""
-    from search.engine.tuner import start_ray
+    from search.engine.cluster import start_ray
     from search.rundir.storage import check_reachable
     from trainable import build_model, prepare
 
@@ -101,14 +101,13 @@ def _checked_inputs(spec: StudySpec, verbose: bool, echo: Echo) -> Splits:
 
 
 def _search_and_refit(run: _Run, dashboard: tuple[str, int] | None) -> RunResult:
-    from search.engine.tuner import open_study
-    from search.rundir import results
-    from search.rundir.storage import open_storage, storage_url
+    from search.engine.optuna_study import open_study
+    from search.rundir.storage import open_storage
 
     spec = run.spec
-    url = storage_url(spec, run.run_dir)
-    study = open_study(spec, open_storage(url))
-    results.write_study(run.run_dir, spec)
+    url = run.run_dir.storage_url(spec)
+    opened = open_study(spec, open_storage(url))
+    run.run_dir.write_spec(spec)
     run.echo(
         f"study {spec.name}: {spec.search.trials} trials, {spec.search.concurrency} at a "
         f"time, {spec.search.sampler.type} sampler, {spec.search.pruner.type} pruner, "
@@ -117,46 +116,47 @@ def _search_and_refit(run: _Run, dashboard: tuple[str, int] | None) -> RunResult
     with _dashboard_beside(url, dashboard, run):
         try:
             started = time.perf_counter()
-            _search(run, study)
-            return _refit(run, study, time.perf_counter() - started)
+            _search(run, opened)
+            return _refit(run, opened.study, time.perf_counter() - started)
         finally:
-            _report(run, study)
+            _report(run, opened.study)
 
 
-def _search(run: _Run, study: optuna.Study) -> None:
+def _search(run: _Run, opened: OpenStudy) -> None:
     """Run the trials; raise if the search was interrupted or failed too often."""
-    from search.engine.tuner import fail_interrupted, run_search
+    from search.engine.optuna_study import fail_interrupted
+    from search.engine.tuner import run_search
     from search.report.progress import TrialPrinter
-    from search.rundir import results
+    from search.rundir.results import write_trials
 
-    spec = run.spec
+    spec, study = run.spec, opened.study
     try:
         outcome = run_search(
             spec,
-            run.run_dir,
+            run.run_dir.path,
             run.shared,
-            study,
+            opened,
             verbose=run.verbose,
             on_finish=TrialPrinter(spec.search.metric, run.echo),
         )
     except KeyboardInterrupt:  # a second Ctrl-C: Ray did not get to stop gracefully
-        fail_interrupted(study)
+        fail_interrupted(opened)
         raise _interrupted(study, spec) from None
     finally:
-        results.write_trials(run.run_dir, study, spec.search.metric)
+        write_trials(run.run_dir, study, spec.search.metric)
     if outcome.interrupted:
         raise _interrupted(study, spec)
     if outcome.over_failure_budget:
         raise SearchFailed(
             f"stopped: {outcome.failed} trials failed, more than search.max_failed_trials="
-            f"{spec.search.failure_budget}; see fail_reason in {run.run_dir / 'trials.csv'}, "
+            f"{spec.search.failure_budget}; see fail_reason in {run.run_dir.trials_csv}, "
             "fix the cause and run again to resume"
         )
 
 
 def _refit(run: _Run, study: optuna.Study, search_seconds: float) -> RunResult:
     from search.engine.refit import best_config, refit_best
-    from search.rundir import results
+    from search.rundir.results import write_results
     from search.rundir.resume import finished_results
 
     _, best = best_config(study, run.spec)
@@ -166,7 +166,7 @@ def _refit(run: _Run, study: optuna.Study, search_seconds: float) -> RunResult:
             f"nothing new to refit: trial {best.number} is still the best, its refit is "
             f"in {run.run_dir}"
         )
-        return RunResult(run.run_dir, existing, refitted=False)
+        return RunResult(run.run_dir.path, existing, refitted=False)
     splits = run.splits
     run.echo(
         f"refit: trial {best.number} on train + val, then the test split "
@@ -177,15 +177,14 @@ def _refit(run: _Run, study: optuna.Study, search_seconds: float) -> RunResult:
         refit = refit_best(study, run.spec, run.shared)
     except KeyboardInterrupt:
         raise _interrupted(study, run.spec, during="the refit") from None
-    info = {
-        "classes": list(splits.classes),
-        "image_size": splits.image_size,
-        "images": {"train": len(splits.train), "val": len(splits.val), "test": len(splits.test)},
-    }
+    info = DataInfo(
+        classes=list(splits.classes),
+        image_size=splits.image_size,
+        images={"train": len(splits.train), "val": len(splits.val), "test": len(splits.test)},
+    )
     seconds = {"search": round(search_seconds, 1), "refit": round(time.perf_counter() - started, 1)}
-    results.write_results(run.run_dir, run.spec, study, refit, info, seconds)
-    summary = json.loads((run.run_dir / "summary.json").read_text())
-    return RunResult(run.run_dir, summary, refitted=True)
+    summary = write_results(run.run_dir, run.spec, study, refit, info, seconds)
+    return RunResult(run.run_dir.path, summary, refitted=True)
 
 
 def _report(run: _Run, study: optuna.Study) -> None:
@@ -201,7 +200,7 @@ def _report(run: _Run, study: optuna.Study) -> None:
 def _interrupted(
     study: optuna.Study, spec: StudySpec, during: str = "the search"
 ) -> SearchInterrupted:
-    from search.engine.searcher import finished_count
+    from search.engine.optuna_study import finished_count
 
     return SearchInterrupted(
         f"interrupted during {during}: {finished_count(study)} of {spec.search.trials} trials "

@@ -13,27 +13,25 @@ from typing import Any
 import ray
 from ray import ObjectRef
 
+from search.study.spec import StudySpec
 from trainable import Splits
 
 
-def objective(
-    config: dict[str, Any], *, splits: Splits | ObjectRef, base: dict[str, Any], cpus: float
-) -> None:
+def objective(config: dict[str, Any], *, splits: Splits | ObjectRef, spec: StudySpec) -> None:
     """`splits` is the driver's one copy in the object store (an ObjectRef), or Splits."""
     import torch
     from pydantic import ValidationError
     from ray import tune
 
-    from trainable import TrainableError, TrainConfig, train
+    from trainable import TrainableError, train
 
     if isinstance(splits, ray.ObjectRef):
         splits = ray.get(splits)
-    threads = max(1, int(cpus))
+    threads = max(1, int(spec.resources.cpus_per_trial))
     torch.set_num_threads(threads)
     try:
-        cfg = TrainConfig(**{**base, **config})
         train(
-            cfg,
+            spec.train_config(config),
             splits,
             report=lambda epoch, metrics: tune.report(metrics),
             num_workers=threads - 1 if threads > 1 else 0,
@@ -42,7 +40,7 @@ def objective(
         tune.report({"failed": f"{type(exc).__name__}: {exc}"})
     except torch.OutOfMemoryError:
         torch.cuda.empty_cache()
-        batch = config.get("batch_size", base.get("batch_size"))
+        batch = config.get("batch_size") or spec.train_config().batch_size
         tune.report(
             {
                 "failed": f"CUDA out of memory at batch_size={batch}: lower batch_size, "

@@ -37,15 +37,13 @@ def best_config(
 ) -> tuple[TrainConfig, optuna.trial.FrozenTrial]:
     from optuna.trial import TrialState
 
-    from trainable import TrainConfig
-
     if not study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,)):
         raise SearchFailed(
             f"study {spec.name} has no complete trial to refit (all pruned or failed); "
             "see `hpsearch trials` for the reasons, then widen the space or relax the pruner"
         )
     best = study.best_trial
-    return TrainConfig(**{**spec.base_config(), **best.params}), best
+    return spec.train_config(best.params), best
 
 
 def refit_best(study: optuna.Study, spec: StudySpec, splits: Splits | ObjectRef) -> Refit:

@@ -13,7 +13,6 @@ failure budget is spent. That makes a resumed or extended study need no bookkeep
 from __future__ import annotations
 
 import math
-import pickle
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -21,11 +20,11 @@ from typing import TYPE_CHECKING, Any
 from ray.tune.search import Searcher
 
 from search.engine.curves import add_epoch, to_history
+from search.engine.optuna_study import failed_trials, finished_count
 from search.engine.trial_attrs import (
     ATTEMPT,
     FAIL_REASON,
     HISTORY,
-    INTERRUPTED,
     RAY_TRIAL_ID,
     RETRY_OF,
     TRAIN_SECONDS,
@@ -34,7 +33,7 @@ from search.engine.trial_attrs import (
 if TYPE_CHECKING:
     import optuna
     from optuna.distributions import BaseDistribution
-    from optuna.trial import FrozenTrial
+    from optuna.trial import FrozenTrial, TrialState
 
 
 @dataclass
@@ -53,21 +52,29 @@ class LiveTrials:
         return self.trials.get(ray_id)
 
 
-def finished_count(study: optuna.Study) -> int:
+def outcome(
+    result: dict[str, Any], error: bool, pruned: bool, metric: str, raised: str | None = None
+) -> tuple[TrialState, float | None, str | None]:
+    """How a trial ended -> (state, value, fail reason), from what Ray tells the searcher.
+
+    `error`: the trial raised (`raised` is the exception line the scheduler kept); a result
+    `{"failed": reason}` is a failure the trial reported itself; `pruned`: the scheduler
+    stopped it. Anything else is COMPLETE with a finite metric, or a FAIL that says why not.
+    """
     from optuna.trial import TrialState
 
-    return len(study.get_trials(deepcopy=False, states=(TrialState.COMPLETE, TrialState.PRUNED)))
-
-
-def failed_trials(study: optuna.Study) -> list[FrozenTrial]:
-    """Trials that failed by themselves (interrupted ones are the search's fault, not theirs)."""
-    from optuna.trial import TrialState
-
-    return [
-        t
-        for t in study.get_trials(deepcopy=False, states=(TrialState.FAIL,))
-        if t.user_attrs.get(FAIL_REASON) != INTERRUPTED
-    ]
+    if error or result.get("failed"):
+        return (
+            TrialState.FAIL,
+            None,
+            str(result.get("failed") or raised or "the trial raised an error"),
+        )
+    if pruned:
+        return TrialState.PRUNED, None, None
+    value = result.get(metric)
+    if isinstance(value, (int, float)) and math.isfinite(value):
+        return TrialState.COMPLETE, float(value), None
+    return TrialState.FAIL, None, f"the trial ended without a finite {metric} (got {value!r})"
 
 
 class OptunaSearcher(Searcher):
@@ -126,29 +133,20 @@ class OptunaSearcher(Searcher):
         trial = self.live.trials.pop(trial_id, None)
         if trial is None:
             return
+        result = result or {}
         pruned = trial_id in self.live.pruned
         self.live.pruned.discard(trial_id)
-        reason = self.live.errors.pop(trial_id, None)
-        value = (result or {}).get(self.metric_name)
-        if error or (result or {}).get("failed"):
-            reason = (result or {}).get("failed") or reason or "the trial raised an error"
-            state, values = TrialState.FAIL, None
-        elif pruned:
-            state, values = TrialState.PRUNED, None
-        elif isinstance(value, (int, float)) and math.isfinite(value):
-            state, values = TrialState.COMPLETE, float(value)
-        else:
-            state, values = TrialState.FAIL, None
-            reason = f"the trial ended without a finite {self.metric_name} (got {value!r})"
+        raised = self.live.errors.pop(trial_id, None)
+        state, value, reason = outcome(result, error, pruned, self.metric_name, raised)
         if reason:
-            trial.set_user_attr(FAIL_REASON, str(reason)[:2000])
-        if result and "elapsed_seconds" in result:
+            trial.set_user_attr(FAIL_REASON, reason[:2000])
+        if "elapsed_seconds" in result:
             trial.set_user_attr(TRAIN_SECONDS, round(float(result["elapsed_seconds"]), 3))
         curves = self.live.curves.pop(trial_id, [])
-        add_epoch(curves, result or {})  # a stopped trial's last epoch comes only here
+        add_epoch(curves, result)  # a stopped trial's last epoch comes only here
         if curves:
             trial.set_user_attr(HISTORY, to_history(curves))
-        frozen = self.study.tell(trial, values, state=state)
+        frozen = self.study.tell(trial, value, state=state)
         if state == TrialState.FAIL:
             self.failed += 1
             if error:
@@ -169,33 +167,7 @@ class OptunaSearcher(Searcher):
             failed.params, user_attrs={ATTEMPT: attempt + 1, RETRY_OF: failed.number}
         )
 
-    # Ray checkpoints the searcher into its experiment directory; the study itself is in the
-    # Optuna storage, so the state is which Ray trial runs which Optuna trial.
-    def get_state(self) -> dict[str, Any]:
-        return {
-            "study_name": self.study.study_name,
-            "live": {ray_id: t._trial_id for ray_id, t in self.live.trials.items()},
-            "pruned": sorted(self.live.pruned),
-            "target": self.target,
-            "failure_budget": self.failure_budget,
-            "retries": self.retries,
-        }
-
-    def set_state(self, state: dict[str, Any]) -> None:
-        import optuna
-
-        self.target, self.failure_budget = state["target"], state["failure_budget"]
-        self.retries = state.get("retries", 0)
-        self.live.trials = {
-            ray_id: optuna.trial.Trial(self.study, trial_id)
-            for ray_id, trial_id in state["live"].items()
-        }
-        self.live.pruned = set(state["pruned"])
-
     def save(self, checkpoint_path: str) -> None:
-        with open(checkpoint_path, "wb") as file:
-            pickle.dump(self.get_state(), file)
-
-    def restore(self, checkpoint_path: str) -> None:
-        with open(checkpoint_path, "rb") as file:
-            self.set_state(pickle.load(file))
+        """Nothing to save: the Optuna storage is the search's checkpoint. A resumed run opens
+        the study with a fresh Tuner (never `Tuner.restore`), and trials a dead run left
+        RUNNING are told FAIL; defined so Ray does not warn that saving is unsupported."""

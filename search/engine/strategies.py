@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from search.study.spec import PrunerSpec, SamplerSpec, SearchSpec, StudySpec
 
@@ -16,38 +16,36 @@ def make_sampler(search: SearchSpec, seed: int) -> optuna.samplers.BaseSampler:
 
     import optuna
 
+    kind, options = sampler_choice(search, seed)
     with warnings.catch_warnings():  # QMC and pruned-trial CMA-ES are marked experimental
         warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
-        return _sampler(search, seed)
+        return kind(**options)
 
 
-def _sampler(search: SearchSpec, seed: int) -> optuna.samplers.BaseSampler:
+def sampler_choice(
+    search: SearchSpec, seed: int
+) -> tuple[type[optuna.samplers.BaseSampler], dict[str, Any]]:
+    """The sampler class for `search.sampler` and the options hpsearch gives it."""
     import optuna
 
     spec: SamplerSpec = search.sampler
     startup = spec.startup_trials
     if startup is None:
         startup = min(10, max(2, search.trials // 4))
+    quiet = {"warn_independent_sampling": False}
     if spec.type == "tpe":
         # multivariate models interactions (lr x batch size); constant liar keeps parallel
         # trials from being sent to the same point while their results are pending.
-        return optuna.samplers.TPESampler(
-            n_startup_trials=startup, multivariate=True, constant_liar=True, seed=seed
-        )
+        options = {"n_startup_trials": startup, "multivariate": True, "constant_liar": True}
+        return optuna.samplers.TPESampler, {**options, "seed": seed}
     if spec.type == "random":
-        return optuna.samplers.RandomSampler(seed=seed)
+        return optuna.samplers.RandomSampler, {"seed": seed}
     if spec.type == "cmaes":
-        return optuna.samplers.CmaEsSampler(
-            n_startup_trials=startup,
-            seed=seed,
-            warn_independent_sampling=False,
-            consider_pruned_trials=True,
-        )
+        options = {"n_startup_trials": startup, "consider_pruned_trials": True, **quiet}
+        return optuna.samplers.CmaEsSampler, {**options, "seed": seed}
     if spec.type == "gp":
-        return optuna.samplers.GPSampler(
-            n_startup_trials=startup, seed=seed, warn_independent_sampling=False
-        )
-    return optuna.samplers.QMCSampler(seed=seed, scramble=True, warn_independent_sampling=False)
+        return optuna.samplers.GPSampler, {"n_startup_trials": startup, "seed": seed, **quiet}
+    return optuna.samplers.QMCSampler, {"seed": seed, "scramble": True, **quiet}
 
 
 def make_pruner(spec: PrunerSpec, max_epochs: int) -> optuna.pruners.BasePruner:
@@ -77,11 +75,10 @@ def make_pruner(spec: PrunerSpec, max_epochs: int) -> optuna.pruners.BasePruner:
 def max_epochs(spec: StudySpec) -> int:
     """The most epochs any trial can run: the resource hyperband divides."""
     from search.study.spec import CategoricalParam
-    from trainable import TrainConfig
 
     param = spec.space.get("epochs")
     if param is None:
-        return TrainConfig(**spec.base_config()).epochs
+        return spec.train_config().epochs
     if isinstance(param, CategoricalParam):
         return int(max(param.choices))  # type: ignore[type-var, arg-type]
     return int(param.high)

@@ -51,10 +51,10 @@ def url_of(server: WSGIServer) -> str:
 
 def serve(run_dir: Path, host: str, port: int, announce: Callable[[str], None] = print) -> None:
     """Blocks, serving the dashboard of a run directory until interrupted."""
-    from search.rundir.resume import run_spec
-    from search.rundir.storage import storage_url
+    from search.rundir.layout import RunDir
 
-    server = make_dashboard(storage_url(run_spec(run_dir), run_dir), host, port)
+    run = RunDir(run_dir)
+    server = make_dashboard(run.storage_url(run.read_spec()), host, port)
     announce(f"optuna-dashboard for {run_dir}: {url_of(server)} (Ctrl-C stops it)")
     try:
         server.serve_forever()

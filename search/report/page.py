@@ -8,19 +8,23 @@ from __future__ import annotations
 
 import base64
 import html
-import json
+from collections import Counter
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from search.engine.curves import records_of
+from search.engine.optuna_study import best_or_none
 from search.engine.trial_attrs import FAIL_REASON, TRAIN_SECONDS
 from search.report import plots
+from search.report.diagnosis import fit_diagnosis
 from search.report.progress import format_params, format_value
-from trainable import TrainConfig
+from search.rundir.layout import RunDir, Summary, write_bytes, write_text
 
 if TYPE_CHECKING:
     import optuna
     from matplotlib.figure import Figure
+    from optuna.trial import FrozenTrial
 
     from search.study.spec import StudySpec
 
@@ -33,24 +37,13 @@ img { max-width: 100%; } .note { background: #fff8e1; padding: .6em 1em; border-
 """
 
 
-def write_report(run_dir: Path, spec: StudySpec, study: optuna.Study) -> Path:
+def write_report(run: RunDir, spec: StudySpec, study: optuna.Study) -> Path:
     """Render every figure into plots/ and report.html; returns the report's path."""
-    summary = _read_json(run_dir / "summary.json")
-    test = _read_json(run_dir / "test_metrics.json")
-    refit = _refit_history(run_dir) if summary else []
-    best = _best(study)
-    figures: dict[str, Figure | None] = {
-        "optimization_history": plots.optimization_history(study, spec.search.metric),
-        "importances": plots.importances(study),
-        "slices": plots.slices(study, spec.search.metric),
-        "trial_curves": plots.trial_curves(study, spec.search.metric),
-        "fit_curves": plots.fit_curves(best, refit) if best else None,
-        "confusion_matrix": plots.confusion_matrix(test) if test else None,
-    }
-    images = {name: plots.render(fig) for name, fig in figures.items() if fig is not None}
-    (run_dir / "plots").mkdir(exist_ok=True)
-    for name, png in images.items():
-        (run_dir / "plots" / f"{name}.png").write_bytes(png)
+    summary = run.read_summary()
+    test = run.read_test_metrics() if summary else None
+    refit = run.read_history() if summary else []
+    best = best_or_none(study)
+    images = _render(run, _figures(spec, study, best, refit, test))
     body = "\n".join(
         [
             f"<h1>Study {html.escape(spec.name)}</h1>",
@@ -79,43 +72,79 @@ def write_report(run_dir: Path, spec: StudySpec, study: optuna.Study) -> Path:
         f"{html.escape(spec.name)}</title><style>{STYLE}</style></head><body>{body}"
         "</body></html>\n"
     )
-    from search.rundir.results import write_text
+    write_text(run.report, page)
+    return run.report
 
-    write_text(run_dir / "report.html", page)
-    return run_dir / "report.html"
+
+def _figures(
+    spec: StudySpec,
+    study: optuna.Study,
+    best: FrozenTrial | None,
+    refit: list[dict[str, float]],
+    test: dict[str, Any] | None,
+) -> dict[str, Figure | None]:
+    return {
+        "optimization_history": plots.optimization_history(study, spec.search.metric),
+        "importances": plots.importances(study),
+        "slices": plots.slices(study, spec.search.metric),
+        "trial_curves": plots.trial_curves(study, spec.search.metric),
+        "fit_curves": plots.fit_curves(best, refit) if best else None,
+        "confusion_matrix": plots.confusion_matrix(test) if test else None,
+    }
+
+
+def _render(run: RunDir, figures: dict[str, Figure | None]) -> dict[str, bytes]:
+    """PNG bytes of every figure there is, also saved as plots/<name>.png."""
+    images = {name: plots.render(fig) for name, fig in figures.items() if fig is not None}
+    for name, png in images.items():
+        write_bytes(run.plots / f"{name}.png", png)
+    return images
+
+
+@dataclass(frozen=True)
+class PruningSavings:
+    trained: int  # epochs the trials ran
+    saved: int  # epochs pruned trials would have run to their planned end
+
+    def __str__(self) -> str:
+        total = self.trained + self.saved
+        share = f" ({self.saved / total:.0%})" if total else ""
+        return f"{self.trained}; pruning saved {self.saved} more{share}"
+
+
+def pruning_savings(spec: StudySpec, trials: list[FrozenTrial]) -> PruningSavings:
+    """Epochs trained, and the epochs pruning spared against running every trial to its end."""
+    planned = spec.train_config().epochs
+    return PruningSavings(
+        trained=sum(len(t.intermediate_values) for t in trials),
+        saved=sum(
+            max(0, int(t.params.get("epochs", planned)) - len(t.intermediate_values))
+            for t in trials
+            if t.state.name == "PRUNED"
+        ),
+    )
 
 
 def _summary_section(
-    spec: StudySpec,
-    study: optuna.Study,
-    summary: dict[str, Any] | None,
-    best: optuna.trial.FrozenTrial | None,
+    spec: StudySpec, study: optuna.Study, summary: Summary | None, best: FrozenTrial | None
 ) -> str:
-    from collections import Counter
-
     trials = study.get_trials(deepcopy=False)
     states = Counter(t.state.name.lower() for t in trials)
-    planned = TrainConfig(**spec.base_config()).epochs
-    run = sum(len(t.intermediate_values) for t in trials)
-    saved = sum(
-        max(0, int(t.params.get("epochs", planned)) - len(t.intermediate_values))
-        for t in trials
-        if t.state.name == "PRUNED"
-    )
     trained = sum(float(t.user_attrs.get(TRAIN_SECONDS, 0)) for t in trials)
-    rows = [
-        ("trials", ", ".join(f"{n} {s}" for s, n in sorted(states.items())) or "none yet"),
+    rows = [("trials", ", ".join(f"{n} {s}" for s, n in sorted(states.items())) or "none yet")]
+    if best is not None:
+        rows.append(("best trial", f"#{best.number}: {spec.search.metric} {best.value:.4f}"))
+        rows.append(("best parameters", format_params(best.params)))
+    rows += [
         ("metric", f"{spec.search.metric} ({spec.search.direction})"),
         ("sampler, pruner", f"{spec.search.sampler.type}, {spec.search.pruner.type}"),
-        (
-            "epochs trained",
-            f"{run}; pruning saved {saved} more"
-            + (f" ({saved / (run + saved):.0%})" if run + saved else ""),
-        ),
+        ("epochs trained", str(pruning_savings(spec, trials))),
         ("time in trials", f"{trained:.0f} s of training, summed over trials"),
     ]
-    if summary:
-        seconds = summary.get("seconds", {})
+    if summary is None:
+        rows.append(("test split", "not evaluated yet: the search has not finished"))
+    else:
+        seconds, test = summary.seconds, summary.test
         rows.append(
             (
                 "wall time",
@@ -123,25 +152,17 @@ def _summary_section(
                 f"refit and test {seconds.get('refit', '?')} s",
             )
         )
-    if best is not None:
-        rows.insert(1, ("best trial", f"#{best.number}: {spec.search.metric} {best.value:.4f}"))
-        rows.insert(2, ("best parameters", format_params(best.params)))
-    if summary:
-        test = summary["test"]
         rows.append(
             (
                 "test split",
-                f"accuracy {test['accuracy']:.4f}, macro F1 "
-                f"{test['macro_f1']:.4f}, loss {test['loss']:.4f}",
+                f"accuracy {test.accuracy:.4f}, macro F1 {test.macro_f1:.4f}, loss {test.loss:.4f}",
             )
         )
-    else:
-        rows.append(("test split", "not evaluated yet: the search has not finished"))
     return "<h2>Summary</h2>" + _table(["", ""], rows, header=False)
 
 
 def _fit_section(
-    images: dict[str, bytes], best: optuna.trial.FrozenTrial | None, refit: list[dict[str, float]]
+    images: dict[str, bytes], best: FrozenTrial | None, refit: list[dict[str, float]]
 ) -> str:
     if best is None:
         return ""
@@ -160,39 +181,6 @@ def _fit_section(
             caption=caption,
         )
         + f"<p class='note'>{html.escape(text)}</p>"
-    )
-
-
-def fit_diagnosis(history: list[dict[str, float]]) -> str:
-    """One sentence on over- or underfitting, from a trial's per-epoch curves."""
-    epochs = [r for r in history if "val_loss" in r and "train_loss" in r]
-    if not epochs:
-        return "No per-epoch curves were recorded for this trial."
-    last = epochs[-1]
-    best = min(epochs, key=lambda r: r["val_loss"])
-    gap = last["val_loss"] - last["train_loss"]
-    accuracy_gap = last.get("train_accuracy", 0) - last.get("val_accuracy", 0)
-    if best["epoch"] < last["epoch"] and last["val_loss"] > 1.1 * best["val_loss"]:
-        return (
-            f"Overfitting: validation loss was lowest at epoch {best['epoch']:.0f} "
-            f"({best['val_loss']:.4f}) and rose to {last['val_loss']:.4f} by epoch "
-            f"{last['epoch']:.0f}. Fewer epochs, early_stopping_patience, more dropout or "
-            "augmentation would help."
-        )
-    if accuracy_gap > 0.1:
-        return (
-            f"Overfitting gap: training accuracy {last['train_accuracy']:.3f} against "
-            f"validation accuracy {last['val_accuracy']:.3f} at the last epoch."
-        )
-    if last.get("val_accuracy", 1) < 0.6 and last.get("train_accuracy", 1) < 0.6:
-        return (
-            f"Underfitting: training accuracy is {last['train_accuracy']:.3f} and validation "
-            f"accuracy {last['val_accuracy']:.3f}; train longer or with a higher lr."
-        )
-    return (
-        f"No sign of overfitting: at the last epoch validation loss is {last['val_loss']:.4f} "
-        f"against training loss {last['train_loss']:.4f} (gap {gap:+.4f}), and validation "
-        "loss was still at its lowest or close to it."
     )
 
 
@@ -243,21 +231,3 @@ def _table(head: list[str], rows: list[tuple[str, ...]], header: bool = True) ->
         for row in rows
     )
     return f"<table>{top}{body}</table>"
-
-
-def _best(study: optuna.Study) -> optuna.trial.FrozenTrial | None:
-    try:
-        return study.best_trial
-    except ValueError:
-        return None
-
-
-def _read_json(path: Path) -> dict[str, Any] | None:
-    return json.loads(path.read_text()) if path.is_file() else None
-
-
-def _refit_history(run_dir: Path) -> list[dict[str, float]]:
-    import pandas as pd
-
-    path = run_dir / "history.csv"
-    return pd.read_csv(path).to_dict("records") if path.is_file() else []

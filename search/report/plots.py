@@ -8,6 +8,7 @@ import math
 from typing import TYPE_CHECKING, Any
 
 from search.engine.curves import records_of
+from search.engine.optuna_study import last_value
 
 if TYPE_CHECKING:
     import optuna
@@ -34,17 +35,9 @@ def _figure(**kwargs: Any) -> Figure:
     return Figure(layout="constrained", **kwargs)
 
 
-def _value(trial: optuna.trial.FrozenTrial) -> float | None:
-    """A trial's value; a pruned trial's last reported one."""
-    if trial.value is not None:
-        return trial.value
-    values = list(trial.intermediate_values.values())
-    return values[-1] if values else None
-
-
 def optimization_history(study: optuna.Study, metric: str) -> Figure | None:
     """Each finished trial's value, and the best complete one so far."""
-    points = [(t.number, _value(t), t.state.name) for t in study.get_trials(deepcopy=False)]
+    points = [(t.number, last_value(t), t.state.name) for t in study.get_trials(deepcopy=False)]
     points = [p for p in points if p[1] is not None]
     if not points:
         return None
@@ -118,7 +111,7 @@ def importances(study: optuna.Study) -> Figure | None:
 
 def slices(study: optuna.Study, metric: str) -> Figure | None:
     """The value of each finished trial against each parameter."""
-    trials = [t for t in study.get_trials(deepcopy=False) if t.params and _value(t) is not None]
+    trials = [t for t in study.get_trials(deepcopy=False) if t.params and last_value(t) is not None]
     if not trials:
         return None
     names = list(dict.fromkeys(name for t in trials for name in t.params))
@@ -138,7 +131,7 @@ def slices(study: optuna.Study, metric: str) -> Figure | None:
                 axes.xaxis.set_minor_formatter(NullFormatter())  # 2x10^-3 ... overlap
         else:
             xs = [str(x) for x in xs]
-        values = [_value(t) for t in shown]
+        values = [last_value(t) for t in shown]
         axes.scatter(xs, values, s=18, c=[STATE_COLORS.get(t.state.name, "k") for t in shown])
         _log_scale_if_spread(axes, values)
         axes.set(xlabel=name, ylabel=metric)

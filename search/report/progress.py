@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from search.engine.optuna_study import best_or_none, last_value
 from search.engine.trial_attrs import FAIL_REASON
 
 if TYPE_CHECKING:
@@ -33,7 +34,8 @@ class TrialPrinter:
         if trial.state.name == "FAIL":  # the whole reason is in trials.csv and the dashboard
             outcome = _shorten(str(trial.user_attrs.get(FAIL_REASON, "failed")), 140)
         else:
-            value = trial.value if trial.value is not None else _last(trial)
+            value = last_value(trial)
+            value = float("nan") if value is None else value
             outcome = f"{self.metric} {value:.4f} after {epochs} epoch{'s' * (epochs != 1)}"
         self.echo(
             f"trial {trial.number:>3} {trial.state.name:<8} {outcome:<32} "
@@ -42,17 +44,9 @@ class TrialPrinter:
 
 
 def _best(study: optuna.Study) -> str:
-    try:
-        best = study.best_trial
-    except ValueError:  # no complete trial yet
-        return ""
-    return f"  | best {best.value:.4f} (#{best.number})"
+    best = best_or_none(study)
+    return "" if best is None else f"  | best {best.value:.4f} (#{best.number})"
 
 
 def _shorten(text: str, width: int) -> str:
     return text if len(text) <= width else text[: width - 3] + "..."
-
-
-def _last(trial: FrozenTrial) -> float:
-    values = list(trial.intermediate_values.values())
-    return values[-1] if values else float("nan")

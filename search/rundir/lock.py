@@ -12,25 +12,23 @@ import os
 import socket
 import sys
 import time
-from pathlib import Path
 from types import TracebackType
 from typing import IO
 
 from search.errors import RunDirError
-
-LOCK_NAME = ".lock"
+from search.rundir.layout import RunDir
 
 
 class RunLock:
-    """`with RunLock(run_dir):` creates the directory if needed and holds it exclusively.
+    """`with RunLock(run):` creates the directory if needed and holds it exclusively.
 
     A directory this lock created and nothing else filled (the run stopped on a bad input) is
     removed again on exit, so a mistake leaves no trace.
     """
 
-    def __init__(self, run_dir: Path) -> None:
-        self.run_dir = run_dir
-        self.path = run_dir / LOCK_NAME
+    def __init__(self, run: RunDir) -> None:
+        self.run_dir = run.path
+        self.path = run.lock
         self.created = False
         self._file: IO[str] | None = None
 
@@ -77,7 +75,7 @@ class RunLock:
         fcntl.flock(handle, fcntl.LOCK_UN)
         handle.close()
         self._file = None
-        if self.created and [p.name for p in self.run_dir.iterdir()] == [LOCK_NAME]:
+        if self.created and [p.name for p in self.run_dir.iterdir()] == [self.path.name]:
             self.path.unlink()
             self.run_dir.rmdir()
 

@@ -7,14 +7,12 @@ how it searches (sampler, pruner, concurrency, resources) is allowed too.
 
 from __future__ import annotations
 
-import json
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import yaml
-
 from search.errors import RunDirError
+from search.rundir.layout import RunDir, Summary
 from search.study.spec import StudySpec
 
 if TYPE_CHECKING:
@@ -24,27 +22,14 @@ if TYPE_CHECKING:
 MUST_MATCH = ("name", "data", "model", "space", "fixed", "search.metric", "storage")
 
 
-def run_spec(run_dir: Path) -> StudySpec:
-    """The resolved study a run directory was made from (its study.yaml)."""
-    from search.study.spec import parse_study_spec
-
-    study_file = run_dir / "study.yaml"
-    if not study_file.is_file():
-        raise RunDirError(
-            f"{run_dir} is not a run directory (no study.yaml); give the folder `hpsearch run` "
-            "made, runs/<study name> by default"
-        )
-    return parse_study_spec(yaml.safe_load(study_file.read_text()), source=str(study_file))
-
-
-def load_run_study(run_dir: Path) -> tuple[StudySpec, optuna.Study]:
+def load_run_study(run: RunDir) -> tuple[StudySpec, optuna.Study]:
     """A run directory's study spec and its Optuna study, read from the storage."""
     import optuna
 
-    from search.rundir.storage import open_storage, storage_url
+    from search.rundir.storage import open_storage
 
-    spec = run_spec(run_dir)
-    url = storage_url(spec, run_dir)
+    spec = run.read_spec()
+    url = run.storage_url(spec)
     try:
         return spec, optuna.load_study(study_name=spec.name, storage=open_storage(url))
     except KeyError:
@@ -53,12 +38,11 @@ def load_run_study(run_dir: Path) -> tuple[StudySpec, optuna.Study]:
         ) from None
 
 
-def check_resumable(run_dir: Path, spec: StudySpec) -> None:
+def check_resumable(run: RunDir, spec: StudySpec) -> None:
     """Refuse to mix incomparable trials in one study."""
-    previous_file = run_dir / "study.yaml"
-    if not previous_file.is_file():
+    previous = run.read_spec_dict()
+    if previous is None:
         return
-    previous = yaml.safe_load(previous_file.read_text()) or {}
     current = spec.model_dump(mode="json")
     for key in MUST_MATCH:
         old, new = _get(previous, key), _get(current, key)
@@ -66,15 +50,16 @@ def check_resumable(run_dir: Path, spec: StudySpec) -> None:
         if difference:
             path, before, after = difference
             raise RunDirError(
-                f"{run_dir} holds a run of this study with {path}={_show(before)}, now "
+                f"{run} holds a run of this study with {path}={_show(before)}, now "
                 f"{_show(after)}; "
                 "resuming would mix trials that are not comparable: add --restart to move the "
                 "old run aside and start over, or give the study a new name"
             )
 
 
-def move_aside(run_dir: Path, spec: StudySpec) -> Path | None:
+def move_aside(run: RunDir, spec: StudySpec) -> Path | None:
     """--restart: rename the old run directory (never delete it); None if there was none."""
+    run_dir = run.path
     if not run_dir.exists():
         return None
     if spec.storage:
@@ -93,14 +78,10 @@ def move_aside(run_dir: Path, spec: StudySpec) -> Path | None:
     return target
 
 
-def finished_results(run_dir: Path, best_trial: int) -> dict[str, Any] | None:
+def finished_results(run: RunDir, best_trial: int) -> Summary | None:
     """The summary of a refit of `best_trial` already in the run directory, if complete."""
-    summary = run_dir / "summary.json"
-    needed = ("model.pt", "best_config.yaml", "test_metrics.json")
-    if not summary.is_file() or not all((run_dir / name).is_file() for name in needed):
-        return None
-    data = json.loads(summary.read_text())
-    return data if data.get("best_trial") == best_trial else None
+    summary = run.read_summary()
+    return summary if summary is not None and summary.best_trial == best_trial else None
 
 
 def _show(value: Any) -> str:

@@ -1,4 +1,4 @@
-"""The Optuna storage of a study: its URL, and opening it (SQLite tuned for a live dashboard)."""
+"""Opening a study's Optuna storage: any RDB URL, and SQLite tuned for a live dashboard."""
 
 from __future__ import annotations
 
@@ -10,13 +10,6 @@ from search.errors import StorageError
 
 if TYPE_CHECKING:
     import optuna
-
-    from search.study.spec import StudySpec
-
-
-def storage_url(spec: StudySpec, run_dir: Path) -> str:
-    """The study's `storage:`, or a SQLite file in the run directory."""
-    return spec.storage or f"sqlite:///{(run_dir / 'optuna.db').resolve()}"
 
 
 def open_storage(url: str) -> optuna.storages.BaseStorage:

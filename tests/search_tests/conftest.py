@@ -1,3 +1,5 @@
+"""Fixtures of the search tests: study files, one Ray for the session, a finished run."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -6,32 +8,7 @@ from typing import Any
 import pytest
 
 from search.study.spec import StudySpec, parse_study_spec
-
-
-def tiny_study(**overrides: Any) -> dict[str, Any]:
-    """A study that runs in seconds: 16 px fake images, random-weight Lite0, 1-2 epochs."""
-    raw: dict[str, Any] = {
-        "name": "tiny",
-        "data": {"source": "fake", "samples": 48, "classes": 3, "image_size": 16},
-        "model": {"backbone": "efficientnet_lite0", "weights": "none"},
-        "space": {
-            "lr": {"type": "float", "low": 1e-4, "high": 1e-2, "log": True},
-            "epochs": {"type": "int", "low": 1, "high": 2},
-            "batch_size": {"type": "categorical", "choices": [16]},
-        },
-        "fixed": {},
-        "search": {"trials": 3, "concurrency": 2, "pruner": "none"},
-    }
-    for key, value in overrides.items():
-        if (
-            key not in ("space", "fixed")
-            and isinstance(value, dict)
-            and isinstance(raw.get(key), dict)
-        ):
-            raw[key] = {**raw[key], **value}
-        else:
-            raw[key] = value
-    return raw
+from tests.search_tests.helpers import tiny_study
 
 
 @pytest.fixture

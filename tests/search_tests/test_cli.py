@@ -7,7 +7,9 @@ from typer.testing import CliRunner
 
 from search.cli import app
 from search.errors import StudySpecError
-from tests.search_tests.conftest import tiny_study
+from search.rundir.layout import RunDir
+from search.study.spec import parse_study_spec
+from tests.search_tests.helpers import tiny_study
 
 runner = CliRunner()
 
@@ -59,6 +61,21 @@ def test_missing_data_root_fails_before_any_trial(write_study, tmp_path: Path) -
     assert result.exit_code == 2
     assert f"data.root {tmp_path / 'photos'} does not exist" in result.stderr
     assert not (tmp_path / "r").exists()  # nothing written: no run directory, no storage
+
+
+def test_a_missing_input_is_named_before_an_earlier_run_is_compared(
+    write_study, tmp_path: Path
+) -> None:
+    """An earlier run with other data must not hide the real news: the folder is gone."""
+    earlier = RunDir(tmp_path / "r")
+    earlier.write_spec(parse_study_spec(tiny_study()))
+    raw = tiny_study(data={"source": "imagefolder", "root": str(tmp_path / "photos")})
+    del raw["data"]["samples"], raw["data"]["classes"]
+    result = runner.invoke(app, ["run", str(write_study(raw)), "--run-dir", str(earlier.path)])
+    assert result.exit_code == 2
+    assert f"data.root {tmp_path / 'photos'} does not exist" in result.stderr
+    assert result.stderr.count("\n") == 1
+    assert earlier.read_spec() == parse_study_spec(tiny_study())  # the earlier run untouched
 
 
 @pytest.mark.parametrize(

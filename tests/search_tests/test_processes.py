@@ -16,7 +16,7 @@ from optuna.trial import TrialState
 
 from search.engine.trial_attrs import FAIL_REASON, INTERRUPTED, RAY_TRIAL_ID
 from search.rundir.storage import open_storage
-from tests.search_tests.conftest import tiny_study
+from tests.search_tests.helpers import tiny_study
 
 pytestmark = pytest.mark.slow
 HPSEARCH = str(Path(sys.executable).parent / "hpsearch")

@@ -1,31 +1,14 @@
+"""Samplers and pruners by the names a study file uses."""
+
 from __future__ import annotations
 
 import optuna
 import pytest
-from optuna.distributions import CategoricalDistribution, FloatDistribution, IntDistribution
 
-from search.engine.strategies import make_pruner, make_sampler, max_epochs
+from search.engine.strategies import make_pruner, make_sampler, max_epochs, sampler_choice
 from search.study.space import distributions
 from search.study.spec import parse_study_spec
-from tests.search_tests.conftest import tiny_study
-
-
-def test_space_entries_become_optuna_distributions() -> None:
-    spec = parse_study_spec(
-        tiny_study(
-            space={
-                "lr": {"type": "float", "low": 1e-4, "high": 1e-1, "log": True},
-                "dropout": {"type": "float", "low": 0.0, "high": 0.5, "step": 0.1},
-                "epochs": {"type": "int", "low": 2, "high": 8, "step": 2},
-                "batch_size": {"type": "categorical", "choices": [16, 32]},
-            }
-        )
-    )
-    space = distributions(spec)
-    assert space["lr"] == FloatDistribution(1e-4, 1e-1, log=True)
-    assert space["dropout"] == FloatDistribution(0.0, 0.5, step=0.1)
-    assert space["epochs"] == IntDistribution(2, 8, step=2)
-    assert space["batch_size"] == CategoricalDistribution([16, 32])
+from tests.search_tests.helpers import tiny_study
 
 
 @pytest.mark.parametrize(
@@ -66,12 +49,23 @@ def test_every_pruner_is_built(name: str, cls: type) -> None:
 
 def test_tpe_is_multivariate_with_constant_liar_and_seeded() -> None:
     spec = parse_study_spec(tiny_study(search={"sampler": "tpe", "trials": 40}))
-    sampler = make_sampler(spec.search, seed=5)
-    assert sampler._multivariate is True and sampler._constant_liar is True
-    assert sampler._n_startup_trials == 10
+    kind, options = sampler_choice(spec.search, seed=5)
+    assert kind is optuna.samplers.TPESampler
+    assert options == {
+        "n_startup_trials": 10,
+        "multivariate": True,
+        "constant_liar": True,
+        "seed": 5,
+    }
     first = optuna.create_study(sampler=make_sampler(spec.search, 5)).ask(distributions(spec))
     again = optuna.create_study(sampler=make_sampler(spec.search, 5)).ask(distributions(spec))
     assert first.params == again.params
+
+
+@pytest.mark.parametrize(("trials", "startup"), [(4, 2), (12, 3), (40, 10), (400, 10)])
+def test_startup_trials_are_a_quarter_of_the_study_between_2_and_10(trials, startup) -> None:
+    spec = parse_study_spec(tiny_study(search={"sampler": "gp", "trials": trials}))
+    assert sampler_choice(spec.search, seed=0)[1]["n_startup_trials"] == startup
 
 
 def test_max_epochs_comes_from_the_space_or_fixed() -> None:

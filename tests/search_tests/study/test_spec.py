@@ -7,9 +7,9 @@ import yaml
 
 from search.errors import StudySpecError
 from search.study.spec import dump_spec, load_study_spec, parse_study_spec
-from tests.search_tests.conftest import tiny_study
+from tests.search_tests.helpers import tiny_study
 
-STUDIES = sorted((Path(__file__).parents[2] / "studies").glob("*.yaml"))
+STUDIES = sorted((Path(__file__).parents[3] / "studies").glob("*.yaml"))
 
 
 @pytest.mark.parametrize("path", STUDIES, ids=lambda p: p.name)
@@ -20,7 +20,7 @@ def test_every_study_file_loads(path: Path) -> None:
 
 
 def test_quickstart_is_offline_and_cpu_sized() -> None:
-    spec = load_study_spec(Path(__file__).parents[2] / "studies" / "quickstart.yaml")
+    spec = load_study_spec(Path(__file__).parents[3] / "studies" / "quickstart.yaml")
     assert spec.data.source == "digits" and spec.model.weights == "imagenet"
     assert spec.search.trials >= 12 and spec.resources.gpus_per_trial == 0
 

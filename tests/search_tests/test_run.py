@@ -18,7 +18,7 @@ from search.cli import app
 from search.engine.trial_attrs import RAY_TRIAL_ID, TRAIN_SECONDS
 from search.run import run_study
 from search.study.spec import parse_study_spec
-from tests.search_tests.conftest import tiny_study
+from tests.search_tests.helpers import tiny_study
 from trainable import TrainConfig, evaluate, prepare
 
 pytestmark = pytest.mark.slow
@@ -85,7 +85,7 @@ def test_best_config_is_the_best_trial_ready_for_train(finished) -> None:
     config = TrainConfig(**yaml.safe_load((result.run_dir / "best_config.yaml").read_text()))
     assert config == TrainConfig(**{**spec.base_config(), **best.params})
     assert json.loads((result.run_dir / "best_config.json").read_text()) == config.model_dump()
-    assert result.summary["best_trial"] == best.number
+    assert result.summary.best_trial == best.number
 
 
 def test_test_metrics_come_from_the_refit_model(finished) -> None:
@@ -94,14 +94,14 @@ def test_test_metrics_come_from_the_refit_model(finished) -> None:
     assert metrics["images"] == len(prepare(spec.data).test)
     assert sum(map(sum, metrics["confusion_matrix"])) == metrics["images"]
     history = pd.read_csv(result.run_dir / "history.csv")
-    assert list(history["epoch"]) == list(range(1, result.summary["refit_epochs"] + 1))
+    assert list(history["epoch"]) == list(range(1, result.summary.refit_epochs + 1))
     assert "val_loss" not in history  # refit on train + val: no validation split left
 
 
 def test_load_best_gives_config_and_a_working_model(finished) -> None:
     result, spec, _ = finished
     best = load_best(result.run_dir)
-    assert best.trial_number == result.summary["best_trial"] and best.metric == "val_loss"
+    assert best.trial_number == result.summary.best_trial and best.metric == "val_loss"
     assert best.classes == ["class_0", "class_1", "class_2"] and best.image_size == 16
     model = best.load_model()
     splits = prepare(spec.data)

@@ -1,71 +1,19 @@
-"""The Searcher and the pruning scheduler, driven with fake results: no Ray is started."""
+"""The Searcher over Optuna's ask/tell, driven with fake results: no Ray is started."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 
 import optuna
 import pytest
-from optuna.distributions import CategoricalDistribution, FloatDistribution
 from optuna.trial import TrialState
 from ray.tune.schedulers import TrialScheduler
 from ray.tune.search import Searcher
 
 from search.engine.curves import records_of
-from search.engine.scheduler import OptunaPruningScheduler
-from search.engine.searcher import LiveTrials, OptunaSearcher
-from search.engine.trial_attrs import FAIL_REASON, RAY_TRIAL_ID
-
-SPACE = {
-    "lr": FloatDistribution(1e-4, 1e-1, log=True),
-    "batch_size": CategoricalDistribution([16, 32]),
-}
-
-
-@dataclass
-class FakeTrial:
-    """What the scheduler reads of a Ray trial."""
-
-    trial_id: str
-    error_file: str | None = None
-
-
-def make(
-    pruner: optuna.pruners.BasePruner | None = None,
-    target: int = 10,
-    budget: int = 3,
-    storage: str | None = None,
-):
-    optuna.logging.set_verbosity(optuna.logging.WARNING)
-    study = optuna.create_study(
-        storage=storage,
-        pruner=pruner or optuna.pruners.NopPruner(),
-        sampler=optuna.samplers.RandomSampler(seed=0),
-    )
-    live = LiveTrials()
-    finished: list[optuna.trial.FrozenTrial] = []
-    searcher = OptunaSearcher(
-        study,
-        SPACE,
-        live,
-        metric="val_loss",
-        target=target,
-        failure_budget=budget,
-        on_finish=lambda s, t: finished.append(t),
-    )
-    return study, searcher, OptunaPruningScheduler(live, "val_loss"), finished
-
-
-def epochs(scheduler, ray_id: str, values: list[float], searcher=None) -> list[str]:
-    """Feed results as Ray does: scheduler first, the searcher only if the trial goes on."""
-    decisions = []
-    for i, value in enumerate(values):
-        result = {"val_loss": value, "train_loss": value / 2, "epoch": i + 1}
-        decisions.append(scheduler.on_trial_result(None, FakeTrial(ray_id), result))
-        if searcher is not None and decisions[-1] == TrialScheduler.CONTINUE:
-            searcher.on_trial_result(ray_id, result)
-    return decisions
+from search.engine.searcher import outcome
+from search.engine.trial_attrs import ATTEMPT, FAIL_REASON, RAY_TRIAL_ID, RETRY_OF
+from tests.search_tests.helpers import FakeTrial, epochs, make
 
 
 def test_suggest_asks_optuna_and_tags_the_ray_trial() -> None:
@@ -138,13 +86,6 @@ def test_missing_or_nan_metric_is_a_failure(value) -> None:
     assert "without a finite val_loss" in study.trials[0].user_attrs[FAIL_REASON]
 
 
-def test_non_finite_epoch_is_not_reported_to_the_pruner() -> None:
-    study, searcher, scheduler, _ = make()
-    searcher.suggest("n")
-    assert epochs(scheduler, "n", [float("nan")]) == [TrialScheduler.CONTINUE]
-    assert study.trials[0].intermediate_values == {}
-
-
 def test_finished_once_the_study_holds_the_target_counting_running_trials() -> None:
     _, searcher, _, _ = make(target=2)
     assert isinstance(searcher.suggest("a"), dict)
@@ -161,22 +102,6 @@ def test_finished_when_failures_exceed_the_budget() -> None:
         searcher.on_trial_complete(name, None, error=True)
     assert searcher.over_failure_budget
     assert searcher.suggest("c") == Searcher.FINISHED
-
-
-def test_save_and_restore_keep_the_live_trials(tmp_path: Path) -> None:
-    storage = f"sqlite:///{tmp_path / 'o.db'}"
-    study, searcher, _, _ = make(storage=storage)
-    searcher.suggest("a")
-    searcher.live.pruned.add("a")
-    searcher.save(str(tmp_path / "searcher.pkl"))
-    fresh = OptunaSearcher(
-        study, SPACE, LiveTrials(), metric="val_loss", target=1, failure_budget=0
-    )
-    fresh.restore(str(tmp_path / "searcher.pkl"))
-    assert fresh.target == 10 and fresh.failure_budget == 3
-    assert fresh.live.pruned == {"a"}
-    fresh.on_trial_complete("a", {"val_loss": 0.5, "epoch": 1})
-    assert study.trials[0].state == TrialState.PRUNED
 
 
 def test_each_trial_keeps_its_per_epoch_curves() -> None:
@@ -196,3 +121,56 @@ def test_each_trial_keeps_its_per_epoch_curves() -> None:
     }
     assert bad.user_attrs["history"] == {"epoch": [1], "train_loss": [0.45], "val_loss": [0.9]}
     assert records_of(bad) == [{"epoch": 1, "train_loss": 0.45, "val_loss": 0.9}]
+
+
+def test_a_trial_that_raised_is_retried_with_the_same_params() -> None:
+    study, searcher, _, _ = make()
+    searcher.retries = 1
+    first = searcher.suggest("a")
+    searcher.on_trial_complete("a", None, error=True)
+    retry = searcher.suggest("b")
+    assert retry == first
+    trial = study.trials[-1]
+    assert trial.user_attrs[ATTEMPT] == 2 and trial.user_attrs[RETRY_OF] == 0
+    searcher.on_trial_complete("b", None, error=True)  # retries spent: no third attempt
+    assert searcher.suggest("c") != first
+    assert [t.state for t in study.trials[:2]] == [TrialState.FAIL, TrialState.FAIL]
+
+
+def test_a_reported_failure_is_never_retried() -> None:
+    study, searcher, _, _ = make()
+    searcher.retries = 3
+    first = searcher.suggest("a")
+    searcher.on_trial_complete("a", {"failed": "DivergedError: loss is nan"})
+    assert searcher.suggest("b") != first
+    assert ATTEMPT not in study.trials[-1].user_attrs
+
+
+@pytest.mark.parametrize(
+    ("result", "error", "pruned", "raised", "expected"),
+    [
+        ({"val_loss": 0.4}, False, False, None, ("COMPLETE", 0.4, None)),
+        ({"val_loss": 3}, False, False, None, ("COMPLETE", 3.0, None)),
+        ({"val_loss": 0.9}, False, True, None, ("PRUNED", None, None)),
+        ({}, True, False, "OSError: disk (traceback: e.txt)", ("FAIL", None, "OSError: disk")),
+        ({}, True, False, None, ("FAIL", None, "the trial raised an error")),
+        ({"failed": "DivergedError: nan"}, False, False, None, ("FAIL", None, "DivergedError")),
+        ({"failed": "out of memory"}, False, True, None, ("FAIL", None, "out of memory")),
+        ({"val_loss": float("nan")}, False, False, None, ("FAIL", None, "without a finite")),
+        ({"val_loss": float("inf")}, False, False, None, ("FAIL", None, "without a finite")),
+        ({"val_loss": "0.4"}, False, False, None, ("FAIL", None, "without a finite")),
+        ({"epoch": 2}, False, False, None, ("FAIL", None, "got None")),
+    ],
+)
+def test_outcome_of_a_trial(result, error, pruned, raised, expected) -> None:
+    state, value, reason = outcome(result, error, pruned, "val_loss", raised)
+    want_state, want_value, want_reason = expected
+    assert (state.name, value) == (want_state, want_value)
+    assert reason is None if want_reason is None else want_reason in reason
+
+
+def test_saving_for_ray_writes_nothing_the_storage_is_the_checkpoint(tmp_path) -> None:
+    _, searcher, _, _ = make()
+    searcher.suggest("a")
+    searcher.save(str(tmp_path / "searcher.pkl"))
+    assert not (tmp_path / "searcher.pkl").exists()

@@ -1,0 +1,173 @@
+"""`RunDir`: the one place that names the files of a run directory and reads or writes them.
+
+    runs/<name>/
+      study.yaml         the resolved study (defaults filled in)
+      optuna.db          the Optuna storage, unless `storage:` points elsewhere
+      ray/               Ray Tune's experiment (trial logs and errors)
+      trials.csv         one row a trial: number, state, metric, epochs, params, fail_reason
+      best_config.yaml   the best trial's TrainConfig, ready for trainable.train
+      best_config.json   the same, for pipelines that are not Python
+      model.pt           {"state_dict": refit weights, "meta": classes, image_size, config, ...}
+      test_metrics.json  loss, accuracy, macro F1, per-class scores, confusion matrix (test split)
+      history.csv        the refit's per-epoch curves
+      summary.json       best trial, its value, trial counts, test scores, timings
+      report.html        one self-contained page: summary, plots, fit diagnosis, test scores
+      plots/             the report's figures as PNG files
+
+Every file is written to a temporary name and renamed, so a crash never leaves half a file.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import yaml
+from pydantic import BaseModel, ConfigDict
+
+from search.errors import RunDirError
+
+if TYPE_CHECKING:
+    from search.study.spec import StudySpec
+
+
+class _Record(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="ignore")  # newer files may say more
+
+
+class TestScores(_Record):
+    __test__ = False  # a model, not a pytest test class
+
+    loss: float
+    accuracy: float
+    macro_f1: float
+
+
+class DataInfo(_Record):
+    """What the refit model was trained for; also in model.pt's metadata."""
+
+    classes: list[str]
+    image_size: int
+    images: dict[str, int]  # train / val / test counts
+
+
+class Summary(DataInfo):
+    """summary.json: what a finished run found, in one small file."""
+
+    study: str
+    metric: str
+    direction: str
+    best_trial: int
+    best_value: float
+    best_params: dict[str, Any]
+    trials: dict[str, int]  # state -> count
+    refit_epochs: int
+    test: TestScores
+    seconds: dict[str, float]  # search, refit
+
+
+class _Entry:
+    """A file or folder of the run directory: `run.model` is `run.path / "model.pt"`."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def __get__(self, run: RunDir, owner: type | None = None) -> Path:
+        return run.path / self.name
+
+
+@dataclass(frozen=True)
+class RunDir:
+    path: Path
+
+    # What a finished run holds: the refit and its results are all there.
+    FINISHED = ("best_config.yaml", "summary.json", "test_metrics.json", "model.pt")
+
+    study_file = _Entry("study.yaml")
+    optuna_db = _Entry("optuna.db")
+    ray = _Entry("ray")
+    trials_csv = _Entry("trials.csv")
+    best_config_yaml = _Entry("best_config.yaml")
+    best_config_json = _Entry("best_config.json")
+    model = _Entry("model.pt")
+    test_metrics = _Entry("test_metrics.json")
+    history = _Entry("history.csv")
+    summary_file = _Entry("summary.json")
+    report = _Entry("report.html")
+    plots = _Entry("plots")
+    lock = _Entry(".lock")  # held by the one `hpsearch run` working here (lock.py)
+
+    def __str__(self) -> str:
+        return str(self.path)
+
+    def storage_url(self, spec: StudySpec) -> str:
+        """The study's `storage:`, or the SQLite file in this directory."""
+        return spec.storage or f"sqlite:///{self.optuna_db.resolve()}"
+
+    def missing(self) -> list[str]:
+        """The files of a finished run that are not here (none: the run finished)."""
+        return [name for name in self.FINISHED if not (self.path / name).is_file()]
+
+    def read_spec(self) -> StudySpec:
+        """The resolved study this directory was made from."""
+        from search.study.spec import parse_study_spec
+
+        if not self.study_file.is_file():
+            raise RunDirError(
+                f"{self.path} is not a run directory (no study.yaml); give the folder "
+                "`hpsearch run` made, runs/<study name> by default"
+            )
+        raw = yaml.safe_load(self.study_file.read_text())
+        return parse_study_spec(raw, source=str(self.study_file))
+
+    def read_spec_dict(self) -> dict[str, Any] | None:
+        """study.yaml as written, unvalidated (an older run may not parse any more)."""
+        if not self.study_file.is_file():
+            return None
+        return yaml.safe_load(self.study_file.read_text()) or {}
+
+    def write_spec(self, spec: StudySpec) -> None:
+        from search.study.spec import dump_spec
+
+        write_text(self.study_file, dump_spec(spec))
+
+    def read_summary(self) -> Summary | None:
+        """The summary of a finished run; None while the run has not finished."""
+        if self.missing():
+            return None
+        return Summary.model_validate_json(self.summary_file.read_text())
+
+    def write_summary(self, summary: Summary) -> None:
+        write_text(self.summary_file, summary.model_dump_json(indent=2) + "\n")
+
+    def read_test_metrics(self) -> dict[str, Any] | None:
+        path = self.test_metrics
+        return json.loads(path.read_text()) if path.is_file() else None
+
+    def read_history(self) -> list[dict[str, float]]:
+        """The refit's per-epoch records (empty before the refit)."""
+        import pandas as pd
+
+        path = self.history
+        return pd.read_csv(path).to_dict("records") if path.is_file() else []
+
+
+def write_text(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_name(f".{path.name}.tmp")
+    temporary.write_text(text)
+    os.replace(temporary, path)
+
+
+def write_bytes(path: Path, data: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_name(f".{path.name}.tmp")
+    temporary.write_bytes(data)
+    os.replace(temporary, path)
+
+
+def write_json(path: Path, data: Any) -> None:
+    write_text(path, json.dumps(data, indent=2, default=str) + "\n")

@@ -1,0 +1,57 @@
+"""The function Ray runs for a trial: deterministic failures are reported, others raise."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from search.study.spec import parse_study_spec
+from tests.search_tests.helpers import tiny_study
+
+
+@pytest.mark.parametrize(
+    ("raised", "expected"),
+    [
+        ("diverged", "DivergedError: training diverged"),
+        ("oom", "CUDA out of memory at batch_size=16"),
+        ("config", "ValidationError"),
+    ],
+)
+def test_objective_reports_deterministic_failures(
+    monkeypatch, fake_reports, raised, expected
+) -> None:
+    from search.engine import objective as module
+    from trainable import DivergedError
+
+    def failing(cfg, splits, report, num_workers):
+        report(1, {"epoch": 1, "val_loss": 1.0})
+        if raised == "diverged":
+            raise DivergedError(2, 5, float("nan"))
+        raise torch.OutOfMemoryError("CUDA out of memory")
+
+    monkeypatch.setattr("trainable.train", failing)
+    config = {"lr": 0.1} if raised != "config" else {"lr": -1.0}
+    lr_only = {"lr": {"type": "float", "low": 1e-4, "high": 1e-2}}
+    spec = parse_study_spec(tiny_study(space=lr_only, fixed={"batch_size": 16}))
+    module.objective(config, splits=None, spec=spec)
+    assert expected in fake_reports[-1]["failed"]
+    if raised != "config":
+        assert fake_reports[0] == {"epoch": 1, "val_loss": 1.0}
+
+
+def test_objective_lets_other_errors_raise_for_a_retry(monkeypatch, fake_reports) -> None:
+    from search.engine import objective as module
+
+    def flaky(cfg, splits, report, num_workers):
+        raise OSError("disk hiccup")
+
+    monkeypatch.setattr("trainable.train", flaky)
+    with pytest.raises(OSError, match="disk hiccup"):
+        module.objective({}, splits=None, spec=parse_study_spec(tiny_study()))
+
+
+@pytest.fixture
+def fake_reports(monkeypatch) -> list[dict]:
+    reports: list[dict] = []
+    monkeypatch.setattr("ray.tune.report", reports.append)
+    return reports

@@ -1,0 +1,58 @@
+"""Whether a run directory can resume, --restart, and what a finished run holds."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from search.errors import RunDirError
+from search.rundir.layout import RunDir
+from search.rundir.resume import check_resumable, finished_results, move_aside
+from search.study.spec import parse_study_spec
+from tests.search_tests.helpers import a_summary, tiny_study
+
+
+def test_resume_refuses_a_changed_space_but_allows_more_trials(tmp_path: Path) -> None:
+    spec = parse_study_spec(tiny_study())
+    run = RunDir(tmp_path)
+    run.write_spec(spec)
+    check_resumable(run, parse_study_spec(tiny_study(search={"trials": 50})))
+    changed = tiny_study()
+    changed["space"] = {**changed["space"], "lr": {**changed["space"]["lr"], "low": 1e-5}}
+    with pytest.raises(RunDirError, match=r"space.lr.low=0.0001, now 1e-05.*--restart"):
+        check_resumable(run, parse_study_spec(changed))
+    dropped = tiny_study()
+    del dropped["space"]["batch_size"]
+    with pytest.raises(RunDirError, match=r"space.batch_size=\{.*\}, now absent"):
+        check_resumable(run, parse_study_spec(dropped))
+
+
+def test_restart_moves_the_old_run_aside_and_never_deletes(tmp_path: Path) -> None:
+    run = tmp_path / "study"
+    run.mkdir()
+    (run / "trials.csv").write_text("precious")
+    moved = move_aside(RunDir(run), parse_study_spec(tiny_study()))
+    assert not run.exists() and (moved / "trials.csv").read_text() == "precious"
+    run.mkdir()
+    again = move_aside(RunDir(run), parse_study_spec(tiny_study()))
+    assert again != moved and moved.exists()
+
+
+def test_restart_with_an_external_storage_is_refused(tmp_path: Path) -> None:
+    (tmp_path / "study").mkdir()
+    spec = parse_study_spec(tiny_study(storage="postgresql://db/hp"))
+    with pytest.raises(RunDirError, match="external storage"):
+        move_aside(RunDir(tmp_path / "study"), spec)
+    assert (tmp_path / "study").exists()
+
+
+def test_finished_results_only_for_the_same_best_trial(tmp_path: Path) -> None:
+    run = RunDir(tmp_path)
+    for name in ("model.pt", "best_config.yaml", "test_metrics.json"):
+        (tmp_path / name).write_text("x")
+    run.write_summary(a_summary(best_trial=3))
+    assert finished_results(run, 3) == a_summary(best_trial=3)
+    assert finished_results(run, 4) is None
+    run.model.unlink()  # a refit that died before its weights were written
+    assert finished_results(run, 3) is None

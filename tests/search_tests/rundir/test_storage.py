@@ -1,0 +1,27 @@
+"""Opening a study's storage."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+
+def test_many_processes_opening_a_new_sqlite_storage_at_once(tmp_path: Path) -> None:
+    """The first `hpsearch trials` or dashboard may open the file while the run creates it."""
+    url = f"sqlite:///{tmp_path / 'optuna.db'}"
+    code = (
+        "import sys; from search.rundir.storage import open_storage; open_storage(sys.argv[1]); "
+        "print('ok')"
+    )
+    processes = [
+        subprocess.Popen(
+            [sys.executable, "-c", code, url],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(6)
+    ]
+    outputs = [p.communicate(timeout=120) for p in processes]
+    assert [out.strip() for out, _ in outputs] == ["ok"] * 6, [err for _, err in outputs]
