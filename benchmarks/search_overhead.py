@@ -89,9 +89,7 @@ def ray_optuna_search(spec: StudySpec, splits: Splits, folder: Path) -> list[flo
         elif isinstance(param, CategoricalParam):
             space[name] = tune.choice(param.choices)
     tuner = tune.Tuner(
-        tune.with_resources(
-            tune.with_parameters(_ray_trial, splits=splits, spec=spec), {"cpu": 1}
-        ),
+        tune.with_resources(tune.with_parameters(_ray_trial, splits=splits, spec=spec), {"cpu": 1}),
         param_space=space,
         tune_config=tune.TuneConfig(
             search_alg=OptunaSearch(metric="val_loss", mode="min", seed=0),
