@@ -25,12 +25,13 @@ DEFAULT_TOKEN_FILE = Path.home() / ".ray" / "auth_token"
 
 
 def start_ray(spec: StudySpec, verbose: bool) -> None:
+    _check_answers(spec.ray.address)  # even when Ray runs already: a bad address is a mistake
+    if "ray" not in sys.modules:  # Ray reads the mode once, when it is first imported
+        _decide_auth_mode(spec.ray.address)
     import ray
 
-    _check_answers(spec.ray.address)  # even when Ray runs already: a bad address is a mistake
     if ray.is_initialized():
         return
-    _decide_auth_mode(spec.ray.address)
     try:
         with nullcontext() if verbose else _native_stderr_aside():
             ray.init(

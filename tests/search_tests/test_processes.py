@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import signal
 import subprocess
 import sys
@@ -43,7 +44,14 @@ def start(study: Path, run_dir: Path) -> subprocess.Popen:
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        env=shell_env(),
     )
+
+
+def shell_env() -> dict[str, str]:
+    """The environment of a fresh shell: none of the RAY_ variables that this test process's
+    own Ray set (RAY_AUTH_MODE among them), which a user's `hpsearch run` does not have."""
+    return {k: v for k, v in os.environ.items() if not k.startswith("RAY_")}
 
 
 def trials(run_dir: Path) -> list[optuna.trial.FrozenTrial]:
@@ -99,6 +107,7 @@ def test_killed_search_resumes_without_losing_or_repeating_trials(study_file, tm
         capture_output=True,
         text=True,
         timeout=300,
+        env=shell_env(),
     )
     assert resumed.returncode == 0, resumed.stderr
     final = trials(run_dir)
@@ -141,6 +150,7 @@ def test_second_run_on_the_same_directory_is_refused(study_file, tmp_path) -> No
         capture_output=True,
         text=True,
         timeout=60,
+        env=shell_env(),
     )
     assert second.returncode == 2
     assert f"is in use by another hpsearch run (pid {first.pid}" in second.stderr
@@ -220,6 +230,7 @@ def test_run_with_dashboard_shows_trials_live(study_file, tmp_path) -> None:
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        env=shell_env(),
     )
     seen: set[str] = set()
     curves_while_running = False
