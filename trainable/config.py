@@ -28,6 +28,10 @@ class TrainConfig(_Frozen):
     lr: float = Field(1e-3, gt=0, description="peak learning rate")
     batch_size: int = Field(32, ge=1, description="images per optimizer step")
     epochs: int = Field(3, ge=1, description="passes over the training split")
+    # The epochs the lr schedule spans (null: `epochs`). Set above `epochs`, the run stops part
+    # way along a longer schedule: how a search that spends epochs as its budget compares
+    # trials at the same point of one schedule, and how its refit replays the chosen epoch.
+    schedule_epochs: int | None = Field(None, ge=1)
     dropout: float = Field(0.2, ge=0, lt=1, description="dropout before the new linear head")
     # Optimisation. AdamW forgives a poorly chosen lr; SGD with momentum is the classic baseline.
     optimizer: Literal["adamw", "sgd"] = "adamw"
@@ -47,6 +51,20 @@ class TrainConfig(_Frozen):
     seed: int = 0
     # auto: bf16 autocast on CUDA, fp32 on CPU (bf16 on CPU is slower without AMX units).
     precision: Precision = "auto"
+
+    @model_validator(mode="after")
+    def _schedule_spans_the_run(self) -> TrainConfig:
+        if self.schedule_epochs is not None and self.schedule_epochs < self.epochs:
+            raise ValueError(
+                f"schedule_epochs must be >= epochs (the schedule spans the whole run), got "
+                f"schedule_epochs={self.schedule_epochs}, epochs={self.epochs}; leave it out"
+            )
+        return self
+
+    @property
+    def horizon(self) -> int:
+        """The epochs the learning-rate schedule spans."""
+        return self.schedule_epochs or self.epochs
 
     @model_validator(mode="after")
     def _warmup_needs_two_epochs(self) -> TrainConfig:

@@ -57,19 +57,18 @@ def train(
     *,
     device: str | torch.device | None = None,
     num_workers: int = 0,
-    stop_after: int | None = None,
 ) -> History:
     """Fine-tune `cfg` on `splits.train`, validating on `splits.val` after every epoch.
 
-    `stop_after` ends the run after that many epochs while keeping the schedule of `cfg.epochs`
-    (the refit replays a trial that early stopping ended). Raises `DivergedError` on a
-    non-finite loss.
+    The learning-rate schedule spans `cfg.horizon` epochs, which may be more than `cfg.epochs`
+    (a run stopped part way along a longer schedule). Raises `DivergedError` on a non-finite
+    loss.
     """
     started = time.perf_counter()
     fit = _Fit.set_up(cfg, splits, resolve_device(device), num_workers)
     history = History(model=fit.model)
     best, waited = math.inf, 0
-    for epoch in range(1, min(cfg.epochs, stop_after or cfg.epochs) + 1):
+    for epoch in range(1, cfg.epochs + 1):
         record = {"epoch": epoch, **fit.epoch(epoch)}
         record["elapsed_seconds"] = time.perf_counter() - started
         history.records.append(record)
@@ -124,7 +123,7 @@ class _Fit:
             weights = _class_weights(splits.train, splits.num_classes).to(device)
         loss_fn = nn.CrossEntropyLoss(weight=weights, label_smoothing=cfg.label_smoothing)
         optimizer = _optimizer(cfg, model)
-        scheduler = _scheduler(cfg, optimizer, cfg.epochs * len(batches))
+        scheduler = _scheduler(cfg, optimizer, cfg.horizon * len(batches))
         return cls(cfg, model, batches, val, loss_fn, optimizer, scheduler)
 
     def epoch(self, epoch: int) -> dict[str, float]:

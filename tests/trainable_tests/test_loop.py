@@ -126,11 +126,13 @@ def test_freeze_policies(fake_splits: Splits, tiny_config, monkeypatch, freeze, 
         )
 
 
-def test_stop_after_keeps_the_schedule_of_the_full_run(fake_splits: Splits, tiny_config) -> None:
-    cfg = tiny_config.model_copy(update={"epochs": 4})
-    full = train(cfg, fake_splits).records
-    cut = train(cfg, fake_splits, stop_after=2).records
-    assert len(cut) == 2
+def test_a_run_shorter_than_its_schedule_follows_the_full_runs_lr(
+    fake_splits: Splits, tiny_config
+) -> None:
+    full = train(tiny_config.model_copy(update={"epochs": 4}), fake_splits).records
+    cfg = TrainConfig(**{**tiny_config.model_dump(), "epochs": 2, "schedule_epochs": 4})
+    cut = train(cfg, fake_splits).records
+    assert len(cut) == 2 and cfg.horizon == 4
     assert [r["lr"] for r in cut] == [r["lr"] for r in full[:2]]
     assert cut[1]["train_loss"] == pytest.approx(full[1]["train_loss"])
 
