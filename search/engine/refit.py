@@ -1,8 +1,10 @@
 """Refit the best configuration on train + val, then evaluate it once on the test split.
 
-The refit replays the best trial: same TrainConfig, same schedule, stopped after as many epochs
-as the trial ran (early stopping may have ended it before `epochs`). It runs as a Ray task with
-a trial's GPU and every CPU the search used, so on a cluster it lands where a GPU is.
+The refit replays the best trial: same TrainConfig, same schedule, stopped at the epoch the
+trial stands for (the one its curve chose when epochs is searched, else the last it ran: early
+stopping may have ended it sooner). best_config.yaml says so: `epochs` to train, along a schedule
+of `schedule_epochs`. It runs as a Ray task with a trial's GPU and every CPU the search used, so
+on a cluster it lands where a GPU is.
 """
 
 from __future__ import annotations
@@ -11,7 +13,9 @@ import math
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from search.engine.trial_attrs import CHOSEN_EPOCHS
 from search.errors import SearchFailed
+from search.study.budget import EpochBudget
 from search.study.spec import StudySpec
 
 if TYPE_CHECKING:
@@ -43,7 +47,10 @@ def best_config(
             "see `hpsearch trials` for the reasons, then widen the space or relax the pruner"
         )
     best = study.best_trial
-    return spec.train_config(best.params), best
+    budget = EpochBudget.of(spec)
+    trained = spec.train_config(budget.trial_config(best.params))
+    epochs = best.user_attrs.get(CHOSEN_EPOCHS) or len(best.intermediate_values)
+    return budget.replay(trained, max(1, int(epochs))), best
 
 
 def refit_best(study: optuna.Study, spec: StudySpec, splits: Splits | ObjectRef) -> Refit:
@@ -51,7 +58,6 @@ def refit_best(study: optuna.Study, spec: StudySpec, splits: Splits | ObjectRef)
     import ray
 
     config, best = best_config(study, spec)
-    epochs = len(best.intermediate_values)  # every epoch a trial ran is reported
     cpus = max(
         spec.resources.cpus_per_trial,
         min(
@@ -61,17 +67,17 @@ def refit_best(study: optuna.Study, spec: StudySpec, splits: Splits | ObjectRef)
     )
     gpus = math.ceil(spec.resources.gpus_per_trial)
     task = ray.remote(num_cpus=cpus, num_gpus=gpus)(_refit_and_test)
-    state_dict, history, test = ray.get(task.remote(config, splits, epochs, cpus))
-    return Refit(config, best.number, float(best.value), epochs, state_dict, history, test)
+    state_dict, history, test = ray.get(task.remote(config, splits, cpus))
+    return Refit(config, best.number, float(best.value), config.epochs, state_dict, history, test)
 
 
-def _refit_and_test(config: TrainConfig, splits: Splits, epochs: int, cpus: float) -> tuple:
+def _refit_and_test(config: TrainConfig, splits: Splits, cpus: float) -> tuple:
     import torch
 
     from trainable import evaluate, train
 
     torch.set_num_threads(max(1, int(cpus)))
-    history = train(config, splits.for_refit(), stop_after=epochs)
+    history = train(config, splits.for_refit())
     test = evaluate(history.model, splits.test, splits.classes)
     state = {k: v.detach().cpu() for k, v in history.model.state_dict().items()}
     return state, history.records, test

@@ -17,9 +17,12 @@ from search.engine.searcher import LiveTrials
 
 
 class OptunaPruningScheduler(FIFOScheduler):
-    def __init__(self, live: LiveTrials, metric: str) -> None:
+    """`budget`: the epochs a trial may train; a trial that has trained them all is done, and
+    is never pruned at its last epoch (it would be told PRUNED having spent everything)."""
+
+    def __init__(self, live: LiveTrials, metric: str, budget: int | None = None) -> None:
         super().__init__()
-        self.live, self.metric_name = live, metric
+        self.live, self.metric_name, self.budget = live, metric, budget
 
     def on_trial_result(self, tune_controller: Any, trial: Any, result: dict) -> str:
         optuna_trial = self.live.get(trial.trial_id)
@@ -29,6 +32,8 @@ class OptunaPruningScheduler(FIFOScheduler):
         if not math.isfinite(value):  # the trainable raises DivergedError on its own
             return TrialScheduler.CONTINUE
         optuna_trial.report(float(value), int(epoch))
+        if self.budget is not None and epoch >= self.budget:
+            return TrialScheduler.CONTINUE  # the trial ends by itself now
         if optuna_trial.should_prune():
             self.live.pruned.add(trial.trial_id)
             return TrialScheduler.STOP

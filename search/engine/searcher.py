@@ -23,6 +23,7 @@ from search.engine.curves import add_epoch, to_history
 from search.engine.optuna_study import failed_trials, finished_count
 from search.engine.trial_attrs import (
     ATTEMPT,
+    CHOSEN_EPOCHS,
     FAIL_REASON,
     HISTORY,
     RAY_TRIAL_ID,
@@ -34,6 +35,8 @@ if TYPE_CHECKING:
     import optuna
     from optuna.distributions import BaseDistribution
     from optuna.trial import FrozenTrial, TrialState
+
+    from search.study.budget import EpochBudget
 
 
 @dataclass
@@ -53,25 +56,27 @@ class LiveTrials:
 
 
 def outcome(
-    result: dict[str, Any], error: bool, pruned: bool, metric: str, raised: str | None = None
+    value: Any,
+    *,
+    metric: str,
+    error: bool = False,
+    failed: str | None = None,
+    pruned: bool = False,
+    raised: str | None = None,
 ) -> tuple[TrialState, float | None, str | None]:
     """How a trial ended -> (state, value, fail reason), from what Ray tells the searcher.
 
-    `error`: the trial raised (`raised` is the exception line the scheduler kept); a result
-    `{"failed": reason}` is a failure the trial reported itself; `pruned`: the scheduler
-    stopped it. Anything else is COMPLETE with a finite metric, or a FAIL that says why not.
+    `value`: the trial's metric (the epoch its curve chose); `error`: the trial raised
+    (`raised` is the exception line the scheduler kept); `failed`: a failure the trial reported
+    itself; `pruned`: the scheduler stopped it. Anything else is COMPLETE with a finite value,
+    or a FAIL that says why not.
     """
     from optuna.trial import TrialState
 
-    if error or result.get("failed"):
-        return (
-            TrialState.FAIL,
-            None,
-            str(result.get("failed") or raised or "the trial raised an error"),
-        )
+    if error or failed:
+        return TrialState.FAIL, None, str(failed or raised or "the trial raised an error")
     if pruned:
         return TrialState.PRUNED, None, None
-    value = result.get(metric)
     if isinstance(value, (int, float)) and math.isfinite(value):
         return TrialState.COMPLETE, float(value), None
     return TrialState.FAIL, None, f"the trial ended without a finite {metric} (got {value!r})"
@@ -90,6 +95,7 @@ class OptunaSearcher(Searcher):
         target: int,
         failure_budget: int,
         retries: int = 0,
+        budget: EpochBudget | None = None,
         on_finish: Callable[[optuna.Study, FrozenTrial], None] | None = None,
     ) -> None:
         # Ray is not told the metric: it would then reject the result a failing trial reports
@@ -98,7 +104,7 @@ class OptunaSearcher(Searcher):
         self.metric_name = metric
         self.study, self.space, self.live = study, space, live
         self.target, self.failure_budget, self.on_finish = target, failure_budget, on_finish
-        self.retries = retries
+        self.retries, self.budget = retries, budget
         # Counted once, then kept as trials are told: the driver is the storage's only writer
         # (the run-directory lock sees to that), and a query per suggest costs ~6 ms on SQLite.
         self.finished = finished_count(study)
@@ -119,7 +125,7 @@ class OptunaSearcher(Searcher):
         trial = self.study.ask(self.space)
         trial.set_user_attr(RAY_TRIAL_ID, trial_id)
         self.live.trials[trial_id] = trial
-        return dict(trial.params)
+        return self.budget.trial_config(trial.params) if self.budget else dict(trial.params)
 
     def on_trial_result(self, trial_id: str, result: dict) -> None:
         """Keep each epoch's curves; they are written once, when the trial ends."""
@@ -136,14 +142,23 @@ class OptunaSearcher(Searcher):
         result = result or {}
         pruned = trial_id in self.live.pruned
         self.live.pruned.discard(trial_id)
-        raised = self.live.errors.pop(trial_id, None)
-        state, value, reason = outcome(result, error, pruned, self.metric_name, raised)
-        if reason:
-            trial.set_user_attr(FAIL_REASON, reason[:2000])
-        if "elapsed_seconds" in result:
-            trial.set_user_attr(TRAIN_SECONDS, round(float(result["elapsed_seconds"]), 3))
         curves = self.live.curves.pop(trial_id, [])
         add_epoch(curves, result)  # a stopped trial's last epoch comes only here
+        value, epochs = self._value(result, curves)
+        state, value, reason = outcome(
+            value,
+            metric=self.metric_name,
+            error=error,
+            failed=result.get("failed"),
+            pruned=pruned,
+            raised=self.live.errors.pop(trial_id, None),
+        )
+        if reason:
+            trial.set_user_attr(FAIL_REASON, reason[:2000])
+        if state == TrialState.COMPLETE and epochs is not None:
+            trial.set_user_attr(CHOSEN_EPOCHS, epochs)
+        if "elapsed_seconds" in result:
+            trial.set_user_attr(TRAIN_SECONDS, round(float(result["elapsed_seconds"]), 3))
         if curves:
             trial.set_user_attr(HISTORY, to_history(curves))
         frozen = self.study.tell(trial, value, state=state)
@@ -155,6 +170,15 @@ class OptunaSearcher(Searcher):
             self.finished += 1
         if self.on_finish is not None:
             self.on_finish(self.study, frozen)
+
+    def _value(self, result: dict, curves: list[dict[str, float]]) -> tuple[Any, int | None]:
+        """The trial's value and, when epochs is searched, the epoch its curve chose."""
+        if self.budget is None or not self.budget.searched:
+            return result.get(self.metric_name), None
+        curve = {int(r["epoch"]): r[self.metric_name] for r in curves if self.metric_name in r}
+        minimize = self.study.direction.name == "MINIMIZE"
+        chosen = self.budget.choose(curve, minimize)
+        return (None, None) if chosen is None else (chosen[1], chosen[0])
 
     def _maybe_retry(self, failed: FrozenTrial) -> None:
         """A trial that raised (a crashed worker, a flaky read) runs again as a new trial with

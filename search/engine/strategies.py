@@ -74,11 +74,6 @@ def make_pruner(spec: PrunerSpec, max_epochs: int) -> optuna.pruners.BasePruner:
 
 def max_epochs(spec: StudySpec) -> int:
     """The most epochs any trial can run: the resource hyperband divides."""
-    from search.study.spec import CategoricalParam
+    from search.study.budget import EpochBudget
 
-    param = spec.space.get("epochs")
-    if param is None:
-        return spec.train_config().epochs
-    if isinstance(param, CategoricalParam):
-        return int(max(param.choices))  # type: ignore[type-var, arg-type]
-    return int(param.high)
+    return EpochBudget.of(spec).epochs

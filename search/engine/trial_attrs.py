@@ -3,6 +3,7 @@
 FAIL_REASON = "fail_reason"  # why a FAIL trial failed, one line
 RAY_TRIAL_ID = "ray_trial_id"  # the Ray Tune trial that ran it
 HISTORY = "history"  # per-epoch train/val loss and accuracy, lr, seconds (list of dicts)
+CHOSEN_EPOCHS = "epochs"  # searched epochs: the epoch a complete trial's curve chose
 TRAIN_SECONDS = "train_seconds"  # wall time inside train(), model build included
 ATTEMPT = "attempt"  # 2 for the first retry of a trial that raised, ...
 RETRY_OF = "retry_of"  # the number of the failed trial a retry repeats

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 
 from search.engine.optuna_study import OpenStudy, fail_interrupted
 from search.engine.searcher import LiveTrials, OptunaSearcher
+from search.study.budget import EpochBudget
 from search.study.space import distributions
 from search.study.spec import StudySpec
 
@@ -60,6 +61,7 @@ def run_search(
         target=spec.search.trials,
         failure_budget=spec.search.failure_budget,
         retries=spec.search.retries,
+        budget=EpochBudget.of(spec),
         on_finish=on_finish,
     )
     if searcher.finished < spec.search.trials and not searcher.over_failure_budget:
@@ -94,7 +96,9 @@ def _tuner(
         trainable,
         tune_config=tune.TuneConfig(
             search_alg=searcher,
-            scheduler=OptunaPruningScheduler(live, spec.search.metric),
+            scheduler=OptunaPruningScheduler(
+                live, spec.search.metric, budget=EpochBudget.of(spec).epochs
+            ),
             num_samples=-1,  # the searcher says when the study is done
             max_concurrent_trials=spec.search.concurrency,
             reuse_actors=True,  # ~5x less overhead per short trial

@@ -9,7 +9,6 @@ from __future__ import annotations
 import base64
 import html
 from collections import Counter
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -18,8 +17,10 @@ from search.engine.optuna_study import best_or_none
 from search.engine.trial_attrs import FAIL_REASON, TRAIN_SECONDS
 from search.report import plots
 from search.report.diagnosis import fit_diagnosis
-from search.report.progress import format_params, format_value
+from search.report.progress import format_params, format_value, shown_params
+from search.report.pruning import pruning_rule, pruning_savings, rung_epochs
 from search.rundir.layout import RunDir, Summary, write_bytes, write_text
+from search.study.budget import EpochBudget
 
 if TYPE_CHECKING:
     import optuna
@@ -62,6 +63,7 @@ def write_report(run: RunDir, spec: StudySpec, study: optuna.Study) -> Path:
                 "Validation curves of every trial",
                 caption="Dashed lines ending in x are trials the pruner stopped.",
             ),
+            _pruning_section(images, spec, study),
             _fit_section(images, best, refit),
             _test_section(images, test),
             _failures_section(study),
@@ -88,6 +90,9 @@ def _figures(
         "importances": plots.importances(study),
         "slices": plots.slices(study, spec.search.metric),
         "trial_curves": plots.trial_curves(study, spec.search.metric),
+        "epochs_reached": plots.epochs_reached(
+            study, EpochBudget.of(spec).epochs, rung_epochs(spec)
+        ),
         "fit_curves": plots.fit_curves(best, refit) if best else None,
         "confusion_matrix": plots.confusion_matrix(test) if test else None,
     }
@@ -101,30 +106,6 @@ def _render(run: RunDir, figures: dict[str, Figure | None]) -> dict[str, bytes]:
     return images
 
 
-@dataclass(frozen=True)
-class PruningSavings:
-    trained: int  # epochs the trials ran
-    saved: int  # epochs pruned trials would have run to their planned end
-
-    def __str__(self) -> str:
-        total = self.trained + self.saved
-        share = f" ({self.saved / total:.0%})" if total else ""
-        return f"{self.trained}; pruning saved {self.saved} more{share}"
-
-
-def pruning_savings(spec: StudySpec, trials: list[FrozenTrial]) -> PruningSavings:
-    """Epochs trained, and the epochs pruning spared against running every trial to its end."""
-    planned = spec.train_config().epochs
-    return PruningSavings(
-        trained=sum(len(t.intermediate_values) for t in trials),
-        saved=sum(
-            max(0, int(t.params.get("epochs", planned)) - len(t.intermediate_values))
-            for t in trials
-            if t.state.name == "PRUNED"
-        ),
-    )
-
-
 def _summary_section(
     spec: StudySpec, study: optuna.Study, summary: Summary | None, best: FrozenTrial | None
 ) -> str:
@@ -134,7 +115,7 @@ def _summary_section(
     rows = [("trials", ", ".join(f"{n} {s}" for s, n in sorted(states.items())) or "none yet")]
     if best is not None:
         rows.append(("best trial", f"#{best.number}: {spec.search.metric} {best.value:.4f}"))
-        rows.append(("best parameters", format_params(best.params)))
+        rows.append(("best parameters", format_params(shown_params(best))))
     rows += [
         ("metric", f"{spec.search.metric} ({spec.search.direction})"),
         ("sampler, pruner", f"{spec.search.sampler.type}, {spec.search.pruner.type}"),
@@ -159,6 +140,17 @@ def _summary_section(
             )
         )
     return "<h2>Summary</h2>" + _table(["", ""], rows, header=False)
+
+
+def _pruning_section(images: dict[str, bytes], spec: StudySpec, study: optuna.Study) -> str:
+    savings = pruning_savings(spec, study.get_trials(deepcopy=False))
+    return _image(
+        images,
+        "epochs_reached",
+        "Pruning",
+        caption=f"Epochs trained: {savings}. {pruning_rule(spec)}",
+        missing="No trial has trained an epoch yet.",
+    )
 
 
 def _fit_section(

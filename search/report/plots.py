@@ -87,6 +87,31 @@ def trial_curves(study: optuna.Study, metric: str) -> Figure | None:
     return figure
 
 
+def epochs_reached(study: optuna.Study, budget: int, rungs: list[int]) -> Figure | None:
+    """How far each trial trained: one bar a trial, coloured by how it ended."""
+    trials = [t for t in study.get_trials(deepcopy=False) if t.intermediate_values]
+    if not trials:
+        return None
+    figure = _figure(figsize=(6.5, max(2.2, 0.22 * len(trials) + 1.0)))
+    axes = figure.subplots()
+    for trial in trials:
+        axes.barh(
+            trial.number,
+            len(trial.intermediate_values),
+            color=STATE_COLORS.get(trial.state.name, "k"),
+            height=0.7,
+            label=trial.state.name.lower(),
+        )
+    for rung in rungs:
+        axes.axvline(rung, color="gray", linestyle=":", linewidth=1)
+    axes.axvline(budget, color="black", linestyle="--", linewidth=1, label="budget")
+    axes.invert_yaxis()
+    axes.xaxis.get_major_locator().set_params(integer=True)
+    _dedupe_legend(axes)
+    axes.set(xlabel="epochs trained", ylabel="trial", title="Where each trial stopped")
+    return figure
+
+
 def importances(study: optuna.Study) -> Figure | None:
     """optuna.importance (fANOVA) over the complete trials; None below two of them."""
     import optuna

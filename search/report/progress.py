@@ -6,7 +6,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from search.engine.optuna_study import best_or_none, last_value
-from search.engine.trial_attrs import FAIL_REASON
+from search.engine.trial_attrs import CHOSEN_EPOCHS, FAIL_REASON
 
 if TYPE_CHECKING:
     import optuna
@@ -21,6 +21,12 @@ def format_value(value: Any) -> str:
 
 def format_params(params: dict[str, Any]) -> str:
     return " ".join(f"{k}={format_value(v)}" for k, v in params.items())
+
+
+def shown_params(trial: FrozenTrial) -> dict[str, Any]:
+    """The sampled parameters, and the epochs a complete trial chose when epochs is searched."""
+    chosen = trial.user_attrs.get(CHOSEN_EPOCHS)
+    return trial.params if chosen is None else {**trial.params, "epochs": chosen}
 
 
 class TrialPrinter:
@@ -39,7 +45,7 @@ class TrialPrinter:
             outcome = f"{self.metric} {value:.4f} after {epochs} epoch{'s' * (epochs != 1)}"
         self.echo(
             f"trial {trial.number:>3} {trial.state.name:<8} {outcome:<32} "
-            f"{format_params(trial.params)}{_best(study)}"
+            f"{format_params(shown_params(trial))}{_best(study)}"
         )
 
 

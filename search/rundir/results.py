@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 import yaml
 
-from search.engine.trial_attrs import FAIL_REASON
+from search.engine.trial_attrs import CHOSEN_EPOCHS, FAIL_REASON
 from search.errors import RunDirError
 from search.rundir.layout import DataInfo, RunDir, Summary, TestScores, write_json, write_text
 
@@ -25,7 +25,11 @@ if TYPE_CHECKING:
 
 
 def trials_frame(study: optuna.Study, metric: str) -> pd.DataFrame:
-    """One row a trial, in trial order; `<metric>` is the trial's value (last epoch)."""
+    """One row a trial, in trial order.
+
+    `<metric>` is the trial's value, `epochs_run` how far it trained; when epochs is searched,
+    `epochs` is the epoch a complete trial's curve chose (the number its refit would train).
+    """
     import pandas as pd
 
     minimize = study.direction.name == "MINIMIZE"
@@ -40,13 +44,19 @@ def trials_frame(study: optuna.Study, metric: str) -> pd.DataFrame:
                 "state": trial.state.name,
                 metric: trial.value,
                 f"best_{metric}": best,
-                "epochs": len(curve),
+                "epochs_run": len(curve),
                 **trial.params,
+                **_chosen_epochs(trial),
                 "seconds": seconds,
                 "fail_reason": trial.user_attrs.get(FAIL_REASON, ""),
             }
         )
     return pd.DataFrame(rows)
+
+
+def _chosen_epochs(trial: optuna.trial.FrozenTrial) -> dict[str, Any]:
+    chosen = trial.user_attrs.get(CHOSEN_EPOCHS)
+    return {} if chosen is None else {"epochs": chosen}
 
 
 def write_trials(run: RunDir, study: optuna.Study, metric: str) -> None:

@@ -25,5 +25,6 @@ def to_distribution(param: FloatParam | IntParam | CategoricalParam) -> BaseDist
 
 
 def distributions(spec: StudySpec) -> dict[str, BaseDistribution]:
-    """The study's search space, in the study file's order."""
-    return {name: to_distribution(param) for name, param in spec.space.items()}
+    """What the sampler draws, in the study file's order: all of `space:` but `epochs`, which
+    is the budget every trial spends and is chosen from its curve (study/budget.py)."""
+    return {name: to_distribution(param) for name, param in spec.space.items() if name != "epochs"}

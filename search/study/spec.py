@@ -198,6 +198,11 @@ class StudySpec(_Frozen):
         both = sorted(set(self.space) & set(self.fixed))
         if both:
             raise ValueError(f"{both[0]} is in both space and fixed; keep it in one of them")
+        if "epochs" in self.space and "schedule_epochs" in {**self.space, **self.fixed}:
+            raise ValueError(
+                "schedule_epochs cannot be set while epochs is searched: every trial's schedule "
+                "then spans space.epochs' highest value; drop schedule_epochs"
+            )
         base = self.base_config()
         for name, param in self.space.items():
             _check_param(name, param, base)

@@ -15,7 +15,7 @@ from typer.testing import CliRunner
 
 from search import load_best
 from search.cli import app
-from search.engine.trial_attrs import RAY_TRIAL_ID, TRAIN_SECONDS
+from search.engine.trial_attrs import CHOSEN_EPOCHS, RAY_TRIAL_ID, TRAIN_SECONDS
 from search.run import run_study
 from search.study.spec import parse_study_spec
 from tests.search_tests.helpers import tiny_study
@@ -52,6 +52,7 @@ def test_run_directory_holds_every_file(finished) -> None:
             "importances",
             "slices",
             "trial_curves",
+            "epochs_reached",
             "fit_curves",
             "confusion_matrix",
         )
@@ -68,11 +69,13 @@ def test_storage_holds_every_trial_finished_and_tagged(finished) -> None:
     assert len({t.user_attrs[RAY_TRIAL_ID] for t in trials}) == len(trials)
     for trial in done:
         assert len(trial.intermediate_values) >= 1
-        assert set(trial.params) == {"lr", "epochs", "batch_size"}
+        assert set(trial.params) == {"lr", "batch_size"}  # epochs is the budget, not sampled
     for trial in study.get_trials(states=(TrialState.COMPLETE,)):
-        assert len(trial.intermediate_values) == trial.params["epochs"]
+        assert len(trial.intermediate_values) == 2  # space.epochs.high: every trial's budget
         assert trial.user_attrs[TRAIN_SECONDS] > 0
-        assert trial.value == trial.intermediate_values[trial.params["epochs"]]
+        chosen = trial.user_attrs[CHOSEN_EPOCHS]
+        assert trial.value == trial.intermediate_values[chosen]
+        assert trial.value == min(trial.intermediate_values.values())
     # One progress line a finished trial, with its state.
     trial_lines = [line for line in lines if line.startswith("trial ")]
     assert len(trial_lines) == len(trials)
@@ -83,7 +86,11 @@ def test_best_config_is_the_best_trial_ready_for_train(finished) -> None:
     result, spec, _ = finished
     best = load(result.run_dir).best_trial
     config = TrainConfig(**yaml.safe_load((result.run_dir / "best_config.yaml").read_text()))
-    assert config == TrainConfig(**{**spec.base_config(), **best.params})
+    chosen = best.user_attrs[CHOSEN_EPOCHS]
+    assert config.epochs == chosen and config.horizon == 2  # the trial's epoch, on its schedule
+    assert config == spec.train_config({**best.params, "epochs": chosen}).model_copy(
+        update={"schedule_epochs": None if chosen == 2 else 2}
+    )
     assert json.loads((result.run_dir / "best_config.json").read_text()) == config.model_dump()
     assert result.summary.best_trial == best.number
 
@@ -114,9 +121,11 @@ def test_trials_csv_has_a_row_a_trial(finished) -> None:
     result, _, _ = finished
     table = pd.read_csv(result.run_dir / "trials.csv")
     assert len(table) == len(load(result.run_dir).trials)
-    assert {"number", "state", "val_loss", "best_val_loss", "epochs", "lr", "fail_reason"} <= set(
-        table
-    )
+    columns = {"number", "state", "val_loss", "best_val_loss", "epochs_run", "epochs", "lr"}
+    assert columns | {"fail_reason"} <= set(table)
+    complete = table[table.state == "COMPLETE"]
+    assert (complete.epochs_run == 2).all() and complete.epochs.between(1, 2).all()
+    assert table[table.state == "PRUNED"].epochs.isna().all()
 
 
 def test_cli_best_and_trials_read_the_run_directory(finished) -> None:

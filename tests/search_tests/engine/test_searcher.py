@@ -12,7 +12,14 @@ from ray.tune.search import Searcher
 
 from search.engine.curves import records_of
 from search.engine.searcher import outcome
-from search.engine.trial_attrs import ATTEMPT, FAIL_REASON, RAY_TRIAL_ID, RETRY_OF
+from search.engine.trial_attrs import (
+    ATTEMPT,
+    CHOSEN_EPOCHS,
+    FAIL_REASON,
+    RAY_TRIAL_ID,
+    RETRY_OF,
+)
+from search.study.budget import EpochBudget
 from tests.search_tests.helpers import FakeTrial, epochs, make
 
 
@@ -147,26 +154,39 @@ def test_a_reported_failure_is_never_retried() -> None:
 
 
 @pytest.mark.parametrize(
-    ("result", "error", "pruned", "raised", "expected"),
+    ("value", "how", "expected"),
     [
-        ({"val_loss": 0.4}, False, False, None, ("COMPLETE", 0.4, None)),
-        ({"val_loss": 3}, False, False, None, ("COMPLETE", 3.0, None)),
-        ({"val_loss": 0.9}, False, True, None, ("PRUNED", None, None)),
-        ({}, True, False, "OSError: disk (traceback: e.txt)", ("FAIL", None, "OSError: disk")),
-        ({}, True, False, None, ("FAIL", None, "the trial raised an error")),
-        ({"failed": "DivergedError: nan"}, False, False, None, ("FAIL", None, "DivergedError")),
-        ({"failed": "out of memory"}, False, True, None, ("FAIL", None, "out of memory")),
-        ({"val_loss": float("nan")}, False, False, None, ("FAIL", None, "without a finite")),
-        ({"val_loss": float("inf")}, False, False, None, ("FAIL", None, "without a finite")),
-        ({"val_loss": "0.4"}, False, False, None, ("FAIL", None, "without a finite")),
-        ({"epoch": 2}, False, False, None, ("FAIL", None, "got None")),
+        (0.4, {}, ("COMPLETE", 0.4, None)),
+        (3, {}, ("COMPLETE", 3.0, None)),
+        (0.9, {"pruned": True}, ("PRUNED", None, None)),
+        (None, {"error": True, "raised": "OSError: disk (tb: e.txt)"}, ("FAIL", None, "OSError")),
+        (None, {"error": True}, ("FAIL", None, "the trial raised an error")),
+        (0.4, {"failed": "DivergedError: nan"}, ("FAIL", None, "DivergedError")),
+        (0.9, {"failed": "out of memory", "pruned": True}, ("FAIL", None, "out of memory")),
+        (float("nan"), {}, ("FAIL", None, "without a finite val_loss (got nan)")),
+        (float("inf"), {}, ("FAIL", None, "without a finite")),
+        ("0.4", {}, ("FAIL", None, "without a finite")),
+        (None, {}, ("FAIL", None, "got None")),
     ],
 )
-def test_outcome_of_a_trial(result, error, pruned, raised, expected) -> None:
-    state, value, reason = outcome(result, error, pruned, "val_loss", raised)
+def test_outcome_of_a_trial(value, how: dict, expected: tuple) -> None:
+    state, told, reason = outcome(value, metric="val_loss", **how)
     want_state, want_value, want_reason = expected
-    assert (state.name, value) == (want_state, want_value)
+    assert (state.name, told) == (want_state, want_value)
     assert reason is None if want_reason is None else want_reason in reason
+
+
+def test_a_searched_budget_trains_every_trial_fully_and_keeps_the_chosen_epoch() -> None:
+    budget = EpochBudget(epochs=3, choices=(2, 3), searched=True)
+    study, searcher, scheduler, _ = make()
+    searcher.budget = budget
+    config = searcher.suggest("a")
+    assert config["epochs"] == 3 and set(config) == {"lr", "batch_size", "epochs"}
+    epochs(scheduler, "a", [0.9, 0.3, 0.4], searcher)
+    searcher.on_trial_complete("a", {"val_loss": 0.4, "epoch": 3})
+    (trial,) = study.trials
+    assert trial.value == 0.3 and trial.user_attrs[CHOSEN_EPOCHS] == 2
+    assert "epochs" not in trial.params
 
 
 def test_saving_for_ray_writes_nothing_the_storage_is_the_checkpoint(tmp_path) -> None:

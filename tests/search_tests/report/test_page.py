@@ -26,13 +26,17 @@ def test_report_holds_every_section_with_images_embedded(finished) -> None:
         "Hyperparameter importances",
         "Parameters against the value",
         "Validation curves of every trial",
+        "Pruning",
         "The best configuration: training against validation",
         "Test split: confusion matrix",
     ]
     assert "http" not in page.replace("http-equiv", "")  # self-contained: nothing to fetch
     summary = json.loads((result.run_dir / "summary.json").read_text())
     assert f"#{summary['best_trial']}: val_loss {summary['best_value']:.4f}" in page
-    assert "pruning saved" in page and f"accuracy {summary['test']['accuracy']:.4f}" in page
+    assert (
+        "an unpruned search of these trials would train; pruning saved" in page
+        and f"accuracy {summary['test']['accuracy']:.4f}" in page
+    )
     for name in ("class_0", "class_1", "class_2"):
         assert f"<td>{name}</td>" in page
 
@@ -45,7 +49,7 @@ def test_report_command_rewrites_it(finished, tmp_path) -> None:
     (run_dir / "report.html").unlink()
     shown = CliRunner().invoke(app, ["report", str(run_dir)])
     assert shown.exit_code == 0 and shown.output.strip() == str(run_dir / "report.html")
-    assert len(embedded_images((run_dir / "report.html").read_text())) == 6
+    assert len(embedded_images((run_dir / "report.html").read_text())) == 7
 
 
 def test_a_failed_search_still_gets_a_report_with_the_reasons(ray_session, tmp_path) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from optuna.distributions import CategoricalDistribution, FloatDistribution, IntDistribution
 
-from search.study.space import distributions
+from search.study.space import distributions, to_distribution
 from search.study.spec import parse_study_spec
 from tests.search_tests.helpers import tiny_study
 
@@ -23,5 +23,6 @@ def test_space_entries_become_optuna_distributions() -> None:
     space = distributions(spec)
     assert space["lr"] == FloatDistribution(1e-4, 1e-1, log=True)
     assert space["dropout"] == FloatDistribution(0.0, 0.5, step=0.1)
-    assert space["epochs"] == IntDistribution(2, 8, step=2)
+    assert to_distribution(spec.space["epochs"]) == IntDistribution(2, 8, step=2)
+    assert "epochs" not in space  # the budget, not sampled (study/budget.py)
     assert space["batch_size"] == CategoricalDistribution([16, 32])

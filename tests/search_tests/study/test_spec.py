@@ -9,7 +9,8 @@ from search.errors import StudySpecError
 from search.study.spec import dump_spec, load_study_spec, parse_study_spec
 from tests.search_tests.helpers import tiny_study
 
-STUDIES = sorted((Path(__file__).parents[3] / "studies").glob("*.yaml"))
+ROOT = Path(__file__).parents[3]
+STUDIES = sorted([*ROOT.glob("studies/*.yaml"), *ROOT.glob("benchmarks/studies/*.yaml")])
 
 
 @pytest.mark.parametrize("path", STUDIES, ids=lambda p: p.name)

@@ -1,0 +1,96 @@
+"""What pruning did: epochs trained against an unpruned search of the same trials, and the
+rule that stopped the others, in words a person reads in the report."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from search.study.budget import EpochBudget
+
+if TYPE_CHECKING:
+    from optuna.trial import FrozenTrial
+
+    from search.study.spec import StudySpec
+
+
+@dataclass(frozen=True)
+class PruningSavings:
+    trained: int  # epochs the trials ran
+    unpruned: int  # epochs the same trials would have run, none stopped by the pruner
+
+    @property
+    def saved(self) -> int:
+        return self.unpruned - self.trained
+
+    def __str__(self) -> str:
+        share = f" ({self.saved / self.unpruned:.0%})" if self.unpruned else ""
+        return (
+            f"{self.trained} of the {self.unpruned} an unpruned search of these trials would "
+            f"train; pruning saved {self.saved}{share}"
+        )
+
+
+def pruning_savings(spec: StudySpec, trials: list[FrozenTrial]) -> PruningSavings:
+    """A pruned trial would have trained the whole budget; every other trial counts as it ran
+    (early stopping and failures end trials without the pruner)."""
+    budget = EpochBudget.of(spec).epochs
+    ran = [len(t.intermediate_values) for t in trials]
+    return PruningSavings(
+        trained=sum(ran),
+        unpruned=sum(
+            max(n, budget) if t.state.name == "PRUNED" else n
+            for t, n in zip(trials, ran, strict=True)
+        ),
+    )
+
+
+def rung_epochs(spec: StudySpec) -> list[int]:
+    """The epochs at which successive halving decides (none for the other pruners)."""
+    pruner, budget = spec.search.pruner, EpochBudget.of(spec).epochs
+    if pruner.type != "successive_halving":
+        return []
+    rungs, epoch = [], max(1, pruner.warmup_epochs)
+    while epoch < budget:
+        rungs.append(epoch)
+        epoch *= pruner.reduction_factor
+    return rungs
+
+
+def pruning_rule(spec: StudySpec) -> str:
+    """One paragraph: when the study's pruner stops a trial."""
+    pruner, metric = spec.search.pruner, spec.search.metric
+    budget = EpochBudget.of(spec)
+    after = (
+        f"once {pruner.startup_trials} trials have finished, from epoch {pruner.warmup_epochs + 1}"
+    )
+    if pruner.type == "median":
+        rule = (
+            f"a trial stops when its {metric} is worse than the median of the earlier trials "
+            f"at the same epoch, {after}"
+        )
+    elif pruner.type == "percentile":
+        rule = (
+            f"a trial stops when its {metric} is outside the best {pruner.percentile:g}% of "
+            f"the earlier trials at the same epoch, {after}"
+        )
+    elif pruner.type == "successive_halving":
+        rungs = ", ".join(str(e) for e in rung_epochs(spec)) or "none"
+        rule = (
+            f"at epochs {rungs}, a trial goes on only if it is among the best "
+            f"1/{pruner.reduction_factor} of the trials that reached that epoch"
+        )
+    elif pruner.type == "hyperband":
+        rule = (
+            f"successive halving in several brackets, by a factor of "
+            f"{pruner.reduction_factor}, up to epoch {budget.epochs}"
+        )
+    else:
+        rule = "none; every trial trains its whole budget"
+    horizon = (
+        f"Every trial's learning-rate schedule spans {budget.epochs} epochs, so trials are "
+        "compared at the same point of the same schedule. "
+        if budget.searched
+        else ""
+    )
+    return f"{horizon}Pruner {pruner.type}: {rule}. No trial is pruned at its last epoch."
