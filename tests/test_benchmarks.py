@@ -13,6 +13,7 @@ import pytest
 
 pytestmark = pytest.mark.slow
 BENCHMARKS = Path(__file__).parents[1] / "benchmarks"
+TINY_STUDY = str(Path(__file__).parent / "search_tests" / "tiny_quality.yaml")
 
 
 @pytest.mark.parametrize(
@@ -26,6 +27,7 @@ BENCHMARKS = Path(__file__).parents[1] / "benchmarks"
         ),
         ("transfer_learning.py", ["--image-size", "8", "--epochs", "1"], "weights=none"),
         ("search_overhead.py", ["--trials", "2"], "hpsearch"),
+        ("search_quality.py", [TINY_STUDY, "--seeds", "1"], "| ray asha | "),
     ],
 )
 def test_benchmark_runs(script: str, arguments: list[str], expected: str) -> None:
@@ -37,3 +39,19 @@ def test_benchmark_runs(script: str, arguments: list[str], expected: str) -> Non
     )
     assert done.returncode == 0, done.stderr[-2000:]
     assert expected in done.stdout
+
+
+def test_photo_crops_are_four_classes_a_study_can_read(tmp_path: Path) -> None:
+    sys.path.insert(0, str(BENCHMARKS))
+    try:
+        from photo_crops import REGIONS, make
+    finally:
+        sys.path.remove(str(BENCHMARKS))
+    from trainable import ImageFolderData, prepare
+
+    root = make(tmp_path / "crops", per_class=12)
+    splits = prepare(ImageFolderData(source="imagefolder", root=root, image_size=32))
+    assert (
+        list(splits.classes) == sorted(REGIONS)
+        and len(splits.train) + len(splits.val) + len(splits.test) == 4 * 12
+    )
