@@ -28,3 +28,41 @@ def test_a_trial_is_never_pruned_at_the_last_epoch_of_its_budget() -> None:
     searcher.on_trial_complete("late", {"val_loss": 0.9, "epoch": 2})
     assert study.trials[1].state.name == "COMPLETE"
     assert study.trials[1].intermediate_values == {1: 0.25, 2: 0.9}
+
+
+def test_pruning_state_survives_a_restart_of_the_search(tmp_path) -> None:
+    """Successive halving's rungs live in the storage: a new driver prunes as the old would."""
+    from search.engine.optuna_study import open_study
+    from search.rundir.storage import open_storage
+    from search.study.spec import parse_study_spec
+    from tests.search_tests.helpers import tiny_study
+
+    spec = parse_study_spec(
+        tiny_study(
+            space={"lr": {"type": "float", "low": 1e-4, "high": 1e-2, "log": True}},
+            fixed={"epochs": 3},
+            search={"pruner": "successive_halving", "trials": 8},
+        )
+    )
+    url = f"sqlite:///{tmp_path / 'optuna.db'}"
+
+    def driver() -> tuple:  # what one hpsearch run wires up
+        from search.engine.scheduler import OptunaPruningScheduler
+        from search.engine.searcher import LiveTrials, OptunaSearcher
+        from search.study.space import distributions
+
+        opened = open_study(spec, open_storage(url))
+        live = LiveTrials()
+        searcher = OptunaSearcher(
+            opened.study, distributions(spec), live, metric="val_loss", target=8, failure_budget=3
+        )
+        return opened.study, searcher, OptunaPruningScheduler(live, "val_loss", budget=3)
+
+    _, searcher, scheduler = driver()
+    for name, first in (("a", 0.3), ("b", 0.4), ("c", 0.5)):
+        searcher.suggest(name)
+        epochs(scheduler, name, [first, first - 0.1, first - 0.2], searcher)
+        searcher.on_trial_complete(name, {"val_loss": first - 0.2, "epoch": 3})
+    _, searcher, scheduler = driver()  # the search was killed and runs again
+    searcher.suggest("d")
+    assert epochs(scheduler, "d", [0.9]) == [TrialScheduler.STOP]  # worse than the rung's best
