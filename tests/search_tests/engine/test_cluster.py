@@ -13,7 +13,10 @@ from search.errors import ClusterError
 @pytest.fixture
 def clean_auth(monkeypatch, tmp_path: Path) -> Path:
     for name in (cluster.AUTH_MODE, cluster.TOKEN, cluster.TOKEN_PATH):
-        monkeypatch.delenv(name, raising=False)
+        # setenv first, so that what the test sets is undone even where nothing was set before:
+        # a RAY_AUTH_MODE left behind would reach this process's own ray.init in later tests.
+        monkeypatch.setenv(name, "")
+        monkeypatch.delenv(name)
     token = tmp_path / "auth_token"
     monkeypatch.setattr(cluster, "DEFAULT_TOKEN_FILE", token)
     return token
