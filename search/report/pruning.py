@@ -75,9 +75,10 @@ def pruning_rule(spec: StudySpec) -> str:
             f"the earlier trials at the same epoch, {after}"
         )
     elif pruner.type == "successive_halving":
-        rungs = ", ".join(str(e) for e in rung_epochs(spec)) or "none"
+        epochs = rung_epochs(spec)
+        rungs = f"epoch{'s' * (len(epochs) != 1)} {', '.join(str(e) for e in epochs) or 'none'}"
         rule = (
-            f"at epochs {rungs}, a trial goes on only if it is among the best "
+            f"at {rungs}, a trial goes on only if it is among the best "
             f"1/{pruner.reduction_factor} of the trials that reached that epoch"
         )
     elif pruner.type == "hyperband":

@@ -51,7 +51,10 @@ def trials_frame(study: optuna.Study, metric: str) -> pd.DataFrame:
                 "fail_reason": trial.user_attrs.get(FAIL_REASON, ""),
             }
         )
-    return pd.DataFrame(rows)
+    frame = pd.DataFrame(rows)
+    if "epochs" in frame:  # whole numbers, blank where a trial chose none
+        frame["epochs"] = frame["epochs"].astype("Int64")
+    return frame
 
 
 def _chosen_epochs(trial: optuna.trial.FrozenTrial) -> dict[str, Any]:
