@@ -30,7 +30,6 @@ class Refit:
     config: TrainConfig
     trial_number: int
     trial_value: float
-    epochs: int
     state_dict: dict[str, Any]
     history: list[dict[str, float]]
     test: Evaluation
@@ -68,7 +67,7 @@ def refit_best(study: optuna.Study, spec: StudySpec, splits: Splits | ObjectRef)
     gpus = math.ceil(spec.resources.gpus_per_trial)
     task = ray.remote(num_cpus=cpus, num_gpus=gpus)(_refit_and_test)
     state_dict, history, test = ray.get(task.remote(config, splits, cpus))
-    return Refit(config, best.number, float(best.value), config.epochs, state_dict, history, test)
+    return Refit(config, best.number, float(best.value), state_dict, history, test)
 
 
 def _refit_and_test(config: TrainConfig, splits: Splits, cpus: float) -> tuple:

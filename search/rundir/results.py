@@ -84,7 +84,7 @@ def write_results(
     meta = {
         "config": config,
         "trial": refit.trial_number,
-        "refit_epochs": refit.epochs,
+        "refit_epochs": refit.config.epochs,
         **data.model_dump(),
     }
     temporary = run.model.with_name(f".{run.model.name}.tmp")
@@ -101,7 +101,7 @@ def write_results(
         best_value=refit.trial_value,
         best_params=study.best_trial.params,
         trials=dict(Counter(t.state.name for t in study.get_trials(deepcopy=False))),
-        refit_epochs=refit.epochs,
+        refit_epochs=refit.config.epochs,
         test=TestScores(
             loss=refit.test.loss, accuracy=refit.test.accuracy, macro_f1=refit.test.macro_f1
         ),

@@ -23,7 +23,7 @@ from search.engine.searcher import LiveTrials, OptunaSearcher
 from search.study.budget import EpochBudget
 from search.study.space import distributions, to_distribution
 from search.study.spec import StudySpec, parse_study_spec
-from tests.search_tests.helpers import tiny_study
+from tests.search_tests.helpers import FakeTrial, tiny_study
 
 SEEDS = range(24)
 MOST = 6
@@ -70,7 +70,7 @@ def search(spec: StudySpec, *, fair: bool) -> int:
         for epoch in range(1, config["epochs"] + 1):
             loss = val_loss(config["epochs"], epoch, config["lr"], noise)
             result = {"epoch": epoch, "val_loss": loss}
-            decision = scheduler.on_trial_result(None, _Trial(ray_id), result)
+            decision = scheduler.on_trial_result(None, FakeTrial(ray_id), result)
             if decision == TrialScheduler.STOP:
                 break
             searcher.on_trial_result(ray_id, result)
@@ -78,11 +78,6 @@ def search(spec: StudySpec, *, fair: bool) -> int:
     if not fair:
         return opened.study.best_trial.params["epochs"]
     return best_config(opened.study, spec)[0].epochs
-
-
-class _Trial:
-    def __init__(self, trial_id: str) -> None:
-        self.trial_id = trial_id
 
 
 @pytest.mark.parametrize("pruner", ["median", "successive_halving", "hyperband"])
