@@ -21,6 +21,10 @@ class ClusterError(HPSearchError):
     """Ray cannot be started or reached."""
 
 
+class StudyInUse(HPSearchError):
+    """Another hpsearch run drives this study in the storage they share."""
+
+
 class RunDirError(HPSearchError):
     """The run directory is missing, incomplete or in use."""
 

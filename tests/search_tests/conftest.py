@@ -28,12 +28,38 @@ def write_study(tmp_path: Path):
     return write
 
 
+@pytest.fixture
+def study_file(write_study) -> Path:
+    """A study that real `hpsearch run` processes search in under a minute."""
+    from tests.search_tests.drivers import process_study
+
+    return write_study(process_study())
+
+
+@pytest.fixture(scope="session")
+def postgres():
+    """One real PostgreSQL server for the whole test run (tests each take a database)."""
+    from tests.servers import PostgresServer
+
+    server = PostgresServer().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def postgres_url(postgres, request) -> str:
+    """A fresh database on the test run's PostgreSQL server, named after the test."""
+    import re
+
+    return postgres.database(re.sub(r"\W", "_", request.node.name)[:60].lower())
+
+
 @pytest.fixture(scope="session")
 def ray_session():
     """One local Ray for every test that searches in this process (ray.init takes ~4 s)."""
     import ray
 
-    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+    ray.init(address="local", num_cpus=2, include_dashboard=False, log_to_driver=False)
     yield
     ray.shutdown()
 

@@ -2,92 +2,26 @@
 
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
-import sys
 import time
-from collections.abc import Callable
 from pathlib import Path
 
-import optuna
 import pytest
-import yaml
 from optuna.trial import TrialState
 
 from search.engine.trial_attrs import FAIL_REASON, INTERRUPTED, RAY_TRIAL_ID
-from search.rundir.storage import open_storage
-from tests.search_tests.helpers import tiny_study
+from tests.search_tests.drivers import (
+    FINISHED,
+    HPSEARCH,
+    mid_search,
+    start,
+    trials,
+    wait_for,
+)
+from tests.servers import shell_env
 
 pytestmark = pytest.mark.slow
-HPSEARCH = str(Path(sys.executable).parent / "hpsearch")
-FINISHED = (TrialState.COMPLETE, TrialState.PRUNED)
-
-
-@pytest.fixture
-def study_file(tmp_path: Path) -> Path:
-    """Six trials of three epochs each, two at a time: a few seconds a trial."""
-    raw = tiny_study(
-        data={"samples": 120, "image_size": 24},
-        space={"lr": {"type": "float", "low": 1e-4, "high": 1e-2, "log": True}},
-        fixed={"epochs": 3, "batch_size": 8},
-        search={"trials": 6, "concurrency": 2, "pruner": "none"},
-    )
-    path = tmp_path / "study.yaml"
-    path.write_text(yaml.safe_dump(raw))
-    return path
-
-
-def start(study: Path, run_dir: Path) -> subprocess.Popen:
-    return subprocess.Popen(
-        [HPSEARCH, "run", str(study), "--run-dir", str(run_dir)],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env=shell_env(),
-    )
-
-
-def shell_env() -> dict[str, str]:
-    """The environment of a fresh shell: none of the RAY_ variables that this test process's
-    own Ray set (RAY_AUTH_MODE among them), which a user's `hpsearch run` does not have."""
-    return {k: v for k, v in os.environ.items() if not k.startswith("RAY_")}
-
-
-def trials(run_dir: Path) -> list[optuna.trial.FrozenTrial]:
-    if not (run_dir / "optuna.db").exists():
-        return []
-    try:
-        storage = open_storage(f"sqlite:///{run_dir / 'optuna.db'}")
-        return optuna.load_study(study_name="tiny", storage=storage).get_trials()
-    except (KeyError, ValueError):  # the study is not created yet
-        return []
-
-
-def wait_for(
-    condition: Callable[[list], bool],
-    run_dir: Path,
-    process: subprocess.Popen,
-    seconds: float = 180,
-) -> list[optuna.trial.FrozenTrial]:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        found = trials(run_dir)
-        if condition(found):
-            return found
-        if process.poll() is not None:
-            pytest.fail(f"hpsearch ended early ({process.returncode}): {process.stderr.read()}")
-        time.sleep(0.2)
-    process.kill()
-    pytest.fail("the search never reached the state the test waits for")
-
-
-def mid_search(found: list) -> bool:
-    """Two trials finished, and one running that has two of its three epochs still to go
-    (so it is still running when the signal lands)."""
-    return sum(t.state in FINISHED for t in found) >= 2 and any(
-        t.state == TrialState.RUNNING and len(t.intermediate_values) == 1 for t in found
-    )
 
 
 def test_killed_search_resumes_without_losing_or_repeating_trials(study_file, tmp_path) -> None:
@@ -128,7 +62,9 @@ def test_killed_search_resumes_without_losing_or_repeating_trials(study_file, tm
 
 def test_ctrl_c_stops_cleanly_and_says_how_to_resume(study_file, tmp_path) -> None:
     run_dir = tmp_path / "run"
-    process = start(study_file, run_dir)
+    # ray.address is null: Ray starts here, whatever dead cluster RAY_ADDRESS names (Ray's own
+    # default would join it and wait forever).
+    process = start(study_file, run_dir, shell_env(RAY_ADDRESS="127.0.0.1:9"))
     wait_for(mid_search, run_dir, process)
     process.send_signal(signal.SIGINT)
     _, stderr = process.communicate(timeout=120)

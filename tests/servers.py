@@ -1,0 +1,202 @@
+"""Real servers for the tests: a PostgreSQL server and a Ray cluster of several nodes.
+
+Both are the programs users run (Debian's postgresql, `ray start`), started in temporary
+folders on free ports and stopped at the end; nothing here is a mock.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import glob
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+RAY = str(Path(sys.executable).parent / "ray")
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def shell_env(**extra: str) -> dict[str, str]:
+    """The environment of a fresh shell: none of the RAY_ variables that this test process's
+    own Ray set (RAY_AUTH_MODE among them), which a user's `hpsearch run` does not have."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("RAY_")}
+    return {**env, **extra}
+
+
+class PostgresServer:
+    """`initdb` + `pg_ctl` in a temporary folder, listening on 127.0.0.1 at a free port.
+
+    initdb refuses to run as root, so as root the server runs as the `postgres` user that
+    Debian's package creates; as anyone else it runs as that user.
+    """
+
+    def __init__(self) -> None:
+        self.bin = _postgres_bin()
+        self.port = free_port()
+        self.folder = Path(tempfile.mkdtemp(prefix="hpsearch-postgres-"))
+        self.as_postgres = os.geteuid() == 0
+        if self.as_postgres:
+            shutil.chown(self.folder, "postgres")
+
+    def start(self) -> PostgresServer:
+        data, log = self.folder / "data", self.folder / "server.log"
+        self._run("initdb", "-D", data, "-U", "postgres", "--auth=trust", "--no-sync", "-E", "UTF8")
+        options = (
+            f"-p {self.port} -k {self.folder} -c listen_addresses=127.0.0.1 "
+            "-c fsync=off -c max_connections=200"
+        )
+        self._run("pg_ctl", "-D", data, "-o", options, "-l", log, "-w", "-t", "60", "start")
+        return self
+
+    def stop(self) -> None:
+        self._run("pg_ctl", "-D", self.folder / "data", "-m", "immediate", "stop", check=False)
+        shutil.rmtree(self.folder, ignore_errors=True)
+
+    def database(self, name: str) -> str:
+        """A new, empty database; its SQLAlchemy URL (SQLAlchemy 2.1 drives it with psycopg)."""
+        import psycopg
+
+        with psycopg.connect(self._dsn("postgres"), autocommit=True) as connection:
+            connection.execute(f'CREATE DATABASE "{name}"')
+        return f"postgresql://postgres@127.0.0.1:{self.port}/{name}"
+
+    def _dsn(self, database: str) -> str:
+        return f"host=127.0.0.1 port={self.port} user=postgres dbname={database}"
+
+    def _run(self, program: str, *args: object, check: bool = True) -> None:
+        command = [str(Path(self.bin) / program), *map(str, args)]
+        if self.as_postgres:
+            command = ["runuser", "-u", "postgres", "--", *command]
+        done = subprocess.run(command, capture_output=True, text=True, cwd=self.folder)
+        if check and done.returncode != 0:
+            raise RuntimeError(f"{program} failed ({done.returncode}): {done.stderr.strip()}")
+
+
+def _postgres_bin() -> str:
+    """Debian keeps initdb and pg_ctl in /usr/lib/postgresql/<version>/bin, off PATH."""
+    on_path = shutil.which("pg_ctl")
+    if on_path:
+        return str(Path(on_path).parent)
+    found = sorted(
+        glob.glob("/usr/lib/postgresql/*/bin/pg_ctl"), key=lambda p: int(Path(p).parts[-3])
+    )
+    if not found:
+        raise RuntimeError(
+            "PostgreSQL is not installed: the storage tests need a real server "
+            "(apt-get install postgresql, as .ci/run does)"
+        )
+    return str(Path(found[-1]).parent)
+
+
+class RayCluster:
+    """A Ray head and worker nodes on this machine, each its own `ray start --block`.
+
+    The cluster uses token authentication, as `ray start --head` does when a token is at hand:
+    the token lives in `home/.ray/auth_token`, and every process given `env()` sees it there.
+    Each node runs in its own session, so one node can be killed, raylet and workers.
+    """
+
+    def __init__(self, home: Path) -> None:
+        self.home = home
+        self.port = free_port()
+        self.address = f"127.0.0.1:{self.port}"
+        self.nodes: list[subprocess.Popen] = []
+        home.mkdir(parents=True, exist_ok=True)
+        subprocess.run(
+            [RAY, "get-auth-token", "--generate"],
+            env=self.env(),
+            capture_output=True,
+            check=True,
+        )
+
+    def env(self, **extra: str) -> dict[str, str]:
+        """A fresh shell's environment on the head's machine, where the token file is."""
+        return shell_env(HOME=str(self.home), **extra)
+
+    def add_node(self, cpus: int, gpus: int = 0, head: bool = False) -> subprocess.Popen:
+        where = ["--head", f"--port={self.port}"] if head else [f"--address={self.address}"]
+        ports = [
+            f"--node-manager-port={free_port()}",
+            f"--object-manager-port={free_port()}",
+            f"--dashboard-agent-listen-port={free_port()}",
+            f"--dashboard-agent-grpc-port={free_port()}",
+            f"--runtime-env-agent-port={free_port()}",
+            f"--metrics-export-port={free_port()}",
+        ]
+        if head:
+            ports += ["--include-dashboard=false", f"--ray-client-server-port={free_port()}"]
+        node = subprocess.Popen(
+            [RAY, "start", "--block", *where, *ports, f"--num-cpus={cpus}", f"--num-gpus={gpus}"],
+            # A node that joins needs the mode said (Ray's own rule); the head finds the token.
+            env=self.env(RAY_AUTH_MODE="token", RAY_USAGE_STATS_ENABLED="0"),
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            start_new_session=True,
+        )
+        self.nodes.append(node)
+        self.wait_for_nodes(len(self.nodes))
+        return node
+
+    def node_ids(self) -> list[str]:
+        """The ids of the alive nodes, as Ray's state API lists them."""
+        script = (
+            f"import ray; ray.init(address='{self.address}', logging_level='ERROR');"
+            "print(' '.join(n['NodeID'] for n in ray.nodes() if n['Alive']))"
+        )
+        done = subprocess.run(
+            [sys.executable, "-c", script],
+            env=self.env(RAY_AUTH_MODE="token"),
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        return done.stdout.split()
+
+    def wait_for_nodes(self, count: int, seconds: float = 120) -> None:
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            for node in self.nodes:
+                if node.poll() is not None:
+                    raise RuntimeError(f"ray start ended: {node.stderr.read().decode()[-2000:]}")
+            try:
+                if len(self.node_ids()) == count:
+                    return
+            except subprocess.TimeoutExpired:
+                pass
+            time.sleep(1)
+        raise RuntimeError(f"the Ray cluster did not reach {count} nodes in {seconds:.0f} s")
+
+    def kill(self, node: subprocess.Popen) -> None:
+        """Every process of the node at once (its session: Ray gives each worker its own
+        process group), as when its machine is lost."""
+        for pid in [node.pid, *_session_members(node.pid)]:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+        node.wait()
+
+    def stop(self) -> None:
+        for node in reversed(self.nodes):
+            self.kill(node)
+
+
+def _session_members(session: int) -> list[int]:
+    members = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[3]) == session:  # field 6 of /proc/PID/stat: the session id
+            members.append(int(stat.parent.name))
+    return members
