@@ -129,7 +129,12 @@ def main() -> None:
     spec = study(args.trials, args.concurrency)
     splits = prepare(spec.data)
     started = time.perf_counter()
-    ray.init(num_cpus=max(2, args.concurrency), include_dashboard=False, log_to_driver=False)
+    ray.init(
+        address="local",
+        num_cpus=max(2, args.concurrency),
+        include_dashboard=False,
+        log_to_driver=False,
+    )
     print(f"ray.init: {time.perf_counter() - started:.1f} s (not counted below)")
     print(
         f"{args.trials} trials of 1 epoch on {len(splits.train)} images, "

@@ -123,6 +123,10 @@ def trials(
 
         spec, study = load_run_study(RunDir(run_dir))
         frame = trials_frame(study, spec.search.metric)
+        if "node" in frame:
+            frame["node"] = frame["node"].str[
+                :8
+            ]  # as `ray status` abbreviates; trials.csv is whole
         with pd.option_context(
             "display.max_rows",
             None,

@@ -82,7 +82,7 @@ def run_study(
 
 def _checked_inputs(spec: StudySpec, verbose: bool, echo: Echo) -> Splits:
     """Data, model, storage and Ray, each failing with one line before any trial starts."""
-    from search.engine.cluster import start_ray
+    from search.engine.cluster import check_fits, node_resources, refit_resources, start_ray
     from search.rundir.storage import check_reachable
     from trainable import build_model, prepare
 
@@ -97,16 +97,31 @@ def _checked_inputs(spec: StudySpec, verbose: bool, echo: Echo) -> Splits:
     if spec.storage:
         check_reachable(spec.storage)
     start_ray(spec, verbose)
+    nodes = node_resources()
+    check_fits(spec, nodes)  # else Ray would wait forever for a trial no node can take
+    refit_resources(spec, nodes)
     return splits
 
 
 def _search_and_refit(run: _Run, dashboard: tuple[str, int] | None) -> RunResult:
-    from search.engine.optuna_study import open_study
     from search.rundir.storage import open_storage
+    from search.rundir.study_lease import StudyLease
+
+    url = run.run_dir.storage_url(run.spec)
+    storage = open_storage(url)
+    # Held before anything reads the study's trials: another driver's running trials are not
+    # ours to tell FAIL.
+    with StudyLease(url, run.spec.name, run.run_dir.path, echo=run.echo):
+        return _study_run(run, storage, url, dashboard)
+
+
+def _study_run(
+    run: _Run, storage: optuna.storages.BaseStorage, url: str, dashboard: tuple[str, int] | None
+) -> RunResult:
+    from search.engine.optuna_study import open_study
 
     spec = run.spec
-    url = run.run_dir.storage_url(spec)
-    opened = open_study(spec, open_storage(url))
+    opened = open_study(spec, storage)
     run.run_dir.write_spec(spec)
     run.echo(
         f"study {spec.name}: {spec.search.trials} trials, {spec.search.concurrency} at a "
@@ -174,7 +189,7 @@ def _refit(run: _Run, study: optuna.Study, search_seconds: float) -> RunResult:
     )
     started = time.perf_counter()
     try:
-        refit = refit_best(study, run.spec, run.shared)
+        refit = refit_best(study, run.spec, run.shared, run.echo)
     except KeyboardInterrupt:
         raise _interrupted(study, run.spec, during="the refit") from None
     info = DataInfo(

@@ -7,11 +7,13 @@ and the final refit see the same partition, and `train()` only ever reads `train
 from __future__ import annotations
 
 import math
+import os
 import socket
 from collections import Counter
 from collections.abc import Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -20,7 +22,15 @@ import torch
 from trainable import sources
 from trainable.config import DataConfig
 from trainable.errors import DataError
-from trainable.images import Images, TensorImages, concat, describe, materialize, verify
+from trainable.images import (
+    FileImages,
+    Images,
+    TensorImages,
+    concat,
+    describe,
+    materialize,
+    verify,
+)
 
 
 @dataclass(frozen=True)
@@ -55,6 +65,16 @@ class Splits:
     @property
     def num_classes(self) -> int:
         return len(self.classes)
+
+    def unreadable_here(self) -> Path | None:
+        """The first image file of a split that this machine cannot read, if any: one file a
+        split, enough to tell a node where the data folder is not mounted."""
+        for split in (self.train, self.val, self.test):
+            images = split.images if split is not None else None
+            if isinstance(images, FileImages) and images.paths:
+                if not os.access(images.paths[0], os.R_OK):
+                    return images.paths[0]
+        return None
 
     def for_refit(self) -> Splits:
         """Train and validation merged for the final fit; test untouched."""

@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import logging
+import math
 import os
 import sys
-from collections.abc import Iterator
-from contextlib import contextmanager, nullcontext
 from typing import TYPE_CHECKING
 
 from search.errors import ClusterError
@@ -32,22 +31,30 @@ def start_ray(spec: StudySpec, verbose: bool) -> None:
 
     if ray.is_initialized():
         return
+    native = _NativeStderr()
     try:
-        with nullcontext() if verbose else _native_stderr_aside():
+        with native:
             ray.init(
-                address=spec.ray.address,
+                # "local", not None: None would join RAY_ADDRESS or the last `ray start` cluster
+                # of this machine, and wait forever on one that has since died.
+                address=spec.ray.address or "local",
                 include_dashboard=False,
                 log_to_driver=verbose,
                 logging_level=logging.INFO if verbose else logging.WARNING,
             )
-    except (ConnectionError, RuntimeError, ValueError) as exc:
+    except (ConnectionError, RuntimeError, ValueError, ray.exceptions.RayError) as exc:
         reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         if spec.ray.address is None:
             raise ClusterError(
                 f"Ray could not start on this machine ({reason}); "
                 "run with --verbose to see Ray's log"
             ) from None
+        if isinstance(exc, ray.exceptions.AuthenticationError) or "InvalidAuthToken" in native.text:
+            raise _no_token(spec.ray.address) from None
         raise _unreachable(spec.ray.address, reason) from None
+    finally:
+        if verbose:
+            sys.stderr.write(native.text)
 
 
 def _decide_auth_mode(address: str | None) -> None:
@@ -59,6 +66,67 @@ def _decide_auth_mode(address: str | None) -> None:
     token_at_hand = TOKEN in os.environ or TOKEN_PATH in os.environ or DEFAULT_TOKEN_FILE.is_file()
     if address is None or token_at_hand:
         os.environ[AUTH_MODE] = "token"  # Ray's workers inherit it, as they would Ray's own
+
+
+def node_resources() -> list[dict[str, float]]:
+    """The total resources of each alive node of the cluster Ray is connected to."""
+    import ray
+
+    return [node["Resources"] for node in ray.nodes() if node["Alive"]]
+
+
+def check_fits(spec: StudySpec, nodes: list[dict[str, float]]) -> None:
+    """A trial asks for resources one node must have, or Ray would wait for it forever."""
+    cpus, gpus = spec.resources.cpus_per_trial, spec.resources.gpus_per_trial
+    if any(n.get("CPU", 0) >= cpus and n.get("GPU", 0) >= gpus for n in nodes):
+        return
+    field = "gpus_per_trial" if gpus > max(n.get("GPU", 0) for n in nodes) else "cpus_per_trial"
+    value = gpus if field == "gpus_per_trial" else cpus
+    raise ClusterError(
+        f"resources.{field} {value:g} fits no node of the cluster ({_describe(nodes)}); "
+        f"lower it, or add a node that has it"
+    )
+
+
+def refit_resources(spec: StudySpec, nodes: list[dict[str, float]]) -> tuple[float, int]:
+    """(CPUs, GPUs) for the refit: a whole GPU where trials had a fraction, and the CPUs of
+    all concurrent trials, as many of them as the largest node that can take it has."""
+    per_trial = spec.resources.cpus_per_trial
+    gpus = math.ceil(spec.resources.gpus_per_trial)
+    fitting = [n for n in nodes if n.get("GPU", 0) >= gpus and n.get("CPU", 0) >= per_trial]
+    if not fitting:
+        raise ClusterError(
+            f"the refit needs a node with {amount(gpus, 'GPU')} and {amount(per_trial, 'CPU')}, "
+            "and the cluster "
+            f"has none ({_describe(nodes)}); add one, or lower resources.gpus_per_trial"
+        )
+    largest = max(n["CPU"] for n in fitting)
+    return max(per_trial, min(largest, per_trial * spec.search.concurrency)), gpus
+
+
+def amount(count: float, what: str) -> str:
+    """`1 GPU`, `0.5 GPUs`, `2 CPUs`."""
+    return f"{count:g} {what}" + ("" if count == 1 else "s")
+
+
+def _describe(nodes: list[dict[str, float]]) -> str:
+    sizes = sorted(
+        amount(n.get("CPU", 0), "CPU") + (f", {amount(n['GPU'], 'GPU')}" if n.get("GPU") else "")
+        for n in nodes
+    )
+    return f"{len(nodes)} nodes: " + "; ".join(sizes) if len(nodes) > 1 else sizes[0]
+
+
+def placement() -> dict[str, str]:
+    """Where the calling Ray task or trial runs: its node, and the GPUs it was given."""
+    import ray
+
+    from search.engine.trial_attrs import GPUS, NODE
+
+    return {
+        NODE: ray.get_runtime_context().get_node_id() if ray.is_initialized() else "",
+        GPUS: os.environ.get("CUDA_VISIBLE_DEVICES", ""),
+    }
 
 
 def share(splits: Splits) -> ObjectRef:
@@ -92,18 +160,33 @@ def _check_answers(address: str | None, seconds: float = 5.0) -> None:
         raise _unreachable(address, str(exc.strerror or exc)) from None
 
 
-@contextmanager
-def _native_stderr_aside() -> Iterator[None]:
+class _NativeStderr:
     """Ray's C++ client writes straight to file descriptor 2, once a second while it retries
-    an address where something else listens; our one-line error says it all."""
-    import tempfile
+    an address; kept aside (in `text`), it is read for the cause our one line names."""
 
-    sys.stderr.flush()
-    saved = os.dup(2)
-    with tempfile.TemporaryFile() as sink:
-        os.dup2(sink.fileno(), 2)
-        try:
-            yield
-        finally:
-            os.dup2(saved, 2)
-            os.close(saved)
+    def __init__(self) -> None:
+        self.text = ""
+
+    def __enter__(self) -> _NativeStderr:
+        import tempfile
+
+        sys.stderr.flush()
+        self._saved = os.dup(2)
+        self._sink = tempfile.TemporaryFile()
+        os.dup2(self._sink.fileno(), 2)
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        os.dup2(self._saved, 2)
+        os.close(self._saved)
+        self._sink.seek(0)
+        self.text = self._sink.read().decode(errors="replace")
+        self._sink.close()
+
+
+def _no_token(address: str) -> ClusterError:
+    return ClusterError(
+        f"ray.address {address!r} refuses this machine: the cluster uses token authentication "
+        f"and no token is at hand; copy the head's ~/.ray/auth_token to {DEFAULT_TOKEN_FILE} "
+        f"(or set {TOKEN} to its contents) and run again"
+    )

@@ -13,6 +13,7 @@ from typing import Any
 import ray
 from ray import ObjectRef
 
+from search.engine.trial_attrs import NODE
 from search.study.spec import StudySpec
 from trainable import Splits
 
@@ -23,27 +24,49 @@ def objective(config: dict[str, Any], *, splits: Splits | ObjectRef, spec: Study
     from pydantic import ValidationError
     from ray import tune
 
+    from search.engine.cluster import placement
     from trainable import TrainableError, train
 
     if isinstance(splits, ray.ObjectRef):
         splits = ray.get(splits)
     threads = max(1, int(spec.resources.cpus_per_trial))
     torch.set_num_threads(threads)
+    here = placement()  # each report says where the trial runs; the searcher records it
+    unreadable = data_unreadable(splits, here[NODE])
+    if unreadable:
+        tune.report({"failed": unreadable, **here})
+        return
     try:
         train(
             spec.train_config(config),
             splits,
-            report=lambda epoch, metrics: tune.report(metrics),
+            report=lambda epoch, metrics: tune.report({**metrics, **here}),
             num_workers=threads - 1 if threads > 1 else 0,
         )
     except (TrainableError, ValidationError) as exc:
-        tune.report({"failed": f"{type(exc).__name__}: {exc}"})
+        tune.report({"failed": f"{type(exc).__name__}: {exc}", **here})
     except torch.OutOfMemoryError:
         torch.cuda.empty_cache()
         batch = config.get("batch_size") or spec.train_config().batch_size
         tune.report(
             {
                 "failed": f"CUDA out of memory at batch_size={batch}: lower batch_size, "
-                "or give each trial more of the GPU (gpus_per_trial)"
+                "or give each trial more of the GPU (gpus_per_trial)",
+                **here,
             }
         )
+
+
+def data_unreadable(splits: Splits, node: str) -> str | None:
+    """One line when this node cannot read the image files the driver listed (on a cluster,
+    every node that runs trials must see the data folder at the same path)."""
+    import socket
+
+    path = splits.unreadable_here()
+    if path is None:
+        return None
+    return (
+        f"DataError: {path} is not readable on Ray node {node[:8]} ({socket.gethostname()}); "
+        "put the data folder at the same path on every node (a shared filesystem), or make "
+        "it small enough for data.in_memory_mib so it travels through Ray's object store"
+    )

@@ -3,18 +3,19 @@
 The refit replays the best trial: same TrainConfig, same schedule, stopped at the epoch the
 trial stands for (the one its curve chose when epochs is searched, else the last it ran: early
 stopping may have ended it sooner). best_config.yaml says so: `epochs` to train, along a schedule
-of `schedule_epochs`. It runs as a Ray task with a trial's GPU and every CPU the search used, so
-on a cluster it lands where a GPU is.
+of `schedule_epochs`. It runs as a Ray actor with a trial's GPU (a whole one) and as many of the
+search's CPUs as one node has, so on a cluster it lands where a GPU is.
 """
 
 from __future__ import annotations
 
-import math
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from search.engine.trial_attrs import CHOSEN_EPOCHS
-from search.errors import SearchFailed
+from search.errors import ClusterError, SearchFailed
 from search.study.budget import EpochBudget
 from search.study.spec import StudySpec
 
@@ -25,6 +26,10 @@ if TYPE_CHECKING:
     from trainable import Evaluation, Splits, TrainConfig
 
 
+NOTICE_S = 30.0  # how often a refit waiting for resources says so
+GIVE_UP_S = 900.0  # how long it waits (an autoscaler may be starting a GPU node meanwhile)
+
+
 @dataclass(frozen=True)
 class Refit:
     config: TrainConfig
@@ -33,6 +38,7 @@ class Refit:
     state_dict: dict[str, Any]
     history: list[dict[str, float]]
     test: Evaluation
+    placement: dict[str, str]  # the node and GPUs the refit ran on
 
 
 def best_config(
@@ -52,31 +58,82 @@ def best_config(
     return budget.replay(trained, max(1, int(epochs))), best
 
 
-def refit_best(study: optuna.Study, spec: StudySpec, splits: Splits | ObjectRef) -> Refit:
-    """`splits` may be an ObjectRef: Ray hands the task the object, with no second copy."""
+def refit_best(
+    study: optuna.Study,
+    spec: StudySpec,
+    splits: Splits | ObjectRef,
+    echo: Callable[[str], None] = print,
+    *,
+    give_up_s: float = GIVE_UP_S,
+) -> Refit:
+    """`splits` may be an ObjectRef: Ray hands the refit the object, with no second copy.
+
+    The refit asks for resources one node has (`refit_resources`); while no node has them
+    free it says so every `NOTICE_S` seconds, and gives up after `give_up_s`.
+    """
     import ray
 
+    from search.engine.cluster import node_resources, refit_resources
+
     config, best = best_config(study, spec)
-    cpus = max(
-        spec.resources.cpus_per_trial,
-        min(
-            ray.cluster_resources().get("CPU", 1),
-            spec.resources.cpus_per_trial * spec.search.concurrency,
-        ),
-    )
-    gpus = math.ceil(spec.resources.gpus_per_trial)
-    task = ray.remote(num_cpus=cpus, num_gpus=gpus)(_refit_and_test)
-    state_dict, history, test = ray.get(task.remote(config, splits, cpus))
-    return Refit(config, best.number, float(best.value), state_dict, history, test)
+    cpus, gpus = refit_resources(spec, node_resources())
+    refitter = ray.remote(num_cpus=cpus, num_gpus=gpus)(_Refitter).remote()
+    try:
+        where = _placed(refitter, cpus, gpus, echo, give_up_s)
+        state_dict, history, test = ray.get(refitter.fit.remote(config, splits, cpus))
+    except ray.exceptions.RayActorError as exc:
+        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise ClusterError(
+            f"refit: its Ray worker died ({reason}); the search is kept, run the same "
+            "command again to refit"
+        ) from None
+    finally:
+        ray.kill(refitter)
+    return Refit(config, best.number, float(best.value), state_dict, history, test, where)
 
 
-def _refit_and_test(config: TrainConfig, splits: Splits, cpus: float) -> tuple:
-    import torch
+def _placed(
+    refitter: Any, cpus: float, gpus: int, echo: Callable[[str], None], give_up_s: float
+) -> dict[str, str]:
+    """Wait for the refit to be placed on a node, out loud; its placement once it is."""
+    import ray
 
-    from trainable import evaluate, train
+    from search.engine.cluster import amount
 
-    torch.set_num_threads(max(1, int(cpus)))
-    history = train(config, splits.for_refit())
-    test = evaluate(history.model, splits.test, splits.classes)
-    state = {k: v.detach().cpu() for k, v in history.model.state_dict().items()}
-    return state, history.records, test
+    wanted = amount(cpus, "CPU") + (f" and {amount(gpus, 'GPU')}" if gpus else "")
+    started = time.monotonic()
+    where = refitter.where.remote()
+    while True:
+        ready, _ = ray.wait([where], timeout=min(NOTICE_S, give_up_s))
+        if ready:
+            return ray.get(where)
+        waited = time.monotonic() - started
+        if waited >= give_up_s:
+            raise ClusterError(
+                f"refit: no node had {wanted} free for {give_up_s:.0f} s; free them (`ray "
+                "status` shows what holds them) and run the same command again to refit"
+            )
+        echo(
+            f"refit: waiting for a node with {wanted} free ({waited:.0f} s so far, gives up "
+            f"after {give_up_s:.0f} s)"
+        )
+
+
+class _Refitter:
+    """The refit as a Ray actor: placed first (so a wait for resources can be seen), then fit."""
+
+    def where(self) -> dict[str, str]:
+        from search.engine.cluster import placement
+
+        return placement()
+
+    def fit(self, config: TrainConfig, splits: Splits, cpus: float) -> tuple:
+        import torch
+
+        from trainable import evaluate, train
+
+        torch.set_num_threads(max(1, int(cpus)))
+        history = train(config, splits.for_refit())
+        test = evaluate(history.model, splits.test, splits.classes)
+        state = {k: v.detach().cpu() for k, v in history.model.state_dict().items()}
+        return state, history.records, test

@@ -25,7 +25,9 @@ from search.engine.trial_attrs import (
     ATTEMPT,
     CHOSEN_EPOCHS,
     FAIL_REASON,
+    GPUS,
     HISTORY,
+    NODE,
     RAY_TRIAL_ID,
     RETRY_OF,
     TRAIN_SECONDS,
@@ -128,8 +130,19 @@ class OptunaSearcher(Searcher):
         return self.budget.trial_config(trial.params) if self.budget else dict(trial.params)
 
     def on_trial_result(self, trial_id: str, result: dict) -> None:
-        """Keep each epoch's curves; they are written once, when the trial ends."""
-        add_epoch(self.live.curves.setdefault(trial_id, []), result)
+        """Keep each epoch's curves (written once, when the trial ends); record where the
+        trial runs with its first result, so the dashboard shows it while it runs."""
+        curves = self.live.curves.setdefault(trial_id, [])
+        trial = self.live.trials.get(trial_id)
+        if not curves and trial is not None:
+            self._record_placement(trial, result)
+        add_epoch(curves, result)
+
+    @staticmethod
+    def _record_placement(trial: optuna.trial.Trial, result: dict) -> None:
+        for key in (NODE, GPUS):
+            if key in result:
+                trial.set_user_attr(key, result[key])
 
     def on_trial_complete(
         self, trial_id: str, result: dict | None = None, error: bool = False

@@ -6,5 +6,7 @@ HISTORY = "history"  # per-epoch train/val loss and accuracy, lr, seconds (list 
 CHOSEN_EPOCHS = "epochs"  # searched epochs: the epoch a complete trial's curve chose
 TRAIN_SECONDS = "train_seconds"  # wall time inside train(), model build included
 ATTEMPT = "attempt"  # 2 for the first retry of a trial that raised, ...
+NODE = "node"  # the Ray node id the trial ran on
+GPUS = "gpus"  # the GPU ids the trial saw (its CUDA_VISIBLE_DEVICES), "" for none
 RETRY_OF = "retry_of"  # the number of the failed trial a retry repeats
 INTERRUPTED = "interrupted: the search stopped while this trial ran"

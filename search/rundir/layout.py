@@ -67,6 +67,7 @@ class Summary(DataInfo):
     refit_epochs: int
     test: TestScores
     seconds: dict[str, float]  # search, refit
+    refit_placement: dict[str, str] = {}  # the Ray node and GPUs the refit ran on
 
 
 class _Entry:

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 import yaml
 
-from search.engine.trial_attrs import CHOSEN_EPOCHS, FAIL_REASON
+from search.engine.trial_attrs import CHOSEN_EPOCHS, FAIL_REASON, GPUS, NODE
 from search.errors import RunDirError
 from search.rundir.layout import DataInfo, RunDir, Summary, TestScores, write_json, write_text
 
@@ -48,6 +48,8 @@ def trials_frame(study: optuna.Study, metric: str) -> pd.DataFrame:
                 **trial.params,
                 **_chosen_epochs(trial),
                 "seconds": seconds,
+                "node": trial.user_attrs.get(NODE, ""),
+                "gpus": trial.user_attrs.get(GPUS, ""),
                 "fail_reason": trial.user_attrs.get(FAIL_REASON, ""),
             }
         )
@@ -106,6 +108,7 @@ def write_results(
             loss=refit.test.loss, accuracy=refit.test.accuracy, macro_f1=refit.test.macro_f1
         ),
         seconds=seconds,
+        refit_placement=refit.placement,
     )
     run.write_summary(summary)
     return summary

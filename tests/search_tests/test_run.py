@@ -126,6 +126,8 @@ def test_trials_csv_has_a_row_a_trial(finished) -> None:
     complete = table[table.state == "COMPLETE"]
     assert (complete.epochs_run == 2).all() and complete.epochs.between(1, 2).all()
     assert table[table.state == "PRUNED"].epochs.isna().all()
+    assert table.node.nunique() == 1 and len(table.node[0]) == 56  # one local Ray node
+    assert table.gpus.isna().all()  # no GPU was given to any trial
 
 
 def test_cli_best_and_trials_read_the_run_directory(finished) -> None:
@@ -206,3 +208,36 @@ def test_an_external_storage_url_holds_the_trials(ray_session, tmp_path) -> None
     assert len(study.trials) == 2
     assert not (tmp_path / "run" / "optuna.db").exists()
     assert (tmp_path / "run" / "best_config.yaml").is_file()
+
+
+def test_a_refit_that_no_node_can_place_says_so_and_gives_up(finished, monkeypatch) -> None:
+    """Every CPU held by something else: the refit waits out loud, then gives up in one line
+    (it used to wait silently forever)."""
+    import ray
+
+    from search.engine import refit
+    from search.errors import ClusterError
+    from search.rundir.layout import RunDir
+    from search.rundir.resume import load_run_study
+
+    result, spec, _ = finished
+    _, study = load_run_study(RunDir(result.run_dir))
+    monkeypatch.setattr(refit, "NOTICE_S", 0.5)
+
+    @ray.remote(num_cpus=2)
+    class Hog:
+        def ready(self) -> bool:
+            return True
+
+    hog = Hog.remote()
+    ray.get(hog.ready.remote())
+    lines: list[str] = []
+    try:
+        with pytest.raises(ClusterError, match=r"refit: no node had 2 CPUs free for 2 s; free"):
+            refit.refit_best(study, spec, prepare(spec.data), lines.append, give_up_s=2)
+    finally:
+        ray.kill(hog)
+    assert lines and all(
+        line.startswith("refit: waiting for a node with 2 CPUs free (") for line in lines
+    )
+    assert "gives up after 2 s" in lines[0]

@@ -61,3 +61,40 @@ def test_an_address_where_nothing_listens_is_named() -> None:
         port = probe.getsockname()[1]
     with pytest.raises(ClusterError, match=f"ray.address '127.0.0.1:{port}' does not answer"):
         cluster._check_answers(f"127.0.0.1:{port}", seconds=2)
+
+
+def needs(cpus: float = 1, gpus: float = 0, concurrency: int = 2):
+    from search.study.spec import parse_study_spec
+    from tests.search_tests.helpers import tiny_study
+
+    return parse_study_spec(
+        tiny_study(
+            resources={"cpus_per_trial": cpus, "gpus_per_trial": gpus},
+            search={"concurrency": concurrency},
+        )
+    )
+
+
+TWO_SMALL_NODES = [{"CPU": 1.0}, {"CPU": 1.0}]
+
+
+def test_the_refit_asks_for_what_one_node_has() -> None:
+    """Two 1-CPU nodes, two trials at a time: the refit takes 1 CPU, not the 2 no node has
+    (it used to ask for 2 and wait forever)."""
+    assert cluster.refit_resources(needs(concurrency=2), TWO_SMALL_NODES) == (1.0, 0)
+    assert cluster.refit_resources(needs(concurrency=4), [{"CPU": 16.0}, {"CPU": 2.0}]) == (4, 0)
+
+
+def test_the_refit_takes_a_whole_gpu_on_a_node_that_has_one() -> None:
+    nodes = [{"CPU": 32.0}, {"CPU": 8.0, "GPU": 2.0}]
+    assert cluster.refit_resources(needs(gpus=0.5, concurrency=16), nodes) == (8.0, 1)
+
+
+def test_trials_that_fit_no_node_are_refused_before_they_start() -> None:
+    cluster.check_fits(needs(gpus=0.5), [{"CPU": 2.0, "GPU": 1.0}])
+    with pytest.raises(ClusterError, match=r"resources.gpus_per_trial 2 fits no node .*1 GPU\)"):
+        cluster.check_fits(needs(gpus=2), [{"CPU": 2.0, "GPU": 1.0}])
+    with pytest.raises(ClusterError, match=r"resources.cpus_per_trial 2 fits no node .*2 nodes"):
+        cluster.check_fits(needs(cpus=2), TWO_SMALL_NODES)
+    with pytest.raises(ClusterError, match=r"resources.gpus_per_trial 1 fits no node"):
+        cluster.check_fits(needs(gpus=1), TWO_SMALL_NODES)

@@ -5,8 +5,10 @@ from __future__ import annotations
 import pytest
 import torch
 
+from search.engine.trial_attrs import GPUS, NODE
 from search.study.spec import parse_study_spec
 from tests.search_tests.helpers import tiny_study
+from trainable import prepare
 
 
 @pytest.mark.parametrize(
@@ -33,10 +35,11 @@ def test_objective_reports_deterministic_failures(
     config = {"lr": 0.1} if raised != "config" else {"lr": -1.0}
     lr_only = {"lr": {"type": "float", "low": 1e-4, "high": 1e-2}}
     spec = parse_study_spec(tiny_study(space=lr_only, fixed={"batch_size": 16}))
-    module.objective(config, splits=None, spec=spec)
+    module.objective(config, splits=prepare(spec.data), spec=spec)
     assert expected in fake_reports[-1]["failed"]
     if raised != "config":
-        assert fake_reports[0] == {"epoch": 1, "val_loss": 1.0}
+        assert fake_reports[0].items() >= {"epoch": 1, "val_loss": 1.0}.items()
+    assert all(NODE in report and GPUS in report for report in fake_reports)
 
 
 def test_objective_lets_other_errors_raise_for_a_retry(monkeypatch, fake_reports) -> None:
@@ -46,8 +49,30 @@ def test_objective_lets_other_errors_raise_for_a_retry(monkeypatch, fake_reports
         raise OSError("disk hiccup")
 
     monkeypatch.setattr("trainable.train", flaky)
+    spec = parse_study_spec(tiny_study())
     with pytest.raises(OSError, match="disk hiccup"):
-        module.objective({}, splits=None, spec=parse_study_spec(tiny_study()))
+        module.objective({}, splits=prepare(spec.data), spec=spec)
+
+
+def test_a_node_that_cannot_read_the_data_fails_the_trial_in_one_line(
+    monkeypatch, fake_reports, image_tree
+) -> None:
+    """On a cluster, a node where the data folder is not mounted: named, path and node."""
+    import shutil
+
+    from search.engine import objective as module
+
+    monkeypatch.setattr("trainable.train", lambda *a, **k: pytest.fail("must not train"))
+    root = image_tree()
+    data = {"source": "imagefolder", "root": str(root), "image_size": 16, "in_memory_mib": 0}
+    spec = parse_study_spec({**tiny_study(), "data": data})
+    splits = prepare(spec.data)
+    shutil.rmtree(root)  # as on a node that never had it
+    module.objective({}, splits=splits, spec=spec)
+    (report,) = fake_reports
+    assert report["failed"].startswith(f"DataError: {splits.train.images.paths[0]} is not ")
+    assert f"readable on Ray node {report[NODE][:8]}" in report["failed"]
+    assert "\n" not in report["failed"]
 
 
 @pytest.fixture
