@@ -112,6 +112,7 @@ class RayCluster:
         self.port = free_port()
         self.address = f"127.0.0.1:{self.port}"
         self.nodes: list[subprocess.Popen] = []
+        self.ids: dict[int, str] = {}  # the Ray node id of each node's `ray start` (by pid)
         home.mkdir(parents=True, exist_ok=True)
         subprocess.run(
             [RAY, "get-auth-token", "--generate"],
@@ -122,7 +123,7 @@ class RayCluster:
 
     def env(self, **extra: str) -> dict[str, str]:
         """A fresh shell's environment on the head's machine, where the token file is."""
-        return shell_env(HOME=str(self.home), **extra)
+        return shell_env(**{"HOME": str(self.home), **extra})
 
     def add_node(self, cpus: int, gpus: int = 0, head: bool = False) -> subprocess.Popen:
         where = ["--head", f"--port={self.port}"] if head else [f"--address={self.address}"]
@@ -144,8 +145,10 @@ class RayCluster:
             stderr=subprocess.PIPE,
             start_new_session=True,
         )
+        before = set(self.node_ids()) if self.nodes else set()
         self.nodes.append(node)
         self.wait_for_nodes(len(self.nodes))
+        (self.ids[node.pid],) = set(self.node_ids()) - before
         return node
 
     def node_ids(self) -> list[str]:

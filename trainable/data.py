@@ -71,9 +71,12 @@ class Splits:
         split, enough to tell a node where the data folder is not mounted."""
         for split in (self.train, self.val, self.test):
             images = split.images if split is not None else None
-            if isinstance(images, FileImages) and images.paths:
-                if not os.access(images.paths[0], os.R_OK):
-                    return images.paths[0]
+            if (
+                isinstance(images, FileImages)
+                and images.paths
+                and not os.access(images.paths[0], os.R_OK)
+            ):
+                return images.paths[0]
         return None
 
     def for_refit(self) -> Splits:

@@ -73,7 +73,7 @@ def refit_best(
     """
     import ray
 
-    from search.engine.cluster import node_resources, refit_resources
+    from search.engine.cluster import amount, node_resources, refit_resources
 
     config, best = best_config(study, spec)
     cpus, gpus = refit_resources(spec, node_resources())
@@ -89,6 +89,8 @@ def refit_best(
         ) from None
     finally:
         ray.kill(refitter)
+    asked = amount(cpus, "CPU") + (f", {amount(gpus, 'GPU')}" if gpus else "")
+    where = {**where, "resources": asked}
     return Refit(config, best.number, float(best.value), state_dict, history, test, where)
 
 

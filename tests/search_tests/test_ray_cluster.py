@@ -1,0 +1,138 @@
+"""Studies on a real Ray cluster: a head and a second node (`ray start`), token authentication
+on, as `ray start --head` sets it up; a node lost mid-search; GPUs placed by fraction."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import yaml
+from optuna.trial import TrialState
+
+from search.engine.trial_attrs import FAIL_REASON, GPUS, INTERRUPTED, NODE, RETRY_OF
+from tests.search_tests.drivers import FINISHED, process_study, run, start, trials, wait_for
+from tests.servers import RayCluster
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture
+def cluster(tmp_path: Path):
+    """Head and worker of one CPU each: no single node has the two CPUs two trials use."""
+    ray = RayCluster(tmp_path / "head-home")
+    try:
+        ray.add_node(cpus=1, head=True)
+        ray.add_node(cpus=1)
+        yield ray
+    finally:
+        ray.stop()
+
+
+def write(folder: Path, **overrides) -> Path:
+    study = folder / "study.yaml"
+    study.write_text(yaml.safe_dump(process_study(**overrides)))
+    return study
+
+
+def test_a_study_runs_on_both_nodes_and_refits(cluster, postgres_url, tmp_path) -> None:
+    """`hpsearch run` on the head's machine, with no variable set: it finds the token."""
+    study = write(tmp_path, storage=postgres_url, ray={"address": cluster.address})
+    done = run("run", str(study), "--run-dir", str(tmp_path / "run"), env=cluster.env())
+    assert done.returncode == 0, done.stderr
+    nodes = set(cluster.node_ids())
+    final = trials(postgres_url)
+    assert sum(t.state in FINISHED for t in final) == 6
+    assert {t.user_attrs[NODE] for t in final} == nodes  # both nodes ran trials
+    table = (tmp_path / "run" / "trials.csv").read_text()
+    assert all(node in table for node in nodes)
+    summary = json.loads((tmp_path / "run" / "summary.json").read_text())
+    assert summary["refit_placement"][NODE] in nodes
+    assert "refit: trial" in done.stdout and (tmp_path / "run" / "model.pt").is_file()
+
+
+def test_a_machine_without_the_token_is_told_what_it_needs(cluster, tmp_path) -> None:
+    study = write(tmp_path, ray={"address": cluster.address})
+    elsewhere = cluster.env(HOME=str(tmp_path / "another-machine"))
+    done = run("run", str(study), "--run-dir", str(tmp_path / "run"), env=elsewhere, seconds=180)
+    assert done.returncode == 2
+    assert done.stderr.count("\n") == 1
+    assert f"ray.address '{cluster.address}' refuses this machine" in done.stderr
+    assert "token authentication" in done.stderr and "~/.ray/auth_token" in done.stderr
+
+
+def test_a_node_lost_mid_search_fails_its_trial_which_is_retried(cluster, tmp_path) -> None:
+    study = write(tmp_path, ray={"address": cluster.address})
+    run_dir = tmp_path / "run"
+    process = start(study, run_dir, cluster.env())
+    worker = cluster.nodes[1]
+    worker_id = cluster.ids[worker.pid]
+
+    def running_on_worker(found: list) -> list:
+        return [
+            t
+            for t in found
+            if t.state == TrialState.RUNNING
+            and t.intermediate_values
+            and t.user_attrs.get(NODE) == worker_id
+        ]
+
+    victim = running_on_worker(wait_for(lambda f: bool(running_on_worker(f)), run_dir, process))[0]
+    cluster.kill(worker)
+    stdout, stderr = process.communicate(timeout=300)
+    assert process.returncode == 0, stderr
+    final = trials(run_dir)
+    lost = final[victim.number]
+    assert lost.state == TrialState.FAIL
+    assert lost.user_attrs[FAIL_REASON] and lost.user_attrs[FAIL_REASON] != INTERRUPTED
+    retry = next(t for t in final if t.user_attrs.get(RETRY_OF) == victim.number)
+    assert retry.params == lost.params and retry.state in FINISHED
+    assert retry.user_attrs[NODE] != worker_id
+    assert sum(t.state in FINISHED for t in final) == 6
+    assert f"trial {victim.number:>3} FAIL" in stdout
+
+
+@pytest.fixture
+def gpu_cluster(tmp_path: Path):
+    """One node that declares two GPUs it does not have: Ray places by what nodes declare."""
+    ray = RayCluster(tmp_path / "head-home")
+    try:
+        ray.add_node(cpus=4, gpus=2, head=True)
+        yield ray
+    finally:
+        ray.stop()
+
+
+def test_fractional_gpus_pack_two_trials_on_each_gpu(gpu_cluster, tmp_path) -> None:
+    study = write(
+        tmp_path,
+        ray={"address": gpu_cluster.address},
+        resources={"cpus_per_trial": 1, "gpus_per_trial": 0.5},
+        search={"trials": 4, "concurrency": 4, "pruner": "none"},
+    )
+    done = run("run", str(study), "--run-dir", str(tmp_path / "run"), env=gpu_cluster.env())
+    assert done.returncode == 0, done.stderr
+    final = trials(tmp_path / "run")
+    assert len(final) == 4
+    starts = max(t.datetime_start for t in final)
+    assert all(t.datetime_complete > starts for t in final)  # all four ran at once
+    seen = sorted(t.user_attrs[GPUS] for t in final)
+    assert seen == ["0", "0", "1", "1"]  # each trial sees exactly one device, two per GPU
+    summary = json.loads((tmp_path / "run" / "summary.json").read_text())
+    assert summary["refit_placement"][GPUS] in ("0", "1")
+    assert summary["refit_placement"]["resources"] == "4 CPUs, 1 GPU"  # a whole GPU
+
+
+def test_gpus_per_trial_that_fits_no_node_is_refused_before_any_trial(gpu_cluster, tmp_path):
+    study = write(
+        tmp_path,
+        ray={"address": gpu_cluster.address},
+        resources={"gpus_per_trial": 4},
+    )
+    done = run("run", str(study), "--run-dir", str(tmp_path / "run"), env=gpu_cluster.env())
+    assert done.returncode == 2
+    assert done.stderr.strip() == (
+        "error: resources.gpus_per_trial 4 fits no node of the cluster (4 CPUs, 2 GPUs); "
+        "lower it, or add a node that has it"
+    )
+    assert not (tmp_path / "run").exists()
