@@ -129,6 +129,23 @@ def placement() -> dict[str, str]:
     }
 
 
+def data_unreadable_here(splits: Splits) -> str | None:
+    """One line when this node cannot read the image files the driver listed (on a cluster,
+    every node that runs trials must see the data folder at the same path)."""
+    import socket
+
+    from search.engine.trial_attrs import NODE
+
+    path = splits.unreadable_here()
+    if path is None:
+        return None
+    return (
+        f"{path} is not readable on Ray node {placement()[NODE][:8]} ({socket.gethostname()}); "
+        "put the data folder at the same path on every node (a shared filesystem), or make "
+        "it small enough for data.in_memory_mib so it travels through Ray's object store"
+    )
+
+
 def share(splits: Splits) -> ObjectRef:
     """The splits in Ray's object store, put once: every trial and the refit read that copy."""
     import ray

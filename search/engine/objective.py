@@ -13,7 +13,6 @@ from typing import Any
 import ray
 from ray import ObjectRef
 
-from search.engine.trial_attrs import NODE
 from search.study.spec import StudySpec
 from trainable import Splits
 
@@ -24,7 +23,7 @@ def objective(config: dict[str, Any], *, splits: Splits | ObjectRef, spec: Study
     from pydantic import ValidationError
     from ray import tune
 
-    from search.engine.cluster import placement
+    from search.engine.cluster import data_unreadable_here, placement
     from trainable import TrainableError, train
 
     if isinstance(splits, ray.ObjectRef):
@@ -32,9 +31,9 @@ def objective(config: dict[str, Any], *, splits: Splits | ObjectRef, spec: Study
     threads = max(1, int(spec.resources.cpus_per_trial))
     torch.set_num_threads(threads)
     here = placement()  # each report says where the trial runs; the searcher records it
-    unreadable = data_unreadable(splits, here[NODE])
+    unreadable = data_unreadable_here(splits)
     if unreadable:
-        tune.report({"failed": unreadable, **here})
+        tune.report({"failed": f"DataError: {unreadable}", **here})
         return
     try:
         train(
@@ -55,18 +54,3 @@ def objective(config: dict[str, Any], *, splits: Splits | ObjectRef, spec: Study
                 **here,
             }
         )
-
-
-def data_unreadable(splits: Splits, node: str) -> str | None:
-    """One line when this node cannot read the image files the driver listed (on a cluster,
-    every node that runs trials must see the data folder at the same path)."""
-    import socket
-
-    path = splits.unreadable_here()
-    if path is None:
-        return None
-    return (
-        f"DataError: {path} is not readable on Ray node {node[:8]} ({socket.gethostname()}); "
-        "put the data folder at the same path on every node (a shared filesystem), or make "
-        "it small enough for data.in_memory_mib so it travels through Ray's object store"
-    )

@@ -74,6 +74,7 @@ def refit_best(
     import ray
 
     from search.engine.cluster import amount, node_resources, refit_resources
+    from trainable import TrainableError
 
     config, best = best_config(study, spec)
     cpus, gpus = refit_resources(spec, node_resources())
@@ -87,6 +88,10 @@ def refit_best(
             f"refit: its Ray worker died ({reason}); the search is kept, run the same "
             "command again to refit"
         ) from None
+    except ray.exceptions.RayTaskError as exc:  # a user's mistake (data, model) is one line
+        if isinstance(exc.cause, TrainableError):
+            raise exc.cause from None
+        raise
     finally:
         ray.kill(refitter)
     asked = amount(cpus, "CPU") + (f", {amount(gpus, 'GPU')}" if gpus else "")
@@ -132,8 +137,12 @@ class _Refitter:
     def fit(self, config: TrainConfig, splits: Splits, cpus: float) -> tuple:
         import torch
 
-        from trainable import evaluate, train
+        from search.engine.cluster import data_unreadable_here
+        from trainable import DataError, evaluate, train
 
+        unreadable = data_unreadable_here(splits)
+        if unreadable:
+            raise DataError(f"refit: {unreadable}")
         torch.set_num_threads(max(1, int(cpus)))
         history = train(config, splits.for_refit())
         test = evaluate(history.model, splits.test, splits.classes)
