@@ -119,6 +119,7 @@ def _study_run(
     run: _Run, storage: optuna.storages.BaseStorage, url: str, dashboard: tuple[str, int] | None
 ) -> RunResult:
     from search.engine.optuna_study import open_study
+    from search.rundir.storage import shown
 
     spec = run.spec
     opened = open_study(spec, storage)
@@ -126,7 +127,7 @@ def _study_run(
     run.echo(
         f"study {spec.name}: {spec.search.trials} trials, {spec.search.concurrency} at a "
         f"time, {spec.search.sampler.type} sampler, {spec.search.pruner.type} pruner, "
-        f"storage {url}"
+        f"storage {shown(url)}"
     )
     with _dashboard_beside(url, dashboard, run):
         try:

@@ -26,7 +26,7 @@ def load_run_study(run: RunDir) -> tuple[StudySpec, optuna.Study]:
     """A run directory's study spec and its Optuna study, read from the storage."""
     import optuna
 
-    from search.rundir.storage import open_storage
+    from search.rundir.storage import open_storage, shown
 
     spec = run.read_spec()
     url = run.storage_url(spec)
@@ -34,7 +34,7 @@ def load_run_study(run: RunDir) -> tuple[StudySpec, optuna.Study]:
         return spec, optuna.load_study(study_name=spec.name, storage=open_storage(url))
     except KeyError:
         raise RunDirError(
-            f"storage {url} has no study {spec.name} yet; its search has not started"
+            f"storage {shown(url)} has no study {spec.name} yet; its search has not started"
         ) from None
 
 

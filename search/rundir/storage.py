@@ -26,8 +26,8 @@ def open_storage(url: str) -> optuna.storages.BaseStorage:
     except Exception as exc:  # sqlalchemy and drivers raise many kinds; all mean the same here
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
         raise StorageError(
-            f"storage {url} cannot be opened ({type(exc).__name__}: {first}); check the URL, "
-            "that the database server runs and the credentials"
+            f"storage {shown(url)} cannot be opened ({type(exc).__name__}: {first}); check the "
+            "URL, that the database server runs and the credentials"
         ) from None
 
 
@@ -55,6 +55,16 @@ def _sqlite(url: str) -> optuna.storages.RDBStorage:
 
     storage.engine.dispose()  # the connection made before the listener existed
     return storage
+
+
+def shown(url: str) -> str:
+    """The URL with its password masked, for messages and logs."""
+    import sqlalchemy
+
+    try:
+        return sqlalchemy.engine.make_url(url).render_as_string(hide_password=True)
+    except sqlalchemy.exc.ArgumentError:
+        return url
 
 
 def check_reachable(url: str) -> None:

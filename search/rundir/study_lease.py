@@ -29,7 +29,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING
 
-from search.errors import StudyInUse
+from search.errors import StorageError, StudyInUse
 
 if TYPE_CHECKING:
     import sqlalchemy
@@ -91,10 +91,22 @@ class StudyLease:
         self._beat: threading.Thread | None = None
 
     def __enter__(self) -> StudyLease:
+        import sqlalchemy
+
+        from search.rundir.storage import shown
+
         self._engine = _engine(self.url)
-        _create_table(self._engine)
         try:
+            _create_table(self._engine)
             self._claim()
+        except sqlalchemy.exc.SQLAlchemyError as exc:
+            self._engine.dispose()
+            first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+            raise StorageError(
+                f"storage {shown(self.url)}: cannot hold the study in table {TABLE} "
+                f"({type(exc).__name__}: {first}); the user needs CREATE, INSERT and UPDATE "
+                "on the database"
+            ) from None
         except BaseException:
             self._engine.dispose()
             raise

@@ -90,8 +90,8 @@ def test_a_missing_input_is_named_before_an_earlier_run_is_compared(
             "model.weights file /nowhere/w.pt does not exist",
         ),
         (
-            {"storage": "postgresql://u:p@127.0.0.1:9/hp"},
-            "storage postgresql://u:p@127.0.0.1:9/hp cannot be opened",
+            {"storage": "postgresql://u:secret@127.0.0.1:9/hp"},
+            "storage postgresql://u:***@127.0.0.1:9/hp cannot be opened",  # password masked
         ),
         ({"ray": {"address": "127.0.0.1:9"}}, "ray.address '127.0.0.1:9' does not answer"),
         (
