@@ -52,6 +52,7 @@ class LiveTrials:
     pruned: set[str] = field(default_factory=set)
     errors: dict[str, str] = field(default_factory=dict)
     curves: dict[str, list[dict[str, float]]] = field(default_factory=dict)
+    placed: set[str] = field(default_factory=set)  # trials whose node and GPUs are recorded
 
     def get(self, ray_id: str) -> optuna.trial.Trial | None:
         return self.trials.get(ray_id)
@@ -132,17 +133,19 @@ class OptunaSearcher(Searcher):
     def on_trial_result(self, trial_id: str, result: dict) -> None:
         """Keep each epoch's curves (written once, when the trial ends); record where the
         trial runs with its first result, so the dashboard shows it while it runs."""
-        curves = self.live.curves.setdefault(trial_id, [])
         trial = self.live.trials.get(trial_id)
-        if not curves and trial is not None:
-            self._record_placement(trial, result)
-        add_epoch(curves, result)
+        if trial is not None:
+            self._record_placement(trial_id, trial, result)
+        add_epoch(self.live.curves.setdefault(trial_id, []), result)
 
-    @staticmethod
-    def _record_placement(trial: optuna.trial.Trial, result: dict) -> None:
+    def _record_placement(self, trial_id: str, trial: optuna.trial.Trial, result: dict) -> None:
+        """Once a trial: its first result, or its only one (a trial stopped on its first
+        result, pruned or failed, reaches only `on_trial_complete`)."""
+        if trial_id in self.live.placed or NODE not in result:
+            return
+        self.live.placed.add(trial_id)
         for key in (NODE, GPUS):
-            if key in result:
-                trial.set_user_attr(key, result[key])
+            trial.set_user_attr(key, result[key])
 
     def on_trial_complete(
         self, trial_id: str, result: dict | None = None, error: bool = False
@@ -153,6 +156,8 @@ class OptunaSearcher(Searcher):
         if trial is None:
             return
         result = result or {}
+        self._record_placement(trial_id, trial, result)
+        self.live.placed.discard(trial_id)
         pruned = trial_id in self.live.pruned
         self.live.pruned.discard(trial_id)
         curves = self.live.curves.pop(trial_id, [])

@@ -16,6 +16,8 @@ from search.engine.trial_attrs import (
     ATTEMPT,
     CHOSEN_EPOCHS,
     FAIL_REASON,
+    GPUS,
+    NODE,
     RAY_TRIAL_ID,
     RETRY_OF,
 )
@@ -58,6 +60,22 @@ def test_pruned_trial_is_told_pruned_not_complete() -> None:
     assert bad.state == TrialState.PRUNED
     assert bad.intermediate_values == {1: 0.9}  # the pruning epoch is stored too
     assert bad.value == 0.9
+
+
+def test_each_trial_records_where_it_ran_once_even_when_stopped_at_its_first_result() -> None:
+    study, searcher, _, _ = make()
+    here = {NODE: "node-a", GPUS: "1"}
+    searcher.suggest("long")
+    searcher.on_trial_result("long", {"val_loss": 0.9, "epoch": 1, **here})
+    searcher.on_trial_result("long", {"val_loss": 0.8, "epoch": 2, NODE: "ignored", GPUS: ""})
+    searcher.on_trial_complete("long", {"val_loss": 0.8, "epoch": 2, **here})
+    # Ray hands a result that stops a trial (pruned, failed) to on_trial_complete alone.
+    searcher.suggest("stopped")
+    searcher.on_trial_complete("stopped", {"val_loss": 0.9, "epoch": 1, NODE: "node-b", GPUS: ""})
+    long, stopped = study.trials
+    assert (long.user_attrs[NODE], long.user_attrs[GPUS]) == ("node-a", "1")
+    assert (stopped.user_attrs[NODE], stopped.user_attrs[GPUS]) == ("node-b", "")
+    assert not searcher.live.placed  # nothing kept once trials end
 
 
 def test_error_is_told_fail_with_the_reason(tmp_path: Path) -> None:
