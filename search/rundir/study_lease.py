@@ -16,10 +16,10 @@ of two drivers taking over at once, one wins. `HPSEARCH_LEASE_SECONDS` sets the 
 
 from __future__ import annotations
 
-import _thread
 import functools
 import os
 import socket
+import sys
 import threading
 import uuid
 from collections.abc import Callable
@@ -37,6 +37,7 @@ if TYPE_CHECKING:
 GRACE_VARIABLE = "HPSEARCH_LEASE_SECONDS"
 DEFAULT_GRACE_S = 60.0
 TABLE = "hpsearch_study_drivers"
+LOST_EXIT_STATUS = 75  # EX_TEMPFAIL: the study goes on, in another run
 
 
 def grace_seconds() -> float:
@@ -85,7 +86,6 @@ class StudyLease:
         self.url, self.study, self.run_dir, self.echo = url, study, run_dir, echo
         self.grace = grace_seconds() if grace is None else grace
         self.token = uuid.uuid4().hex
-        self.lost = False
         self._engine: sqlalchemy.Engine | None = None
         self._stop = threading.Event()
         self._beat: threading.Thread | None = None
@@ -191,13 +191,20 @@ class StudyLease:
             except Exception:  # a blip of the server: the next beat tries again
                 continue
             if beat.rowcount == 0:
-                self.lost = True
-                self.echo(
-                    f"study {self.study}: another hpsearch run took this study over (this run "
-                    f"was silent for over {self.grace:.0f} s); stopping"
-                )
-                _thread.interrupt_main()
+                self._lost()
                 return
+
+    def _lost(self) -> None:
+        """Another run took the study over while this one was silent (frozen, cut off). It
+        has told this run's trials FAIL and runs its own: this process must not touch the
+        study again (a clean stop would tell the new run's trials FAIL), so it ends now."""
+        sys.stdout.flush()
+        sys.stderr.write(
+            f"error: study {self.study}: another hpsearch run took it over while this run was "
+            f"silent for over {self.grace:.0f} s; stopping without touching the study\n"
+        )
+        sys.stderr.flush()
+        os._exit(LOST_EXIT_STATUS)
 
 
 def current_holder(url: str, study: str) -> Holder | None:

@@ -20,7 +20,7 @@ from optuna.trial import TrialState
 
 from search.engine.trial_attrs import FAIL_REASON, INTERRUPTED
 from search.rundir.layout import RunDir
-from search.rundir.study_lease import GRACE_VARIABLE, current_holder
+from search.rundir.study_lease import GRACE_VARIABLE, LOST_EXIT_STATUS, current_holder
 from tests.search_tests.drivers import (
     FINISHED,
     HPSEARCH,
@@ -154,7 +154,8 @@ def test_a_second_driver_of_the_study_is_refused_naming_the_holder(postgres_url,
 
 def test_a_silent_driver_is_taken_over_after_the_grace(postgres_url, tmp_path) -> None:
     """A driver frozen (SIGSTOP: its machine hangs) stops renewing its lease; after the grace
-    another run takes the study over, keeps the finished trials and finishes the search."""
+    another run takes the study over, keeps the finished trials and finishes the search. The
+    frozen one, woken, finds it lost the study and ends without touching it."""
     grace = 8
     env = shell_env(**{GRACE_VARIABLE: str(grace)})
     study = write(tmp_path, postgres_url)
@@ -166,14 +167,20 @@ def test_a_silent_driver_is_taken_over_after_the_grace(postgres_url, tmp_path) -
         assert holder is not None and holder.pid == first.pid
         time.sleep(max(0.0, holder.heard + grace + 1 - time.time()))
         second = run("run", str(study), "--run-dir", str(tmp_path / "machine-b"), env=env)
+        assert second.returncode == 0, second.stderr
+        assert f"taking over from pid {first.pid}" in second.stdout
+        final = trials(postgres_url)
+        first.send_signal(signal.SIGCONT)
+        _, stderr = first.communicate(timeout=60)
     finally:
         first.kill()
         first.wait()
-    assert second.returncode == 0, second.stderr
-    assert f"taking over from pid {first.pid}" in second.stdout
-    final = trials(postgres_url)
+    assert first.returncode == LOST_EXIT_STATUS
+    assert "another hpsearch run took it over" in stderr
     for trial in before:
         if trial.state in FINISHED:
             assert final[trial.number].value == trial.value
     assert not [t for t in final if t.state == TrialState.RUNNING]
     assert sum(t.state in FINISHED for t in final) == 6
+    after = trials(postgres_url)
+    assert [(t.state, t.value) for t in after] == [(t.state, t.value) for t in final]
