@@ -1,8 +1,9 @@
 """`run_study`: the whole service for one study file, as `hpsearch run` calls it.
 
 Every input is checked before anything is written (the study file already is; then the data,
-the model and its weights, an external storage, Ray), the run directory is locked, and only
-then does the search touch the storage. An interrupted search keeps its finished trials; the
+the model and its weights, an external storage, Ray and whether a trial fits one of its nodes),
+the run directory is locked, the study is held in the storage (one driver per study), and only
+then does the search touch its trials. An interrupted search keeps its finished trials; the
 same command resumes it. report.html is written at the end of every run that searched.
 """
 
