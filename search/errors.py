@@ -37,5 +37,11 @@ class SearchInterrupted(HPSearchError):
     """Ctrl-C or SIGTERM: finished trials are kept, running ones told FAIL; run again to resume."""
 
 
+def first_line(exc: BaseException, default: str = "") -> str:
+    """The first line of an exception's message (drivers and Ray write many), or `default`."""
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else default
+
+
 # What the CLI answers with one line instead of a traceback.
 USER_ERRORS: tuple[type[Exception], ...] = (HPSearchError, TrainableError)

@@ -8,7 +8,7 @@ import os
 import sys
 from typing import TYPE_CHECKING
 
-from search.errors import ClusterError
+from search.errors import ClusterError, first_line
 from search.study.spec import StudySpec
 
 if TYPE_CHECKING:
@@ -43,7 +43,7 @@ def start_ray(spec: StudySpec, verbose: bool) -> None:
                 logging_level=logging.INFO if verbose else logging.WARNING,
             )
     except (ConnectionError, RuntimeError, ValueError, ray.exceptions.RayError) as exc:
-        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        reason = first_line(exc, type(exc).__name__)
         if spec.ray.address is None:
             raise ClusterError(
                 f"Ray could not start on this machine ({reason}); "

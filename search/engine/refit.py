@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from search.engine.trial_attrs import CHOSEN_EPOCHS
-from search.errors import ClusterError, SearchFailed
+from search.errors import ClusterError, SearchFailed, first_line
 from search.study.budget import EpochBudget
 from search.study.spec import StudySpec
 
@@ -83,7 +83,7 @@ def refit_best(
         where = _placed(refitter, cpus, gpus, echo, give_up_s)
         state_dict, history, test = ray.get(refitter.fit.remote(config, splits, cpus))
     except ray.exceptions.RayActorError as exc:
-        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        reason = first_line(exc, type(exc).__name__)
         raise ClusterError(
             f"refit: its Ray worker died ({reason}); the search is kept, run the same "
             "command again to refit"

@@ -6,7 +6,7 @@ import fcntl
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from search.errors import StorageError
+from search.errors import StorageError, first_line
 
 if TYPE_CHECKING:
     import optuna
@@ -24,7 +24,7 @@ def open_storage(url: str) -> optuna.storages.BaseStorage:
         optuna.get_all_study_summaries(storage)  # a round trip: fail now, not mid-search
         return storage
     except Exception as exc:  # sqlalchemy and drivers raise many kinds; all mean the same here
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+        first = first_line(exc)
         raise StorageError(
             f"storage {shown(url)} cannot be opened ({type(exc).__name__}: {first}); check the "
             "URL, that the database server runs and the credentials"

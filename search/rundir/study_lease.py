@@ -29,7 +29,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING
 
-from search.errors import StorageError, StudyInUse
+from search.errors import StorageError, StudyInUse, first_line
 
 if TYPE_CHECKING:
     import sqlalchemy
@@ -101,7 +101,7 @@ class StudyLease:
             self._claim()
         except sqlalchemy.exc.SQLAlchemyError as exc:
             self._engine.dispose()
-            first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+            first = first_line(exc)
             raise StorageError(
                 f"storage {shown(self.url)}: cannot hold the study in table {TABLE} "
                 f"({type(exc).__name__}: {first}); the user needs CREATE, INSERT and UPDATE "
