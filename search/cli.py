@@ -79,10 +79,7 @@ def run(
         states = ", ".join(f"{n} {s.lower()}" for s, n in sorted(summary.trials.items()))
         typer.echo(f"trials: {states}")
         typer.echo(f"best: trial {summary.best_trial}, {summary.metric} {summary.best_value:.4f}")
-        typer.echo(
-            f"test: accuracy {test.accuracy:.4f}, macro F1 {test.macro_f1:.4f}, "
-            f"loss {test.loss:.4f} ({summary.images['test']} images)"
-        )
+        typer.echo(f"test: {test.line()} ({summary.images['test']} images)")
         typer.echo(f"run directory: {result.run_dir}")
 
 

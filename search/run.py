@@ -88,9 +88,10 @@ def _checked_inputs(spec: StudySpec, verbose: bool, echo: Echo) -> Splits:
     from trainable import build_model, prepare
 
     splits = prepare(spec.data)
+    kind = "tags" if splits.multilabel else "classes"
     echo(
         f"data: {len(splits.train)} train / {len(splits.val)} val / {len(splits.test)} test "
-        f"images, {splits.num_classes} classes, {splits.image_size} px"
+        f"images, {splits.num_classes} {kind}, {splits.image_size} px"
     )
     for note in splits.notes:
         echo(f"data: {note}")
@@ -196,6 +197,7 @@ def _refit(run: _Run, study: optuna.Study, search_seconds: float) -> RunResult:
         raise _interrupted(study, run.spec, during="the refit") from None
     info = DataInfo(
         classes=list(splits.classes),
+        multilabel=splits.multilabel,
         image_size=splits.image_size,
         images={"train": len(splits.train), "val": len(splits.val), "test": len(splits.test)},
     )

@@ -18,6 +18,7 @@ from trainable.config import (
     DigitsData,
     FakeData,
     ImageFolderData,
+    MultiLabelData,
     TorchvisionData,
     TrainConfig,
 )
@@ -32,7 +33,7 @@ from trainable.errors import (
 if TYPE_CHECKING:
     from trainable.data import Split, Splits, prepare
     from trainable.loop import History, evaluate, resolve_device, train
-    from trainable.metrics import Evaluation
+    from trainable.metrics import Evaluation, MultiLabelEvaluation
     from trainable.models import Classifier, build_model
 
 _LAZY = {
@@ -44,6 +45,7 @@ _LAZY = {
     "resolve_device": "trainable.loop",
     "train": "trainable.loop",
     "Evaluation": "trainable.metrics",
+    "MultiLabelEvaluation": "trainable.metrics",
     "Classifier": "trainable.models",
     "build_model": "trainable.models",
 }
@@ -59,6 +61,8 @@ __all__ = [
     "History",
     "ImageFolderData",
     "ModelError",
+    "MultiLabelData",
+    "MultiLabelEvaluation",
     "Split",
     "Splits",
     "TorchvisionData",

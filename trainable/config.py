@@ -9,9 +9,12 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 Precision = Literal["auto", "fp32", "bf16"]
+# none: off; light: crop and flip; standard: fastai's defaults (crop, flip, rotation up to 10
+# degrees, perspective warp, lighting); strong: wider ranges of each, and saturation.
+AugmentLevel = Literal["none", "light", "standard", "strong"]
 
 
 class _Frozen(BaseModel):
@@ -41,16 +44,30 @@ class TrainConfig(_Frozen):
     schedule: Literal["one_cycle", "cosine", "constant"] = "one_cycle"
     # backbone: train the head only; warmup: head for one epoch, then everything (fine_tune).
     freeze: Literal["none", "backbone", "warmup"] = "none"
-    augment: bool = Field(False, description="random resized crop, flip, colour jitter (train)")
+    # Training split only, batched on the device. true is "standard", false is "none".
+    augment: AugmentLevel = "none"
     label_smoothing: float = Field(0.0, ge=0, lt=1)
-    # Class imbalance: draw rare classes more often, or weigh their loss more.
-    balance: Literal["none", "oversample", "weighted_loss"] = "none"
+    # Class imbalance: draw rare classes more often, draw as many of each class as the rarest
+    # has (a fresh draw every epoch), or weigh rare classes' loss more (positive weights per
+    # tag for multi-label data, where only weighted_loss applies).
+    balance: Literal["none", "oversample", "undersample", "weighted_loss"] = "none"
+    # Multi-label data only: a tag is predicted where its sigmoid is above `threshold`, and
+    # val_fbeta weighs recall `beta` times as much as precision (2, as in the planet example).
+    threshold: float = Field(0.2, gt=0, lt=1)
+    beta: float = Field(2.0, gt=0)
     early_stopping_patience: int | None = Field(
         None, ge=1, description="stop after this many epochs without a better val_loss"
     )
     seed: int = 0
     # auto: bf16 autocast on CUDA, fp32 on CPU (bf16 on CPU is slower without AMX units).
     precision: Precision = "auto"
+
+    @field_validator("augment", mode="before")
+    @classmethod
+    def _on_off(cls, value: object) -> object:
+        if isinstance(value, bool):  # the original on/off switch
+            return "standard" if value else "none"
+        return value
 
     @model_validator(mode="after")
     def _schedule_spans_the_run(self) -> TrainConfig:
@@ -81,8 +98,10 @@ class _DataBase(_Frozen):
     val_fraction: float = Field(0.2, gt=0, lt=1)
     test_fraction: float = Field(0.2, gt=0, lt=1)
     seed: int = Field(0, description="fixes the split; independent of the training seed")
-    # Horizontal flips are free extra data for photos but change what digits and text mean.
+    # Horizontal flips are free extra data for photos but change what digits and text mean;
+    # upside-down flips only suit images with no "up" (satellite, microscope).
     hflip: bool = True
+    flip_vertical: bool = False
     # Decoded images are kept as one uint8 tensor when they fit this budget (MiB); trials then
     # share it from Ray's object store instead of decoding files every epoch.
     in_memory_mib: int = Field(2048, ge=0)
@@ -130,6 +149,25 @@ class FakeData(_DataBase):
     classes: int = Field(3, ge=2)
 
 
+class MultiLabelData(_DataBase):
+    """Images with any number of tags each: a folder of images and a CSV of their tags.
+
+    The CSV is planet's `image_name,tags` (the name without extension, tags separated by
+    spaces) or one 0/1 column per tag after the name column.
+    """
+
+    source: Literal["multilabel"]
+    root: Path
+    labels: Path
+    # The tags to learn, in this order; null: every tag the CSV names, sorted. A tag outside
+    # this list is an error that names its row.
+    tags: list[str] | None = Field(None, min_length=2)
+    # An image with no tag is an error unless this is false (then it means "none of them").
+    every_image_tagged: bool = True
+    on_bad_file: Literal["skip", "error"] = "skip"
+
+
 DataConfig = Annotated[
-    DigitsData | ImageFolderData | TorchvisionData | FakeData, Field(discriminator="source")
+    DigitsData | ImageFolderData | TorchvisionData | FakeData | MultiLabelData,
+    Field(discriminator="source"),
 ]

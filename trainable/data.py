@@ -35,7 +35,7 @@ from trainable.images import (
 
 @dataclass(frozen=True)
 class Split:
-    """Images and their integer labels."""
+    """Images and their labels: (N,) class indices, or (N, tags) 0/1 for multi-label data."""
 
     images: Images
     labels: torch.Tensor
@@ -43,7 +43,14 @@ class Split:
     def __len__(self) -> int:
         return len(self.labels)
 
+    @property
+    def multilabel(self) -> bool:
+        return self.labels.ndim == 2
+
     def class_counts(self, num_classes: int) -> torch.Tensor:
+        """Images per class (per tag, for multi-label data)."""
+        if self.multilabel:
+            return self.labels.sum(0, dtype=torch.long)
         return torch.bincount(self.labels, minlength=num_classes)
 
 
@@ -54,8 +61,9 @@ class Splits:
     train: Split
     val: Split | None
     test: Split
-    classes: tuple[str, ...]
+    classes: tuple[str, ...]  # class names, or tag names for multi-label data
     hflip: bool = True
+    flip_vertical: bool = False
     notes: tuple[str, ...] = field(default=())  # what preparing skipped or decided, for the user
 
     @property
@@ -65,6 +73,11 @@ class Splits:
     @property
     def num_classes(self) -> int:
         return len(self.classes)
+
+    @property
+    def multilabel(self) -> bool:
+        """Images carry any number of tags (sigmoid outputs), not one class each."""
+        return self.train.multilabel
 
     def unreadable_here(self) -> Path | None:
         """The first image file of a split that this machine cannot read, if any: one file a
@@ -102,8 +115,49 @@ def prepare(cfg: DataConfig) -> Splits:
             "decoding files every epoch"
         )
     pools = {k: _load(p, in_memory, cfg, notes) for k, p in pools.items()}
-    splits = _split(pools, cfg.val_fraction, cfg.test_fraction, cfg.seed, classes)
-    return Splits(*splits, classes=tuple(classes), hflip=cfg.hflip, notes=tuple(notes))
+    if pools["all" if "all" in pools else "train"].labels.ndim == 2:
+        splits = _split_tags(pools["all"], cfg.val_fraction, cfg.test_fraction, cfg.seed)
+        notes += _tags_missing_from_splits(splits, classes)
+    else:
+        splits = _split(pools, cfg.val_fraction, cfg.test_fraction, cfg.seed, classes)
+    return Splits(
+        *splits,
+        classes=tuple(classes),
+        hflip=cfg.hflip,
+        flip_vertical=cfg.flip_vertical,
+        notes=tuple(notes),
+    )
+
+
+def _split_tags(
+    pool: sources.Pool, val_fraction: float, test_fraction: float, seed: int
+) -> tuple[Split, Split, Split]:
+    """Train/val/test of multi-label images, every tag spread over all three where it can be."""
+    from trainable.tags import iterative_split
+
+    n = len(pool.labels)
+    for name, fraction in (("val", val_fraction), ("test", test_fraction)):
+        if round(fraction * n) < 1:
+            raise DataError(
+                f"data.{name}_fraction={fraction} of {n} images leaves no {name} image; "
+                f"raise {name}_fraction or add images"
+            )
+    fractions = (1 - val_fraction - test_fraction, val_fraction, test_fraction)
+    return tuple(_take(pool, idx) for idx in iterative_split(pool.labels, fractions, seed))  # type: ignore[return-value]
+
+
+def _tags_missing_from_splits(splits: tuple[Split, ...], tags: Sequence[str]) -> list[str]:
+    """A note for each tag too rare to appear in every split."""
+    counts = [split.class_counts(len(tags)) for split in splits]
+    notes = []
+    for index, tag in enumerate(tags):
+        per_split = [int(c[index]) for c in counts]
+        if 0 in per_split:
+            notes.append(
+                f"tag {tag!r} has {sum(per_split)} images, too few for every split "
+                f"(train {per_split[0]}, val {per_split[1]}, test {per_split[2]})"
+            )
+    return notes
 
 
 def _load(pool: sources.Pool, in_memory: bool, cfg: DataConfig, notes: list[str]) -> sources.Pool:

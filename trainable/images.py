@@ -14,7 +14,6 @@ from typing import Any, Protocol
 
 import torch
 from PIL import Image, UnidentifiedImageError
-from torchvision.transforms import v2
 from torchvision.transforms.v2 import functional as F
 
 from trainable.errors import DataError
@@ -185,12 +184,3 @@ def verify(images: Images) -> list[Failure]:
 def describe(images: Images, index: int) -> str:
     """The file behind an image, for messages."""
     return str(images.paths[index]) if isinstance(images, FileImages) else f"image #{index}"
-
-
-def train_transform(size: int, hflip: bool) -> v2.Compose:
-    """Training-only augmentation on uint8 CHW tensors; validation and test never see it."""
-    steps: list[v2.Transform] = [v2.RandomResizedCrop(size, scale=(0.35, 1.0), antialias=True)]
-    if hflip:
-        steps.append(v2.RandomHorizontalFlip())
-    steps.append(v2.ColorJitter(brightness=0.3, contrast=0.3, saturation=0.3, hue=0.03))
-    return v2.Compose(steps)

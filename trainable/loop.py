@@ -1,8 +1,9 @@
 """`train()`: fine-tune one configuration, epoch by epoch; `evaluate()`: score a model once.
 
 Each epoch trains, then validates, then calls `report(epoch, metrics)`: the one hook a search
-needs (it may raise to stop the run). Validation loss is plain cross-entropy, without label
-smoothing or class weights, so trials that search those knobs stay comparable.
+needs (it may raise to stop the run). Validation loss is plain cross-entropy (binary
+cross-entropy for multi-label data), without label smoothing or class weights, so trials that
+search those knobs stay comparable.
 """
 
 from __future__ import annotations
@@ -19,12 +20,20 @@ import numpy as np
 import torch
 from torch import nn
 
-from trainable.batches import Batches
+from trainable.augment import Augment
+from trainable.batches import Batches, Undersampler, oversampler
 from trainable.config import TrainConfig
 from trainable.data import Split, Splits
-from trainable.errors import DivergedError
-from trainable.images import train_transform
-from trainable.metrics import Evaluation, classification_metrics
+from trainable.errors import DataError, DivergedError
+from trainable.metrics import (
+    Evaluation,
+    MultiLabelEvaluation,
+    best_threshold,
+    classification_metrics,
+    multilabel_metrics,
+    per_tag_scores,
+    threshold_scores,
+)
 from trainable.models import Classifier, build_model, set_backbone_trainable
 
 Report = Callable[[int, dict[str, float]], None]
@@ -96,35 +105,47 @@ class _Fit:
     loss_fn: nn.Module
     optimizer: torch.optim.Optimizer
     scheduler: Any
+    tags: tuple[str, ...]  # the class (tag) names, for per-tag scores
 
     @classmethod
     def set_up(
         cls, cfg: TrainConfig, splits: Splits, device: torch.device, num_workers: int
     ) -> _Fit:
+        if splits.multilabel and cfg.balance in ("oversample", "undersample"):
+            raise DataError(
+                f"balance={cfg.balance} draws images by class, and these images carry several "
+                "tags each; balance multi-label data with balance=weighted_loss"
+            )
         _seed_everything(cfg.seed)
         model = build_model(cfg.backbone, cfg.weights, splits.num_classes, cfg.dropout).to(device)
         if device.type == "cuda":
             model = model.to(memory_format=torch.channels_last)
+        generator = torch.Generator().manual_seed(cfg.seed)
+        augment = None
+        if cfg.augment != "none":
+            augment = Augment(
+                cfg.augment,
+                hflip=splits.hflip,
+                flip_vertical=splits.flip_vertical,
+                generator=torch.Generator().manual_seed(cfg.seed + 1),
+            )
         batches = Batches(
             splits.train,
             cfg.batch_size,
             device,
             shuffle=True,
-            generator=torch.Generator().manual_seed(cfg.seed),
-            sample_weights=_sample_weights(splits.train, splits.num_classes, cfg),
-            transform=train_transform(splits.image_size, splits.hflip) if cfg.augment else None,
+            generator=generator,
+            sampler=_sampler(splits.train, splits.num_classes, cfg, generator),
+            transform=augment,
             num_workers=num_workers,
         )
         val = None
         if splits.val:
             val = Batches(splits.val, 2 * cfg.batch_size, device, num_workers=num_workers)
-        weights = None
-        if cfg.balance == "weighted_loss":
-            weights = _class_weights(splits.train, splits.num_classes).to(device)
-        loss_fn = nn.CrossEntropyLoss(weight=weights, label_smoothing=cfg.label_smoothing)
+        loss_fn = _loss(cfg, splits, device)
         optimizer = _optimizer(cfg, model)
         scheduler = _scheduler(cfg, optimizer, cfg.horizon * len(batches))
-        return cls(cfg, model, batches, val, loss_fn, optimizer, scheduler)
+        return cls(cfg, model, batches, val, loss_fn, optimizer, scheduler, splits.classes)
 
     def epoch(self, epoch: int) -> dict[str, float]:
         """Train one epoch, then validate: the epoch's record, less its number and clock."""
@@ -141,7 +162,9 @@ class _Fit:
             epoch,
             frozen,
         )
-        if self.val is not None:
+        if self.val is not None and self.val.split.multilabel:
+            record.update(_validate_tags(self.model, self.val, cfg, epoch, self.tags))
+        elif self.val is not None:
             record.update(_validate(self.model, self.val, cfg, epoch))
         return record
 
@@ -153,10 +176,28 @@ def evaluate(
     *,
     batch_size: int = 256,
     device: str | torch.device | None = None,
-) -> Evaluation:
-    """Loss, accuracy, macro F1, per-class precision/recall and the confusion matrix."""
+    threshold: float = 0.2,
+    beta: float = 2.0,
+    extra_thresholds: tuple[float, ...] = (),
+) -> Evaluation | MultiLabelEvaluation:
+    """Loss, accuracy, macro F1, per-class precision/recall and the confusion matrix.
+
+    For multi-label data: loss, F-beta and thresholded accuracy at `threshold` (and across a
+    grid of thresholds, with `extra_thresholds`), and per-tag precision and recall.
+    """
     device = resolve_device(device)
     model.to(device).eval()
+    if split.multilabel:
+        probabilities, truth, loss = _tag_probabilities(model, Batches(split, batch_size, device))
+        return multilabel_metrics(
+            probabilities.cpu(),
+            truth.cpu(),
+            list(classes),
+            loss,
+            threshold,
+            beta,
+            extra_thresholds,
+        )
     predictions, targets, loss_sum = [], [], 0.0
     with torch.inference_mode():
         for images, labels in Batches(split, batch_size, device):
@@ -190,8 +231,9 @@ def _train_epoch(
         model.body.eval()
     device = next(model.parameters()).device
     loss_sum = torch.zeros((), device=device)
-    correct = torch.zeros((), device=device, dtype=torch.long)
+    correct = torch.zeros((), device=device)
     seen, start = 0, time.perf_counter()
+    multilabel = batches.split.multilabel
     for step, (images, labels) in enumerate(batches, start=1):
         logits = _forward(model, images, device, cfg.precision)
         loss = loss_fn(logits.float(), labels)
@@ -201,14 +243,19 @@ def _train_epoch(
         if scheduler is not None:
             scheduler.step()
         loss_sum += loss.detach() * len(labels)
-        correct += (logits.argmax(1) == labels).sum()
+        if multilabel:  # right (image, tag) pairs, counted per image
+            predicted = logits.detach().float().sigmoid() > cfg.threshold
+            correct += (predicted == labels.bool()).sum() / labels.shape[1]
+        else:
+            correct += (logits.argmax(1) == labels).sum()
         seen += len(labels)
         if step % CHECK_EVERY == 0 or step == len(batches):
             _check_finite(loss_sum, epoch, step)
     seconds = time.perf_counter() - start
+    accuracy = "train_accuracy_thresh" if multilabel else "train_accuracy"
     return {
         "train_loss": loss_sum.item() / max(seen, 1),
-        "train_accuracy": correct.item() / max(seen, 1),
+        accuracy: correct.item() / max(seen, 1),
         "lr": optimizer.param_groups[0]["lr"],
         "seconds": seconds,
         "images_per_second": seen / seconds if seconds > 0 else 0.0,
@@ -232,6 +279,55 @@ def _validate(
     if not math.isfinite(val_loss):
         raise DivergedError(epoch, len(batches), val_loss)
     return {"val_loss": val_loss, "val_accuracy": correct.item() / count}
+
+
+def _validate_tags(
+    model: Classifier, batches: Batches, cfg: TrainConfig, epoch: int, tags: tuple[str, ...]
+) -> dict[str, float]:
+    """Multi-label validation: loss, F-beta and thresholded accuracy at cfg.threshold, the
+    threshold the F-beta would be best at, and each tag's precision and recall."""
+    probabilities, truth, val_loss = _tag_probabilities(model, batches, cfg.precision)
+    if not math.isfinite(val_loss):
+        raise DivergedError(epoch, len(batches), val_loss)
+    at = threshold_scores(probabilities, truth, cfg.threshold, cfg.beta)
+    tuned, tuned_fbeta = best_threshold(probabilities, truth, cfg.beta)
+    record = {
+        "val_loss": val_loss,
+        "val_fbeta": at["fbeta"],
+        "val_accuracy_thresh": at["accuracy_thresh"],
+        "val_best_threshold": tuned,
+        "val_fbeta_at_best_threshold": tuned_fbeta,
+    }
+    for tag, scores in per_tag_scores(
+        probabilities, truth, cfg.threshold, cfg.beta, list(tags)
+    ).items():
+        record[f"val_precision/{tag}"] = scores["precision"]
+        record[f"val_recall/{tag}"] = scores["recall"]
+    return record
+
+
+def _tag_probabilities(
+    model: nn.Module, batches: Batches, precision: str = "fp32"
+) -> tuple[torch.Tensor, torch.Tensor, float]:
+    """(sigmoid outputs, 0/1 truth, mean binary cross-entropy) of a multi-label split."""
+    device = next(model.parameters()).device
+    model.eval()
+    outputs, truths = [], []
+    loss_sum = torch.zeros((), device=device)
+    with torch.inference_mode():
+        for images, labels in batches:
+            logits = _forward(model, images, device, precision).float()
+            targets = labels.float()
+            loss_sum += nn.functional.binary_cross_entropy_with_logits(
+                logits, targets, reduction="sum"
+            )
+            outputs.append(logits.sigmoid())
+            truths.append(labels)
+    tags = batches.split.labels.shape[1]
+    if not outputs:
+        return torch.empty(0, tags), torch.empty(0, tags, dtype=torch.uint8), 0.0
+    elements = max(len(batches.split) * tags, 1)
+    return torch.cat(outputs), torch.cat(truths), loss_sum.item() / elements
 
 
 def _forward(
@@ -289,10 +385,47 @@ def _class_weights(split: Split, num_classes: int) -> torch.Tensor:
     return counts.sum() / (num_classes * counts)
 
 
-def _sample_weights(split: Split, num_classes: int, cfg: TrainConfig) -> torch.Tensor | None:
-    if cfg.balance != "oversample":
-        return None
+def _positive_weights(split: Split) -> torch.Tensor:
+    """Per tag: images without it over images with it, as BCEWithLogitsLoss's pos_weight."""
+    positives = split.labels.sum(0, dtype=torch.float32).clamp(min=1)
+    return (len(split) - positives).clamp(min=1) / positives
+
+
+def _sample_weights(split: Split, num_classes: int) -> torch.Tensor:
     return _class_weights(split, num_classes)[split.labels].double()
+
+
+def _sampler(
+    split: Split, num_classes: int, cfg: TrainConfig, generator: torch.Generator
+) -> torch.utils.data.Sampler[int] | None:
+    if cfg.balance == "oversample":
+        return oversampler(_sample_weights(split, num_classes), generator)
+    if cfg.balance == "undersample":
+        return Undersampler(split.labels, generator)
+    return None
+
+
+class _TagLoss(nn.Module):
+    """Binary cross-entropy per (image, tag), with positive weights and label smoothing."""
+
+    def __init__(self, pos_weight: torch.Tensor | None, smoothing: float) -> None:
+        super().__init__()
+        self.pos_weight, self.smoothing = pos_weight, smoothing
+
+    def forward(self, logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+        targets = labels.float() * (1 - self.smoothing) + 0.5 * self.smoothing
+        return nn.functional.binary_cross_entropy_with_logits(
+            logits, targets, pos_weight=self.pos_weight
+        )
+
+
+def _loss(cfg: TrainConfig, splits: Splits, device: torch.device) -> nn.Module:
+    weighted = cfg.balance == "weighted_loss"
+    if splits.multilabel:
+        weights = _positive_weights(splits.train).to(device) if weighted else None
+        return _TagLoss(weights, cfg.label_smoothing)
+    weights = _class_weights(splits.train, splits.num_classes).to(device) if weighted else None
+    return nn.CrossEntropyLoss(weight=weights, label_smoothing=cfg.label_smoothing)
 
 
 def _seed_everything(seed: int) -> None:

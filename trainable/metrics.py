@@ -6,6 +6,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 import numpy as np
+import torch
 
 
 @dataclass(frozen=True)
@@ -45,3 +46,152 @@ def classification_metrics(
         classes=list(classes),
         images=len(targets),
     )
+
+
+# Multi-label scores, as fastai's planet example judges them: a tag is predicted where its
+# probability is above a threshold; F-beta is averaged over images (Kaggle's "mean F2").
+THRESHOLD_GRID = tuple(round(0.05 * i, 2) for i in range(1, 20))  # 0.05 ... 0.95
+
+
+@dataclass(frozen=True)
+class MultiLabelEvaluation:
+    loss: float  # mean binary cross-entropy over images and tags, no positive weights
+    fbeta: float  # F-beta of each image's predicted tag set, averaged over images
+    accuracy_thresh: float  # share of (image, tag) pairs predicted right
+    exact_match: float  # share of images whose predicted tag set is exactly right
+    threshold: float
+    beta: float
+    per_tag: dict[str, dict[str, float]]  # tag -> precision, recall, fbeta, support
+    at_thresholds: dict[str, dict[str, float]]  # "0.3" -> fbeta, accuracy_thresh
+    tags: list[str]
+    images: int
+    # The best constant answer (one tag set for every image, chosen on the training split):
+    # what a model must clearly beat. Filled in by the refit, which has the training split.
+    constant: dict[str, Any] | None = None
+    kind: str = "multilabel"
+
+    @property
+    def classes(self) -> list[str]:
+        return self.tags
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def fbeta_samples(predicted: torch.Tensor, truth: torch.Tensor, beta: float) -> torch.Tensor:
+    """Per-image F-beta of predicted against true tag sets, both (N, T) bool.
+
+    An image with no true and no predicted tag scores 1 (sklearn's zero_division=1.0).
+    """
+    hits = (predicted & truth).sum(1).float()
+    shown, real = predicted.sum(1).float(), truth.sum(1).float()
+    b2 = beta * beta
+    precision = torch.where(shown > 0, hits / shown.clamp(min=1), torch.ones_like(hits))
+    recall = torch.where(real > 0, hits / real.clamp(min=1), torch.ones_like(hits))
+    denominator = b2 * precision + recall
+    return torch.where(
+        denominator > 0,
+        (1 + b2) * precision * recall / denominator.clamp(min=1e-12),
+        torch.zeros_like(hits),
+    )
+
+
+def threshold_scores(
+    probabilities: torch.Tensor, truth: torch.Tensor, threshold: float, beta: float
+) -> dict[str, float]:
+    """val_fbeta and val_accuracy_thresh at one threshold."""
+    predicted = probabilities > threshold
+    truth = truth.bool()
+    return {
+        "fbeta": fbeta_samples(predicted, truth, beta).mean().item(),
+        "accuracy_thresh": (predicted == truth).float().mean().item(),
+    }
+
+
+def best_threshold(
+    probabilities: torch.Tensor, truth: torch.Tensor, beta: float
+) -> tuple[float, float]:
+    """(threshold, F-beta) of the grid threshold with the highest F-beta; lowest on a tie."""
+    scores = [
+        (threshold_scores(probabilities, truth, t, beta)["fbeta"], -t) for t in THRESHOLD_GRID
+    ]
+    fbeta, negative = max(scores)
+    return -negative, fbeta
+
+
+def per_tag_scores(
+    probabilities: torch.Tensor, truth: torch.Tensor, threshold: float, beta: float, tags: list[str]
+) -> dict[str, dict[str, float]]:
+    predicted, truth = probabilities > threshold, truth.bool()
+    hits = (predicted & truth).sum(0).float()
+    shown, real = predicted.sum(0).float(), truth.sum(0).float()
+    precision = torch.where(shown > 0, hits / shown.clamp(min=1), torch.zeros_like(hits))
+    recall = torch.where(real > 0, hits / real.clamp(min=1), torch.zeros_like(hits))
+    b2 = beta * beta
+    denominator = (b2 * precision + recall).clamp(min=1e-12)
+    fbeta = torch.where(
+        precision + recall > 0, (1 + b2) * precision * recall / denominator, torch.zeros_like(hits)
+    )
+    return {
+        tag: {
+            "precision": float(precision[i]),
+            "recall": float(recall[i]),
+            "fbeta": float(fbeta[i]),
+            "support": int(real[i]),
+        }
+        for i, tag in enumerate(tags)
+    }
+
+
+def multilabel_metrics(
+    probabilities: torch.Tensor,
+    truth: torch.Tensor,
+    tags: list[str],
+    loss: float,
+    threshold: float,
+    beta: float,
+    extra_thresholds: tuple[float, ...] = (),
+) -> MultiLabelEvaluation:
+    """Every score of one multi-label evaluation, at `threshold` and across the grid."""
+    at = threshold_scores(probabilities, truth, threshold, beta)
+    exact = ((probabilities > threshold) == truth.bool()).all(1).float().mean().item()
+    grid = sorted({*THRESHOLD_GRID, threshold, *extra_thresholds})
+    return MultiLabelEvaluation(
+        loss=float(loss),
+        fbeta=at["fbeta"],
+        accuracy_thresh=at["accuracy_thresh"],
+        exact_match=exact if len(truth) else 0.0,
+        threshold=threshold,
+        beta=beta,
+        per_tag=per_tag_scores(probabilities, truth, threshold, beta, tags),
+        at_thresholds={f"{t:g}": threshold_scores(probabilities, truth, t, beta) for t in grid},
+        tags=list(tags),
+        images=len(truth),
+    )
+
+
+def constant_baseline(
+    train: torch.Tensor, test: torch.Tensor, tags: list[str], beta: float
+) -> dict[str, Any]:
+    """The tag set that, predicted for every image, scores best on `train`; its test F-beta.
+
+    Candidates are the k most frequent tags of the training split, for every k (the usual
+    constant baselines: "always the commonest tag", ..., "always every tag").
+    """
+    order = train.float().mean(0).argsort(descending=True)
+    best: tuple[float, int] = (-1.0, 0)
+    for k in range(1, len(tags) + 1):
+        answer = torch.zeros(train.shape[1], dtype=torch.bool)
+        answer[order[:k]] = True
+        score = fbeta_samples(answer.expand(len(train), -1), train.bool(), beta).mean().item()
+        best = max(best, (score, -k))
+    chosen = order[: -best[1]]
+    answer = torch.zeros(test.shape[1], dtype=torch.bool)
+    answer[chosen] = True
+    test_truth = test.bool()
+    predicted = answer.expand(len(test), -1)
+    return {
+        "tags": [tags[i] for i in sorted(chosen.tolist())],
+        "fbeta": fbeta_samples(predicted, test_truth, beta).mean().item() if len(test) else 0.0,
+        "accuracy_thresh": (predicted == test_truth).float().mean().item() if len(test) else 0.0,
+    }

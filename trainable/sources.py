@@ -15,7 +15,14 @@ from typing import Any
 import numpy as np
 import torch
 
-from trainable.config import DataConfig, DigitsData, FakeData, ImageFolderData, TorchvisionData
+from trainable.config import (
+    DataConfig,
+    DigitsData,
+    FakeData,
+    ImageFolderData,
+    MultiLabelData,
+    TorchvisionData,
+)
 from trainable.errors import DataError, did_you_mean
 from trainable.images import DatasetImages, FileImages, Images, TensorImages, to_square
 
@@ -26,7 +33,7 @@ SPLIT_FOLDERS = ("train", "val", "test")
 @dataclass(frozen=True)
 class Pool:
     images: Images
-    labels: np.ndarray
+    labels: np.ndarray  # (N,) class indices, or (N, tags) 0/1 for multi-label data
 
 
 def read(cfg: DataConfig) -> tuple[dict[str, Pool], list[str], list[str]]:
@@ -37,7 +44,22 @@ def read(cfg: DataConfig) -> tuple[dict[str, Pool], list[str], list[str]]:
         return _fake(cfg), [f"class_{i}" for i in range(cfg.classes)], []
     if isinstance(cfg, ImageFolderData):
         return _imagefolder(cfg)
+    if isinstance(cfg, MultiLabelData):
+        return _multilabel(cfg)
     return _torchvision(cfg)
+
+
+def _multilabel(cfg: MultiLabelData) -> tuple[dict[str, Pool], list[str], list[str]]:
+    from trainable.tags import read_tags_csv
+
+    paths, labels, tags = read_tags_csv(
+        cfg.labels.expanduser(),
+        cfg.root.expanduser(),
+        IMAGE_EXTENSIONS,
+        cfg.tags,
+        cfg.every_image_tagged,
+    )
+    return {"all": Pool(FileImages(paths, cfg.image_size), labels)}, tags, []
 
 
 def _digits(cfg: DigitsData) -> dict[str, Pool]:

@@ -14,7 +14,19 @@ from search.engine.trial_attrs import HISTORY
 if TYPE_CHECKING:
     from optuna.trial import FrozenTrial
 
-KEYS = ("epoch", "train_loss", "train_accuracy", "val_loss", "val_accuracy", "lr", "seconds")
+KEYS = (
+    "epoch",
+    "train_loss",
+    "train_accuracy",
+    "train_accuracy_thresh",
+    "val_loss",
+    "val_accuracy",
+    "val_fbeta",
+    "val_accuracy_thresh",
+    "val_best_threshold",
+    "lr",
+    "seconds",
+)
 
 
 def add_epoch(records: list[dict[str, float]], result: dict[str, Any]) -> None:

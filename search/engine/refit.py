@@ -3,7 +3,11 @@
 The refit replays the best trial: same TrainConfig, same schedule, stopped at the epoch the
 trial stands for (the one its curve chose when epochs is searched, else the last it ran: early
 stopping may have ended it sooner). best_config.yaml says so: `epochs` to train, along a schedule
-of `schedule_epochs`. It runs as a Ray actor with a trial's GPU (a whole one) and as many of the
+of `schedule_epochs`. For multi-label data its `threshold` is the one that gave the best trial
+its highest validation F-beta at that epoch: chosen on the validation split, before the test
+split is touched; the test is scored at that threshold and at the trial's own.
+
+It runs as a Ray actor with a trial's GPU (a whole one) and as many of the
 search's CPUs as one node has, so on a cluster it lands where a GPU is.
 """
 
@@ -14,6 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from search.engine.curves import records_of
 from search.engine.trial_attrs import CHOSEN_EPOCHS
 from search.errors import ClusterError, SearchFailed, first_line
 from search.study.budget import EpochBudget
@@ -23,7 +28,7 @@ if TYPE_CHECKING:
     import optuna
     from ray import ObjectRef
 
-    from trainable import Evaluation, Splits, TrainConfig
+    from trainable import Evaluation, MultiLabelEvaluation, Splits, TrainConfig
 
 
 NOTICE_S = 30.0  # how often a refit waiting for resources says so
@@ -37,7 +42,7 @@ class Refit:
     trial_value: float
     state_dict: dict[str, Any]
     history: list[dict[str, float]]
-    test: Evaluation
+    test: Evaluation | MultiLabelEvaluation
     placement: dict[str, str]  # the node and GPUs the refit ran on
 
 
@@ -54,8 +59,20 @@ def best_config(
     best = study.best_trial
     budget = EpochBudget.of(spec)
     trained = spec.train_config(budget.trial_config(best.params))
-    epochs = best.user_attrs.get(CHOSEN_EPOCHS) or len(best.intermediate_values)
-    return budget.replay(trained, max(1, int(epochs))), best
+    epochs = max(1, int(best.user_attrs.get(CHOSEN_EPOCHS) or len(best.intermediate_values)))
+    config = budget.replay(trained, epochs)
+    if spec.multilabel:
+        config = config.model_copy(update={"threshold": tuned_threshold(best, epochs, config)})
+    return config, best
+
+
+def tuned_threshold(best: optuna.trial.FrozenTrial, epoch: int, config: TrainConfig) -> float:
+    """The threshold at which the trial's validation F-beta was highest at `epoch`; the
+    trial's own where its curves did not record one."""
+    for record in records_of(best):
+        if int(record["epoch"]) == epoch and "val_best_threshold" in record:
+            return float(record["val_best_threshold"])
+    return config.threshold
 
 
 def refit_best(
@@ -77,11 +94,19 @@ def refit_best(
     from trainable import TrainableError
 
     config, best = best_config(study, spec)
+    trial_threshold = float(best.params.get("threshold", spec.train_config().threshold))
+    if spec.multilabel:
+        echo(
+            f"refit: threshold {config.threshold:g}, where trial {best.number}'s validation "
+            f"F{config.beta:g} was highest (the trial ran at {trial_threshold:.3g})"
+        )
     cpus, gpus = refit_resources(spec, node_resources())
     refitter = ray.remote(num_cpus=cpus, num_gpus=gpus)(_Refitter).remote()
     try:
         where = _placed(refitter, cpus, gpus, echo, give_up_s)
-        state_dict, history, test = ray.get(refitter.fit.remote(config, splits, cpus))
+        state_dict, history, test = ray.get(
+            refitter.fit.remote(config, splits, cpus, (trial_threshold,))
+        )
     except ray.exceptions.RayActorError as exc:
         reason = first_line(exc, type(exc).__name__)
         raise ClusterError(
@@ -134,17 +159,36 @@ class _Refitter:
 
         return placement()
 
-    def fit(self, config: TrainConfig, splits: Splits, cpus: float) -> tuple:
+    def fit(
+        self, config: TrainConfig, splits: Splits, cpus: float, thresholds: tuple[float, ...]
+    ) -> tuple:
+        """Train on train + val, then score the test split once (multi-label: at
+        config.threshold, at `thresholds` and across a grid, beside the best constant answer)."""
+        import dataclasses
+
         import torch
 
         from search.engine.cluster import data_unreadable_here
         from trainable import DataError, evaluate, train
+        from trainable.metrics import constant_baseline
 
         unreadable = data_unreadable_here(splits)
         if unreadable:
             raise DataError(f"refit: {unreadable}")
         torch.set_num_threads(max(1, int(cpus)))
         history = train(config, splits.for_refit())
-        test = evaluate(history.model, splits.test, splits.classes)
+        test = evaluate(
+            history.model,
+            splits.test,
+            splits.classes,
+            threshold=config.threshold,
+            beta=config.beta,
+            extra_thresholds=thresholds,
+        )
+        if splits.multilabel:
+            trained_on = splits.for_refit().train.labels
+            tags = list(splits.classes)
+            constant = constant_baseline(trained_on, splits.test.labels, tags, config.beta)
+            test = dataclasses.replace(test, constant=constant)
         state = {k: v.detach().cpu() for k, v in history.model.state_dict().items()}
         return state, history.records, test

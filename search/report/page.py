@@ -94,8 +94,13 @@ def _figures(
             study, EpochBudget.of(spec).epochs, rung_epochs(spec)
         ),
         "fit_curves": plots.fit_curves(best, refit) if best else None,
-        "confusion_matrix": plots.confusion_matrix(test) if test else None,
+        "confusion_matrix": plots.confusion_matrix(test) if test and not _tags(test) else None,
+        "tag_scores": plots.tag_scores(test) if test and _tags(test) else None,
     }
+
+
+def _tags(test: dict[str, Any]) -> bool:
+    return test.get("kind") == "multilabel"
 
 
 def _render(run: RunDir, figures: dict[str, Figure | None]) -> dict[str, bytes]:
@@ -133,12 +138,7 @@ def _summary_section(
                 f"refit and test {seconds.get('refit', '?')} s",
             )
         )
-        rows.append(
-            (
-                "test split",
-                f"accuracy {test.accuracy:.4f}, macro F1 {test.macro_f1:.4f}, loss {test.loss:.4f}",
-            )
-        )
+        rows.append(("test split", test.line()))
     return "<h2>Summary</h2>" + _table(["", ""], rows, header=False)
 
 
@@ -179,12 +179,46 @@ def _fit_section(
 def _test_section(images: dict[str, bytes], test: dict[str, Any] | None) -> str:
     if not test:
         return "<h2>Test split</h2><p>Not evaluated yet: the refit runs when the search ends.</p>"
+    if _tags(test):
+        return _tag_section(images, test)
     rows = [
         (name, f"{s['precision']:.3f}", f"{s['recall']:.3f}", f"{s['f1']:.3f}", str(s["support"]))
         for name, s in test["per_class"].items()
     ]
     return _image(images, "confusion_matrix", "Test split: confusion matrix") + _table(
         ["class", "precision", "recall", "F1", "images"], rows
+    )
+
+
+def _tag_section(images: dict[str, bytes], test: dict[str, Any]) -> str:
+    """Multi-label test scores: per tag, by threshold, and against the best constant answer."""
+    beta = f"F{test['beta']:g}"
+    rows = [
+        (
+            name,
+            f"{s['precision']:.3f}",
+            f"{s['recall']:.3f}",
+            f"{s['fbeta']:.3f}",
+            str(s["support"]),
+        )
+        for name, s in test["per_tag"].items()
+    ]
+    lines = [
+        f"At threshold {test['threshold']:g} (chosen on the validation split): {beta} "
+        f"{test['fbeta']:.4f}, accuracy_thresh {test['accuracy_thresh']:.4f}, exact tag set "
+        f"{test['exact_match']:.4f} of {test['images']} images."
+    ]
+    constant = test.get("constant")
+    if constant:
+        lines.append(
+            f"The best constant answer ({' '.join(constant['tags'])} for every image) scores "
+            f"{beta} {constant['fbeta']:.4f}, accuracy_thresh {constant['accuracy_thresh']:.4f}."
+        )
+    text = "".join(f"<p>{html.escape(line)}</p>" for line in lines)
+    return (
+        _image(images, "tag_scores", "Test split: scores per tag")
+        + text
+        + _table(["tag", "precision", "recall", beta, "images with it"], rows)
     )
 
 

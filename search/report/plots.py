@@ -173,7 +173,9 @@ def fit_curves(best: optuna.trial.FrozenTrial, refit: list[dict[str, float]]) ->
         return None
     figure = _figure(figsize=(9, 3.4))
     loss_axes, accuracy_axes = figure.subplots(1, 2)
-    for axes, key in ((loss_axes, "loss"), (accuracy_axes, "accuracy")):
+    multilabel = any("train_accuracy_thresh" in r for r in [*history, *refit])
+    accuracy = "accuracy_thresh" if multilabel else "accuracy"
+    for axes, key in ((loss_axes, "loss"), (accuracy_axes, accuracy)):
         for source, label, style in (
             (history, f"trial {best.number}", "o-"),
             (refit, "refit (train + val)", "s--"),
@@ -196,7 +198,7 @@ def fit_curves(best: optuna.trial.FrozenTrial, refit: list[dict[str, float]]) ->
                 color="tab:orange",
                 label=f"validation, trial {best.number}",
             )
-        axes.set(xlabel="epoch", title=key.capitalize())
+        axes.set(xlabel="epoch", title=key.capitalize().replace("_thresh", " at the threshold"))
         axes.legend(fontsize=8)
     return figure
 
@@ -228,6 +230,30 @@ def confusion_matrix(test: dict[str, Any]) -> Figure:
                     color="white" if count > threshold else "black",
                 )
     axes.set(xlabel="predicted", ylabel="true", title="Test confusion matrix")
+    return figure
+
+
+def tag_scores(test: dict[str, Any]) -> Figure:
+    """Multi-label test split: each tag's precision and recall, and the scores by threshold."""
+    import numpy as np
+
+    tags = test["tags"]
+    figure = _figure(figsize=(max(6.0, 0.5 * len(tags) + 4.5), 3.6))
+    bars, curve = figure.subplots(1, 2, width_ratios=[max(2, len(tags)), 3])
+    positions = np.arange(len(tags))
+    for offset, key, color in ((-0.2, "precision", "tab:blue"), (0.2, "recall", "tab:orange")):
+        values = [test["per_tag"][t][key] for t in tags]
+        bars.bar(positions + offset, values, width=0.4, color=color, label=key)
+    bars.set_xticks(positions, tags, rotation=60 if len(tags) > 6 else 0, ha="right")
+    bars.set(ylim=(0, 1.05), title=f"Per tag, at threshold {test['threshold']:g}")
+    bars.legend(fontsize=8, loc="lower right")
+    thresholds = sorted(test["at_thresholds"], key=float)
+    xs = [float(t) for t in thresholds]
+    for key, label in (("fbeta", f"F{test['beta']:g}"), ("accuracy_thresh", "accuracy_thresh")):
+        curve.plot(xs, [test["at_thresholds"][t][key] for t in thresholds], label=label)
+    curve.axvline(test["threshold"], color="gray", linestyle=":", label="threshold used")
+    curve.set(xlabel="threshold", ylim=(0, 1.02), title="Test scores by threshold")
+    curve.legend(fontsize=8)
     return figure
 
 

@@ -8,7 +8,8 @@
       best_config.yaml   the best trial's TrainConfig, ready for trainable.train
       best_config.json   the same, for pipelines that are not Python
       model.pt           {"state_dict": refit weights, "meta": classes, image_size, config, ...}
-      test_metrics.json  loss, accuracy, macro F1, per-class scores, confusion matrix (test split)
+      test_metrics.json  loss, accuracy, macro F1, per-class scores, confusion matrix (test split);
+                         multi-label: F-beta, accuracy_thresh, per-tag scores, by threshold
       history.csv        the refit's per-epoch curves
       summary.json       best trial, its value, trial counts, test scores, timings
       report.html        one self-contained page: summary, plots, fit diagnosis, test scores
@@ -39,17 +40,46 @@ class _Record(BaseModel):
 
 
 class TestScores(_Record):
+    """The test split's headline scores: accuracy and macro F1, or for multi-label data
+    F-beta and thresholded accuracy at the threshold the refit used."""
+
     __test__ = False  # a model, not a pytest test class
 
     loss: float
-    accuracy: float
-    macro_f1: float
+    accuracy: float | None = None
+    macro_f1: float | None = None
+    fbeta: float | None = None
+    beta: float | None = None
+    accuracy_thresh: float | None = None
+    threshold: float | None = None
+
+    @classmethod
+    def of(cls, evaluation: Any) -> TestScores:
+        """From trainable's Evaluation or MultiLabelEvaluation."""
+        if getattr(evaluation, "kind", "") == "multilabel":
+            return cls(
+                loss=evaluation.loss,
+                fbeta=evaluation.fbeta,
+                beta=evaluation.beta,
+                accuracy_thresh=evaluation.accuracy_thresh,
+                threshold=evaluation.threshold,
+            )
+        return cls(loss=evaluation.loss, accuracy=evaluation.accuracy, macro_f1=evaluation.macro_f1)
+
+    def line(self) -> str:
+        if self.fbeta is not None:
+            return (
+                f"F{self.beta:g} {self.fbeta:.4f}, accuracy_thresh {self.accuracy_thresh:.4f} "
+                f"at threshold {self.threshold:g}, loss {self.loss:.4f}"
+            )
+        return f"accuracy {self.accuracy:.4f}, macro F1 {self.macro_f1:.4f}, loss {self.loss:.4f}"
 
 
 class DataInfo(_Record):
     """What the refit model was trained for; also in model.pt's metadata."""
 
-    classes: list[str]
+    classes: list[str]  # class names, or tag names for multi-label data
+    multilabel: bool = False
     image_size: int
     images: dict[str, int]  # train / val / test counts
 

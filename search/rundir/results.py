@@ -104,9 +104,7 @@ def write_results(
         best_params=study.best_trial.params,
         trials=dict(Counter(t.state.name for t in study.get_trials(deepcopy=False))),
         refit_epochs=refit.config.epochs,
-        test=TestScores(
-            loss=refit.test.loss, accuracy=refit.test.accuracy, macro_f1=refit.test.macro_f1
-        ),
+        test=TestScores.of(refit.test),
         seconds=seconds,
         refit_placement=refit.placement,
     )
@@ -123,9 +121,15 @@ class BestConfig:
     trial_number: int
     metric: str
     value: float
-    classes: list[str]
+    classes: list[str]  # class names, or tag names when `multilabel`
     image_size: int
     test_metrics: dict[str, Any]
+    multilabel: bool = False
+
+    @property
+    def threshold(self) -> float:
+        """Multi-label data: a tag is predicted where its probability is above this."""
+        return self.config.threshold
 
     def load_model(self, device: str = "cpu") -> Classifier:
         """The refit model with its weights, in eval mode (takes uint8 or [0, 1] images)."""
@@ -137,6 +141,42 @@ class BestConfig:
         model = build_model(self.config.backbone, "none", len(self.classes), self.config.dropout)
         model.load_state_dict(saved["state_dict"])
         return model.to(device).eval()
+
+    def predict(
+        self, images: Any, model: Classifier | None = None, batch_size: int = 256
+    ) -> list[str] | list[set[str]]:
+        """Each image's class name, or for multi-label data its set of tags.
+
+        `images`: image files, PIL images, or a uint8 (N, 3, H, W) tensor; each is resized and
+        centre-cropped to the size the model was trained at. `model`: from `load_model`, to
+        predict many times without reloading it.
+        """
+        import torch
+
+        from trainable.images import read_image, to_square
+
+        model = model or self.load_model()
+        if isinstance(images, torch.Tensor):
+            batch = to_square(images, self.image_size) if images.ndim == 4 else images
+        else:
+            batch = torch.stack(
+                [
+                    read_image(Path(i), self.image_size)
+                    if isinstance(i, (str, Path))
+                    else to_square(i, self.image_size)
+                    for i in images
+                ]
+            )
+        device = next(model.parameters()).device
+        outputs = []
+        with torch.inference_mode():
+            for start in range(0, len(batch), batch_size):
+                outputs.append(model(batch[start : start + batch_size].to(device)).float().cpu())
+        logits = torch.cat(outputs) if outputs else torch.empty(0, len(self.classes))
+        if not self.multilabel:
+            return [self.classes[i] for i in logits.argmax(1).tolist()]
+        chosen = (logits.sigmoid() > self.threshold).tolist()
+        return [{t for t, on in zip(self.classes, row, strict=True) if on} for row in chosen]
 
 
 def load_best(run_dir: str | Path) -> BestConfig:
@@ -161,4 +201,5 @@ def load_best(run_dir: str | Path) -> BestConfig:
         classes=summary.classes,
         image_size=summary.image_size,
         test_metrics=run.read_test_metrics() or {},
+        multilabel=summary.multilabel,
     )

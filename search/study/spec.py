@@ -23,13 +23,16 @@ from pydantic import (
 
 from search.errors import StudySpecError
 from search.study.validation_errors import first_error
-from trainable import DataConfig, DigitsData, TrainConfig, did_you_mean
+from trainable import DataConfig, DigitsData, MultiLabelData, TrainConfig, did_you_mean
 
 SamplerName = Literal["tpe", "random", "cmaes", "gp", "qmc"]
 PrunerName = Literal["median", "percentile", "successive_halving", "hyperband", "none"]
 # Set in model:, not in space:/fixed:, so a study has one place that names its network.
 MODEL_FIELDS = ("backbone", "weights")
-MODES = {"val_loss": "min", "val_accuracy": "max"}
+MODES = {"val_loss": "min", "val_accuracy": "max", "val_fbeta": "max", "val_accuracy_thresh": "max"}
+SINGLE_LABEL_METRICS = ("val_accuracy",)
+MULTILABEL_METRICS = ("val_fbeta", "val_accuracy_thresh")
+MetricName = Literal["val_loss", "val_accuracy", "val_fbeta", "val_accuracy_thresh"]
 
 
 class _Frozen(BaseModel):
@@ -118,8 +121,8 @@ class PrunerSpec(_Frozen):
 
 
 class SearchSpec(_Frozen):
-    metric: Literal["val_loss", "val_accuracy"] = "val_loss"
-    mode: Literal["min", "max"] | None = None  # null: min for val_loss, max for val_accuracy
+    metric: MetricName = "val_loss"
+    mode: Literal["min", "max"] | None = None  # null: min for val_loss, max for the others
     sampler: SamplerSpec = SamplerSpec()
     pruner: PrunerSpec = PrunerSpec()
     trials: int = Field(20, ge=1, description="finished (complete or pruned) trials wanted")
@@ -209,7 +212,12 @@ class StudySpec(_Frozen):
         base = self.base_config()
         for name, param in self.space.items():
             _check_param(name, param, base)
+        _check_label_kind(self)
         return self
+
+    @property
+    def multilabel(self) -> bool:
+        return isinstance(self.data, MultiLabelData)
 
     def base_config(self) -> dict[str, Any]:
         """model + fixed, validated as a TrainConfig: what every trial starts from."""
@@ -248,6 +256,44 @@ def _check_param(name: str, param: FloatParam | IntParam | CategoricalParam, bas
             raise ValueError(
                 f"space.{name} can take {value!r}, but {first_error(exc, TrainConfig)}"
             ) from None
+
+
+def _check_label_kind(spec: StudySpec) -> None:
+    """Metrics and settings that only one kind of data (one class, or tags) has."""
+    metric = spec.search.metric
+    if spec.multilabel and metric in SINGLE_LABEL_METRICS:
+        raise ValueError(
+            f"search.metric {metric} is for single-label data; a multilabel study is judged by "
+            f"{', '.join(MULTILABEL_METRICS)} or val_loss"
+        )
+    if not spec.multilabel and metric in MULTILABEL_METRICS:
+        raise ValueError(
+            f"search.metric {metric} needs multi-label data (data.source: multilabel); use "
+            "val_loss or val_accuracy"
+        )
+    if "beta" in spec.space:
+        raise ValueError(
+            "space.beta: beta defines val_fbeta, the yardstick trials are compared by, so it "
+            "cannot change between trials; set it in fixed:"
+        )
+    for name in ("threshold", "beta"):
+        if not spec.multilabel and name in {**spec.space, **spec.fixed}:
+            where = "space" if name in spec.space else "fixed"
+            raise ValueError(
+                f"{where}.{name} only applies to multi-label data (data.source: multilabel); "
+                "drop it"
+            )
+    if spec.multilabel:
+        balance = spec.space.get("balance")
+        choices = balance.choices if isinstance(balance, CategoricalParam) else []
+        values = [spec.fixed.get("balance"), *choices]
+        for value in ("oversample", "undersample"):
+            if value in values:
+                where = "space" if value in choices else "fixed"
+                raise ValueError(
+                    f"{where}.balance {value} draws images by class, and multi-label images "
+                    "carry several tags; use none or weighted_loss (positive weights per tag)"
+                )
 
 
 class _Loader(yaml.SafeLoader):

@@ -19,7 +19,7 @@ def error_text(exc: pytest.ExceptionInfo[ValidationError]) -> str:
         ("optimizer", "adam", "'adamw' or 'sgd'"),
         ("schedule", "step", "'one_cycle', 'cosine' or 'constant'"),
         ("freeze", "all", "'none', 'backbone' or 'warmup'"),
-        ("balance", "undersample", "'none', 'oversample' or 'weighted_loss'"),
+        ("balance", "smote", "'none', 'oversample', 'undersample' or 'weighted_loss'"),
     ],
 )
 def test_invalid_value_names_field_value_and_rule(field: str, value: object, expected: str) -> None:

@@ -8,7 +8,7 @@ import torch
 from trainable import DivergedError, FakeData, TrainConfig, evaluate, prepare, train
 from trainable import loop as loop_module
 from trainable.batches import Batches
-from trainable.data import Splits
+from trainable.data import Split, Splits
 from trainable.images import TensorImages
 
 REQUIRED = {
@@ -37,7 +37,7 @@ def test_report_is_called_once_per_epoch_with_the_metrics(fake_splits: Splits, t
 
 
 def test_same_seed_same_history_on_cpu(fake_splits: Splits, tiny_config) -> None:
-    cfg = tiny_config.model_copy(update={"augment": True, "dropout": 0.3})
+    cfg = tiny_config.model_copy(update={"augment": "standard", "dropout": 0.3})
     drop = ("seconds", "images_per_second", "elapsed_seconds")
     runs = [train(cfg, fake_splits, device="cpu").records for _ in range(2)]
     first, second = ([{k: v for k, v in r.items() if k not in drop} for r in run] for run in runs)
@@ -67,7 +67,7 @@ def test_augmentation_is_off_for_validation(fake_splits: Splits, tiny_config, mo
         return model
 
     monkeypatch.setattr(loop_module, "build_model", recording)
-    train(tiny_config.model_copy(update={"augment": True, "epochs": 1}), fake_splits)
+    train(tiny_config.model_copy(update={"augment": "standard", "epochs": 1}), fake_splits)
     stored_val = fake_splits.val.images.tensor
     assert torch.equal(torch.cat(seen[False]), stored_val)
     train_batches = torch.cat(seen[True])
@@ -145,30 +145,48 @@ def test_refit_without_validation_reports_train_metrics_only(
     assert history.records[0]["train_loss"] > 0
 
 
-def test_oversampling_balances_what_the_model_sees() -> None:
+def _imbalanced_split() -> Split:
     labels = torch.tensor([0] * 80 + [1] * 10 + [2] * 10)
-    images = torch.zeros(100, 3, 8, 8, dtype=torch.uint8)
-    from trainable.data import Split
+    return Split(TensorImages(torch.zeros(100, 3, 8, 8, dtype=torch.uint8)), labels)
 
-    split = Split(TensorImages(images), labels)
-    cfg = TrainConfig(balance="oversample")
-    weights = loop_module._sample_weights(split, 3, cfg)
+
+def _drawn(cfg: TrainConfig, split: Split, epochs: int) -> list[torch.Tensor]:
+    generator = torch.Generator().manual_seed(cfg.seed)
     batches = Batches(
         split,
         50,
         torch.device("cpu"),
         shuffle=True,
-        sample_weights=weights,
-        generator=torch.Generator().manual_seed(0),
+        sampler=loop_module._sampler(split, 3, cfg, generator),
+        generator=generator,
     )
-    drawn = torch.cat([y for _ in range(20) for _, y in batches])
+    return [torch.cat([y for _, y in batches]) for _ in range(epochs)]
+
+
+def test_oversampling_balances_what_the_model_sees() -> None:
+    drawn = torch.cat(_drawn(TrainConfig(balance="oversample"), _imbalanced_split(), 20))
     share = torch.bincount(drawn, minlength=3).float() / len(drawn)
     assert share.min() > 0.28 and share.max() < 0.38
 
 
-def test_class_weights_are_inverse_frequency() -> None:
-    from trainable.data import Split
+def test_undersampling_draws_the_rarest_class_count_of_each_class_every_epoch() -> None:
+    split = _imbalanced_split()
+    cfg = TrainConfig(balance="undersample")
+    epochs = _drawn(cfg, split, 4)
+    for labels in epochs:
+        assert torch.bincount(labels, minlength=3).tolist() == [10, 10, 10]
+    # The 80 images of class 0 are drawn afresh each epoch: not the same 10 every time.
+    generator = torch.Generator().manual_seed(0)
+    sampler = loop_module._sampler(split, 3, cfg, generator)
+    majority = [frozenset(i for i in sampler if i < 80) for _ in range(4)]
+    assert len(set(majority)) == 4 and all(len(m) == 10 for m in majority)
+    # Seeded: the same seed draws the same epochs.
+    assert all(torch.equal(a, b) for a, b in zip(epochs, _drawn(cfg, split, 4), strict=True))
+    # An epoch is 30 images, so a schedule spanning it counts 30 images' steps.
+    assert len(Batches(split, 8, torch.device("cpu"), sampler=sampler)) == 4
 
+
+def test_class_weights_are_inverse_frequency() -> None:
     split = Split(
         TensorImages(torch.zeros(4, 3, 8, 8, dtype=torch.uint8)), torch.tensor([0, 0, 0, 1])
     )
