@@ -55,3 +55,21 @@ def test_photo_crops_are_four_classes_a_study_can_read(tmp_path: Path) -> None:
         list(splits.classes) == sorted(REGIONS)
         and len(splits.train) + len(splits.val) + len(splits.test) == 4 * 12
     )
+
+
+def test_photo_tags_are_a_tags_csv_a_multilabel_study_can_read(tmp_path: Path) -> None:
+    sys.path.insert(0, str(BENCHMARKS))
+    try:
+        from photo_tags import TAGS, make
+    finally:
+        sys.path.remove(str(BENCHMARKS))
+    from trainable import MultiLabelData, prepare
+
+    root = make(tmp_path / "tags", crops=120)
+    data = MultiLabelData(
+        source="multilabel", root=root / "images", labels=root / "labels.csv", image_size=32
+    )
+    splits = prepare(data)
+    assert sorted(splits.classes) == sorted(TAGS) and splits.multilabel
+    counts = splits.train.labels.sum(1)
+    assert counts.min() >= 1 and (counts >= 2).any()  # every crop tagged, some twice

@@ -29,11 +29,32 @@ KEYS = (
 )
 
 
+PER_TAG = ("val_precision/", "val_recall/")  # multi-label: each tag's scores, per epoch
+
+
 def add_epoch(records: list[dict[str, float]], result: dict[str, Any]) -> None:
-    """Append a reported result's curves, once per epoch."""
+    """Append a reported result's curves (and per-tag scores), once per epoch."""
     if "epoch" not in result or any(r["epoch"] == result["epoch"] for r in records):
         return
-    records.append({k: result[k] for k in KEYS if isinstance(result.get(k), (int, float))})
+    records.append(
+        {
+            k: v
+            for k, v in result.items()
+            if (k in KEYS or k.startswith(PER_TAG)) and isinstance(v, (int, float))
+        }
+    )
+
+
+def per_tag(records: list[dict[str, float]], epoch: int | None) -> dict[str, dict[str, float]]:
+    """Multi-label: each tag's validation precision and recall at `epoch` (None: the last)."""
+    chosen = [r for r in records if epoch is None or int(r["epoch"]) == epoch][-1:]
+    scores: dict[str, dict[str, float]] = {}
+    for key, value in (chosen[0] if chosen else {}).items():
+        for prefix in PER_TAG:
+            if key.startswith(prefix):
+                name = prefix.removeprefix("val_").rstrip("/")
+                scores.setdefault(key.removeprefix(prefix), {})[name] = round(value, 4)
+    return scores
 
 
 def to_history(records: list[dict[str, float]]) -> dict[str, list[float]]:

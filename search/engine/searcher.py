@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from ray.tune.search import Searcher
 
-from search.engine.curves import add_epoch, to_history
+from search.engine.curves import add_epoch, per_tag, to_history
 from search.engine.optuna_study import failed_trials, finished_count
 from search.engine.trial_attrs import (
     ATTEMPT,
@@ -28,6 +28,7 @@ from search.engine.trial_attrs import (
     GPUS,
     HISTORY,
     NODE,
+    PER_TAG,
     RAY_TRIAL_ID,
     RETRY_OF,
     TRAIN_SECONDS,
@@ -179,6 +180,9 @@ class OptunaSearcher(Searcher):
             trial.set_user_attr(TRAIN_SECONDS, round(float(result["elapsed_seconds"]), 3))
         if curves:
             trial.set_user_attr(HISTORY, to_history(curves))
+        tags = per_tag(curves, epochs)
+        if tags:  # shown in the dashboard's trial view
+            trial.set_user_attr(PER_TAG, tags)
         frozen = self.study.tell(trial, value, state=state)
         if state == TrialState.FAIL:
             self.failed += 1

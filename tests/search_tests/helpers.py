@@ -26,10 +26,12 @@ def tiny_study(**overrides: Any) -> dict[str, Any]:
         "search": {"trials": 3, "concurrency": 2, "pruner": "none"},
     }
     for key, value in overrides.items():
+        other_source = key == "data" and value.get("source", "fake") != "fake"
         if (
             key not in ("space", "fixed")
             and isinstance(value, dict)
             and isinstance(raw.get(key), dict)
+            and not other_source  # another source: a data section of its own
         ):
             raw[key] = {**raw[key], **value}
         else:

@@ -5,7 +5,7 @@ import math
 import pytest
 import torch
 
-from trainable import DivergedError, FakeData, TrainConfig, evaluate, prepare, train
+from trainable import DataError, DivergedError, FakeData, TrainConfig, evaluate, prepare, train
 from trainable import loop as loop_module
 from trainable.batches import Batches
 from trainable.data import Split, Splits
@@ -54,26 +54,36 @@ def test_lr_of_ten_diverges(fake_splits: Splits) -> None:
         train(cfg, fake_splits)
 
 
-def test_augmentation_is_off_for_validation(fake_splits: Splits, tiny_config, monkeypatch) -> None:
-    """The images validation feeds the model are the stored ones, pixel for pixel."""
+@pytest.mark.parametrize("level", ["light", "standard", "strong", True])
+def test_augmentation_touches_training_only(
+    fake_splits: Splits, tiny_config, monkeypatch, level
+) -> None:
+    """Validation and test feed the model the stored images, pixel for pixel; training never."""
     seen: dict[bool, list[torch.Tensor]] = {True: [], False: []}
     build = loop_module.build_model
+    built: list[torch.nn.Module] = []
 
     def recording(*args, **kwargs):
         model = build(*args, **kwargs)
         model.register_forward_pre_hook(
             lambda m, inputs: seen[m.training].append(inputs[0].clone())
         )
+        built.append(model)
         return model
 
     monkeypatch.setattr(loop_module, "build_model", recording)
-    train(tiny_config.model_copy(update={"augment": "standard", "epochs": 1}), fake_splits)
-    stored_val = fake_splits.val.images.tensor
-    assert torch.equal(torch.cat(seen[False]), stored_val)
+    cfg = TrainConfig(**{**tiny_config.model_dump(), "augment": level, "epochs": 1})
+    assert cfg.augment != "none"
+    train(cfg, fake_splits)
+    assert torch.equal(torch.cat(seen[False]), fake_splits.val.images.tensor)
     train_batches = torch.cat(seen[True])
-    stored_train = fake_splits.train.images.tensor
+    assert train_batches.dtype == torch.float32 and 0 <= train_batches.min() <= 1
+    stored_train = fake_splits.train.images.tensor.float() / 255
     # Augmented: not a single training image passes unchanged.
-    assert not any(torch.equal(img, ref) for img in train_batches for ref in stored_train)
+    assert not any(torch.allclose(img, ref) for img in train_batches for ref in stored_train)
+    seen[False].clear()
+    evaluate(built[0], fake_splits.test, fake_splits.classes)
+    assert torch.equal(torch.cat(seen[False]), fake_splits.test.images.tensor)
 
 
 def test_evaluation_batches_never_augment(fake_splits: Splits) -> None:
@@ -229,3 +239,55 @@ def test_every_schedule_survives_very_short_runs(schedule: str, steps: int) -> N
         if scheduler is not None:
             scheduler.step()
     assert all(math.isfinite(group["lr"]) for group in optimizer.param_groups)
+
+
+@pytest.fixture(scope="module")
+def tag_splits() -> Splits:
+    """90 random 16 px images with 3 tags each present or not (never none)."""
+    generator = torch.Generator().manual_seed(0)
+    images = torch.randint(0, 256, (90, 3, 16, 16), dtype=torch.uint8, generator=generator)
+    labels = (torch.rand(90, 3, generator=generator) < 0.4).to(torch.uint8)
+    labels[labels.sum(1) == 0, 0] = 1
+    parts = [slice(0, 60), slice(60, 75), slice(75, 90)]
+    split = [Split(TensorImages(images[p]), labels[p]) for p in parts]
+    return Splits(*split, classes=("a", "b", "c"))
+
+
+def test_multilabel_training_reports_tag_metrics_and_evaluates_tag_sets(
+    tag_splits: Splits, tiny_config
+) -> None:
+    calls: list[dict[str, float]] = []
+    cfg = TrainConfig(**{**tiny_config.model_dump(), "balance": "weighted_loss", "augment": True})
+    history = train(cfg, tag_splits, report=lambda epoch, m: calls.append(m))
+    expected = {
+        "train_loss",
+        "train_accuracy_thresh",
+        "val_loss",
+        "val_fbeta",
+        "val_accuracy_thresh",
+        "val_best_threshold",
+        "val_precision/a",
+        "val_recall/c",
+    }
+    assert len(calls) == 2 and all(set(m) >= expected for m in calls)
+    assert "val_accuracy" not in calls[0]
+    assert all(0 <= m["val_fbeta"] <= 1 and math.isfinite(m["val_loss"]) for m in calls)
+    result = evaluate(history.model, tag_splits.test, tag_splits.classes, threshold=0.3)
+    assert result.kind == "multilabel" and result.images == 15 and result.threshold == 0.3
+    assert set(result.per_tag) == {"a", "b", "c"}
+    assert sum(s["support"] for s in result.per_tag.values()) == int(tag_splits.test.labels.sum())
+
+
+def test_positive_weights_are_negatives_over_positives(tag_splits: Splits) -> None:
+    labels = tag_splits.train.labels.float()
+    expected = (len(labels) - labels.sum(0)) / labels.sum(0)
+    assert torch.allclose(loop_module._positive_weights(tag_splits.train), expected)
+
+
+@pytest.mark.parametrize("balance", ["oversample", "undersample"])
+def test_drawing_by_class_is_refused_for_multilabel_data(
+    tag_splits: Splits, tiny_config, balance
+) -> None:
+    cfg = tiny_config.model_copy(update={"balance": balance})
+    with pytest.raises(DataError, match=f"balance={balance} draws images by class.*weighted_loss"):
+        train(cfg, tag_splits)
