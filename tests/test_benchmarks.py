@@ -28,6 +28,11 @@ TINY_STUDY = str(Path(__file__).parent / "search_tests" / "tiny_quality.yaml")
         ("transfer_learning.py", ["--image-size", "8", "--epochs", "1"], "weights=none"),
         ("search_overhead.py", ["--trials", "2"], "hpsearch"),
         ("search_quality.py", [TINY_STUDY, "--seeds", "1"], "| ray asha | "),
+        (
+            "imbalance.py",
+            ["--minority", "10", "--trials", "2", "--epochs", "1"],
+            "| undersample | ",
+        ),
     ],
 )
 def test_benchmark_runs(script: str, arguments: list[str], expected: str) -> None:

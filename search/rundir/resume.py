@@ -43,6 +43,7 @@ def check_resumable(run: RunDir, spec: StudySpec) -> None:
     previous = run.read_spec_dict()
     if previous is None:
         return
+    previous = _with_defaults(previous)
     current = spec.model_dump(mode="json")
     for key in MUST_MATCH:
         old, new = _get(previous, key), _get(current, key)
@@ -55,6 +56,18 @@ def check_resumable(run: RunDir, spec: StudySpec) -> None:
                 "resuming would mix trials that are not comparable: add --restart to move the "
                 "old run aside and start over, or give the study a new name"
             )
+
+
+def _with_defaults(previous: dict[str, Any]) -> dict[str, Any]:
+    """An older run's study with the settings added since filled in at their defaults, so a
+    new setting left at its default does not read as a change; as written if it no longer
+    validates."""
+    from pydantic import ValidationError
+
+    try:
+        return StudySpec.model_validate(previous).model_dump(mode="json")
+    except ValidationError:
+        return previous
 
 
 def move_aside(run: RunDir, spec: StudySpec) -> Path | None:

@@ -28,6 +28,20 @@ def test_resume_refuses_a_changed_space_but_allows_more_trials(tmp_path: Path) -
         check_resumable(run, parse_study_spec(dropped))
 
 
+def test_a_run_written_before_a_setting_existed_resumes_at_its_default(tmp_path: Path) -> None:
+    import yaml
+
+    spec = parse_study_spec(tiny_study())
+    run = RunDir(tmp_path)
+    run.write_spec(spec)
+    older = yaml.safe_load(run.study_file.read_text())
+    del older["data"]["flip_vertical"]  # as a study.yaml from before flip_vertical reads
+    run.study_file.write_text(yaml.safe_dump(older))
+    check_resumable(run, spec)
+    with pytest.raises(RunDirError, match=r"data.flip_vertical=False, now True"):
+        check_resumable(run, parse_study_spec(tiny_study(data={"flip_vertical": True})))
+
+
 def test_restart_moves_the_old_run_aside_and_never_deletes(tmp_path: Path) -> None:
     run = tmp_path / "study"
     run.mkdir()
