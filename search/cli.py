@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from enum import Enum
@@ -135,6 +136,25 @@ def trials(
             "{:.4g}".format,
         ):
             typer.echo(frame.to_string(index=False) if len(frame) else "no trials yet")
+
+
+@app.command()
+def status(
+    run_dir: Path = typer.Argument(..., help="A run directory, running here, elsewhere or done."),
+    debug: bool = DEBUG,
+) -> None:
+    """Show which trials run now and since when, how far the search is, and its result."""
+    with _user_errors(debug):
+        from rich.console import Console
+
+        from search.report.live import run_status
+
+        heading, table, closing = run_status(run_dir)
+        console = Console(highlight=False, width=None if sys.stdout.isatty() else 200)
+        console.print(heading, markup=False, soft_wrap=True)
+        console.print(table)
+        for line in closing:
+            console.print(line, markup=False, soft_wrap=True)
 
 
 @app.command()

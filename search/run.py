@@ -12,7 +12,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, nullcontext
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from ray import ObjectRef
 
     from search.engine.optuna_study import OpenStudy
+    from search.report.live import Progress
     from trainable import Splits
 
 Echo = Callable[[str], None]
@@ -121,6 +122,7 @@ def _study_run(
     run: _Run, storage: optuna.storages.BaseStorage, url: str, dashboard: tuple[str, int] | None
 ) -> RunResult:
     from search.engine.optuna_study import open_study
+    from search.report.live import Progress
     from search.rundir.storage import shown
 
     spec = run.spec
@@ -131,20 +133,22 @@ def _study_run(
         f"time, {spec.search.sampler.type} sampler, {spec.search.pruner.type} pruner, "
         f"storage {shown(url)}"
     )
+    progress = Progress(spec, opened.study, run.echo)
     with _dashboard_beside(url, dashboard, run):
         try:
-            started = time.perf_counter()
-            _search(run, opened)
-            return _refit(run, opened.study, time.perf_counter() - started)
+            with progress:  # lines go above its status area while it shows
+                shown = replace(run, echo=progress.say)
+                started = time.perf_counter()
+                _search(shown, opened, progress)
+                return _refit(shown, opened.study, time.perf_counter() - started, progress)
         finally:
             _report(run, opened.study)
 
 
-def _search(run: _Run, opened: OpenStudy) -> None:
+def _search(run: _Run, opened: OpenStudy, progress: Progress) -> None:
     """Run the trials; raise if the search was interrupted or failed too often."""
     from search.engine.optuna_study import fail_interrupted
     from search.engine.tuner import run_search
-    from search.report.progress import TrialPrinter
     from search.rundir.results import write_trials
 
     spec, study = run.spec, opened.study
@@ -155,7 +159,7 @@ def _search(run: _Run, opened: OpenStudy) -> None:
             run.shared,
             opened,
             verbose=run.verbose,
-            on_finish=TrialPrinter(spec.search.metric, run.echo),
+            watch=progress,
         )
     except KeyboardInterrupt:  # a second Ctrl-C: Ray did not get to stop gracefully
         fail_interrupted(opened)
@@ -172,7 +176,7 @@ def _search(run: _Run, opened: OpenStudy) -> None:
         )
 
 
-def _refit(run: _Run, study: optuna.Study, search_seconds: float) -> RunResult:
+def _refit(run: _Run, study: optuna.Study, search_seconds: float, progress: Progress) -> RunResult:
     from search.engine.refit import best_config, refit_best
     from search.rundir.results import write_results
     from search.rundir.resume import finished_results
@@ -192,7 +196,7 @@ def _refit(run: _Run, study: optuna.Study, search_seconds: float) -> RunResult:
     )
     started = time.perf_counter()
     try:
-        refit = refit_best(study, run.spec, run.shared, run.echo)
+        refit = refit_best(study, run.spec, run.shared, run.echo, on_epoch=progress.refit_epoch)
     except KeyboardInterrupt:
         raise _interrupted(study, run.spec, during="the refit") from None
     info = DataInfo(

@@ -33,6 +33,8 @@ if TYPE_CHECKING:
 
 NOTICE_S = 30.0  # how often a refit waiting for resources says so
 GIVE_UP_S = 900.0  # how long it waits (an autoscaler may be starting a GPU node meanwhile)
+POLL_S = 1.0  # how often the driver asks a running refit how far it is
+OnEpoch = Callable[[int, int, str, dict[str, float]], None]  # epoch, of, device, record
 
 
 @dataclass(frozen=True)
@@ -82,6 +84,7 @@ def refit_best(
     echo: Callable[[str], None] = print,
     *,
     give_up_s: float = GIVE_UP_S,
+    on_epoch: OnEpoch | None = None,
 ) -> Refit:
     """`splits` may be an ObjectRef: Ray hands the refit the object, with no second copy.
 
@@ -101,12 +104,12 @@ def refit_best(
             f"F{config.beta:g} was highest (the trial ran at {trial_threshold:.3g})"
         )
     cpus, gpus = refit_resources(spec, node_resources())
-    refitter = ray.remote(num_cpus=cpus, num_gpus=gpus)(_Refitter).remote()
+    # Two threads: `progress` answers while `fit` trains.
+    refitter = ray.remote(num_cpus=cpus, num_gpus=gpus, max_concurrency=2)(_Refitter).remote()
     try:
         where = _placed(refitter, cpus, gpus, echo, give_up_s)
-        state_dict, history, test = ray.get(
-            refitter.fit.remote(config, splits, cpus, (trial_threshold,))
-        )
+        fitted = refitter.fit.remote(config, splits, cpus, (trial_threshold,))
+        state_dict, history, test = _watched(refitter, fitted, config.epochs, on_epoch)
     except ray.exceptions.RayActorError as exc:
         reason = first_line(exc, type(exc).__name__)
         raise ClusterError(
@@ -151,8 +154,34 @@ def _placed(
         )
 
 
+def _watched(refitter: Any, fitted: Any, epochs: int, on_epoch: OnEpoch | None) -> tuple:
+    """The refit's result, telling `on_epoch` of each epoch it trains meanwhile."""
+    import ray
+
+    shown = -1
+    while True:
+        ready, _ = ray.wait([fitted], timeout=POLL_S)
+        if on_epoch is not None:
+            try:  # a busy node may answer late: the next poll asks again
+                epoch, device, record = ray.get(refitter.progress.remote(), timeout=NOTICE_S)
+            except ray.exceptions.GetTimeoutError:
+                epoch, device, record = shown, "", {}
+            if device and epoch > shown:  # device: fit has begun
+                on_epoch(epoch, epochs, device, record)
+                shown = epoch
+        if ready:
+            return ray.get(fitted)
+
+
 class _Refitter:
-    """The refit as a Ray actor: placed first (so a wait for resources can be seen), then fit."""
+    """The refit as a Ray actor: placed first (so a wait for resources can be seen), then fit;
+    `progress` says how far `fit` is."""
+
+    def __init__(self) -> None:
+        self.epoch, self.device, self.record = 0, "", {}
+
+    def progress(self) -> tuple[int, str, dict[str, float]]:
+        return self.epoch, self.device, self.record
 
     def where(self) -> dict[str, str]:
         from search.engine.cluster import placement
@@ -169,14 +198,19 @@ class _Refitter:
         import torch
 
         from search.engine.cluster import data_unreadable_here
-        from trainable import DataError, evaluate, train
+        from trainable import DataError, evaluate, resolve_device, train
         from trainable.metrics import constant_baseline
 
         unreadable = data_unreadable_here(splits)
         if unreadable:
             raise DataError(f"refit: {unreadable}")
         torch.set_num_threads(max(1, int(cpus)))
-        history = train(config, splits.for_refit())
+        self.device = str(resolve_device(None))
+
+        def report(epoch: int, record: dict[str, float]) -> None:
+            self.epoch, self.record = epoch, record
+
+        history = train(config, splits.for_refit(), report=report)
         test = evaluate(
             history.model,
             splits.test,

@@ -13,9 +13,8 @@ failure budget is spent. That makes a resumed or extended study need no bookkeep
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from ray.tune.search import Searcher
 
@@ -86,6 +85,14 @@ def outcome(
     return TrialState.FAIL, None, f"the trial ended without a finite {metric} (got {value!r})"
 
 
+class Watcher(Protocol):
+    """Told what the searcher sees, as it sees it: the progress display."""
+
+    def started(self, trial: optuna.trial.Trial) -> None: ...
+    def epoch(self, trial: optuna.trial.Trial, result: dict[str, Any]) -> None: ...
+    def finished(self, study: optuna.Study, trial: FrozenTrial) -> None: ...
+
+
 class OptunaSearcher(Searcher):
     """Optuna ask/tell behind Ray Tune's Searcher interface."""
 
@@ -100,14 +107,14 @@ class OptunaSearcher(Searcher):
         failure_budget: int,
         retries: int = 0,
         budget: EpochBudget | None = None,
-        on_finish: Callable[[optuna.Study, FrozenTrial], None] | None = None,
+        watch: Watcher | None = None,
     ) -> None:
         # Ray is not told the metric: it would then reject the result a failing trial reports
         # ({"failed": reason}, no metric). The searcher reads the metric itself.
         super().__init__()
         self.metric_name = metric
         self.study, self.space, self.live = study, space, live
-        self.target, self.failure_budget, self.on_finish = target, failure_budget, on_finish
+        self.target, self.failure_budget, self.watch = target, failure_budget, watch
         self.retries, self.budget = retries, budget
         # Counted once, then kept as trials are told: the driver is the storage's only writer
         # (the run-directory lock sees to that), and a query per suggest costs ~6 ms on SQLite.
@@ -129,6 +136,8 @@ class OptunaSearcher(Searcher):
         trial = self.study.ask(self.space)
         trial.set_user_attr(RAY_TRIAL_ID, trial_id)
         self.live.trials[trial_id] = trial
+        if self.watch is not None:
+            self.watch.started(trial)
         return self.budget.trial_config(trial.params) if self.budget else dict(trial.params)
 
     def on_trial_result(self, trial_id: str, result: dict) -> None:
@@ -137,6 +146,8 @@ class OptunaSearcher(Searcher):
         trial = self.live.trials.get(trial_id)
         if trial is not None:
             self._record_placement(trial_id, trial, result)
+            if self.watch is not None:
+                self.watch.epoch(trial, result)
         add_epoch(self.live.curves.setdefault(trial_id, []), result)
 
     def _record_placement(self, trial_id: str, trial: optuna.trial.Trial, result: dict) -> None:
@@ -190,8 +201,9 @@ class OptunaSearcher(Searcher):
                 self._maybe_retry(frozen)
         else:
             self.finished += 1
-        if self.on_finish is not None:
-            self.on_finish(self.study, frozen)
+        if self.watch is not None:
+            self.watch.epoch(trial, result)  # a stopped trial's last epoch comes only here
+            self.watch.finished(self.study, frozen)
 
     def _value(self, result: dict, curves: list[dict[str, float]]) -> tuple[Any, int | None]:
         """The trial's value and, when epochs is searched, the epoch its curve chose."""

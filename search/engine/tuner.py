@@ -9,25 +9,20 @@ from __future__ import annotations
 import logging
 import os
 import signal
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from search.engine.optuna_study import OpenStudy, fail_interrupted
-from search.engine.searcher import LiveTrials, OptunaSearcher
+from search.engine.searcher import LiveTrials, OptunaSearcher, Watcher
 from search.study.budget import EpochBudget
 from search.study.space import distributions
 from search.study.spec import StudySpec
 
 if TYPE_CHECKING:
-    import optuna
-    from optuna.trial import FrozenTrial
     from ray import ObjectRef, tune
 
     from trainable import Splits
-
-OnFinish = Callable[["optuna.Study", "FrozenTrial"], None]
 
 
 @dataclass(frozen=True)
@@ -44,7 +39,7 @@ def run_search(
     splits: Splits | ObjectRef,
     opened: OpenStudy,
     *,
-    on_finish: OnFinish | None = None,
+    watch: Watcher | None = None,
     verbose: bool = False,
 ) -> SearchOutcome:
     """Run trials until the study holds `search.trials` finished ones (or too many failed).
@@ -62,7 +57,7 @@ def run_search(
         failure_budget=spec.search.failure_budget,
         retries=spec.search.retries,
         budget=EpochBudget.of(spec),
-        on_finish=on_finish,
+        watch=watch,
     )
     if searcher.finished < spec.search.trials and not searcher.over_failure_budget:
         _quiet_ray(verbose)

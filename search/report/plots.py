@@ -56,6 +56,7 @@ def optimization_history(study: optuna.Study, metric: str) -> Figure | None:
     _log_scale_if_spread(axes, [value for _, value, _ in points])
     _dedupe_legend(axes)
     axes.set(xlabel="trial", ylabel=metric, title="Optimization history")
+    _whole_numbers(axes.xaxis)
     return figure
 
 
@@ -84,6 +85,7 @@ def trial_curves(study: optuna.Study, metric: str) -> Figure | None:
     _log_scale_if_spread(axes, [v for t in trials for v in t.intermediate_values.values()])
     _dedupe_legend(axes)
     axes.set(xlabel="epoch", ylabel=metric, title=f"{metric} of every trial, by epoch")
+    _whole_numbers(axes.xaxis)
     return figure
 
 
@@ -109,6 +111,7 @@ def epochs_reached(study: optuna.Study, budget: int, rungs: list[int]) -> Figure
     axes.xaxis.get_major_locator().set_params(integer=True)
     _dedupe_legend(axes)
     axes.set(xlabel="epochs trained", ylabel="trial", title="Where each trial stopped")
+    _whole_numbers(axes.xaxis)
     return figure
 
 
@@ -199,6 +202,7 @@ def fit_curves(best: optuna.trial.FrozenTrial, refit: list[dict[str, float]]) ->
                 label=f"validation, trial {best.number}",
             )
         axes.set(xlabel="epoch", title=key.capitalize().replace("_thresh", " at the threshold"))
+        _whole_numbers(axes.xaxis)
         axes.legend(fontsize=8)
     return figure
 
@@ -255,6 +259,13 @@ def tag_scores(test: dict[str, Any]) -> Figure:
     curve.set(xlabel="threshold", ylim=(0, 1.02), title="Test scores by threshold")
     curve.legend(fontsize=8)
     return figure
+
+
+def _whole_numbers(axis: Any) -> None:
+    """Epochs and trial numbers: ticks at 1, 2, 3, never 1.5."""
+    from matplotlib.ticker import MaxNLocator
+
+    axis.set_major_locator(MaxNLocator(integer=True))
 
 
 def _log_scale_if_spread(axes: Any, values: list[float | None]) -> None:

@@ -78,9 +78,25 @@ def make(
         metric="val_loss",
         target=target,
         failure_budget=budget,
-        on_finish=lambda s, t: finished.append(t),
+        watch=_Finished(finished),
     )
     return study, searcher, OptunaPruningScheduler(live, "val_loss"), finished
+
+
+@dataclass
+class _Finished:
+    """A watcher that keeps the trials the searcher told."""
+
+    trials: list
+
+    def started(self, trial) -> None:
+        pass
+
+    def epoch(self, trial, result) -> None:
+        pass
+
+    def finished(self, study, trial) -> None:
+        self.trials.append(trial)
 
 
 def epochs(scheduler, ray_id: str, values: list[float], searcher=None) -> list[str]:
