@@ -5,9 +5,11 @@ Nothing here asserts a timing; the figures come from running the benchmarks them
 
 from __future__ import annotations
 
+import importlib
 import subprocess
 import sys
 from pathlib import Path
+from types import ModuleType
 
 import pytest
 
@@ -46,35 +48,36 @@ def test_benchmark_runs(script: str, arguments: list[str], expected: str) -> Non
     assert expected in done.stdout
 
 
-def test_photo_crops_are_four_classes_a_study_can_read(tmp_path: Path) -> None:
+def _benchmark(name: str) -> ModuleType:
+    """A benchmark script, imported as a module (benchmarks/ is not a package)."""
     sys.path.insert(0, str(BENCHMARKS))
     try:
-        from photo_crops import REGIONS, make
+        return importlib.import_module(name)
     finally:
         sys.path.remove(str(BENCHMARKS))
+
+
+def test_photo_crops_are_four_classes_a_study_can_read(tmp_path: Path) -> None:
     from trainable import ImageFolderData, prepare
 
-    root = make(tmp_path / "crops", per_class=12)
+    crops = _benchmark("photo_crops")
+    root = crops.make(tmp_path / "crops", per_class=12)
     splits = prepare(ImageFolderData(source="imagefolder", root=root, image_size=32))
     assert (
-        list(splits.classes) == sorted(REGIONS)
+        list(splits.classes) == sorted(crops.REGIONS)
         and len(splits.train) + len(splits.val) + len(splits.test) == 4 * 12
     )
 
 
 def test_photo_tags_are_a_tags_csv_a_multilabel_study_can_read(tmp_path: Path) -> None:
-    sys.path.insert(0, str(BENCHMARKS))
-    try:
-        from photo_tags import TAGS, make
-    finally:
-        sys.path.remove(str(BENCHMARKS))
     from trainable import MultiLabelData, prepare
 
-    root = make(tmp_path / "tags", crops=120)
+    tags = _benchmark("photo_tags")
+    root = tags.make(tmp_path / "tags", crops=120)
     data = MultiLabelData(
         source="multilabel", root=root / "images", labels=root / "labels.csv", image_size=32
     )
     splits = prepare(data)
-    assert sorted(splits.classes) == sorted(TAGS) and splits.multilabel
+    assert sorted(splits.classes) == sorted(tags.TAGS) and splits.multilabel
     counts = splits.train.labels.sum(1)
     assert counts.min() >= 1 and (counts >= 2).any()  # every crop tagged, some twice
