@@ -133,7 +133,8 @@ def _study_run(
         f"time, {spec.search.sampler.type} sampler, {spec.search.pruner.type} pruner, "
         f"storage {shown(url)}"
     )
-    progress = Progress(spec, opened.study, run.echo)
+    # --verbose shows Ray's own tables, which a live area would draw over.
+    progress = Progress(spec, opened.study, run.echo, terminal=False if run.verbose else None)
     with _dashboard_beside(url, dashboard, run):
         try:
             with progress:  # lines go above its status area while it shows
