@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -9,6 +10,14 @@ import optuna
 from optuna.distributions import CategoricalDistribution, FloatDistribution
 
 from search.rundir.layout import Summary
+
+OUTCOME = re.compile(r"^trial +\d+ (COMPLETE|PRUNED|FAIL) ")
+
+
+def outcome_lines(lines: list[str] | str) -> list[str]:
+    """The progress lines that say how a trial ended (not its per-epoch lines)."""
+    lines = lines.splitlines() if isinstance(lines, str) else lines
+    return [line for line in lines if OUTCOME.match(line)]
 
 
 def tiny_study(**overrides: Any) -> dict[str, Any]:

@@ -19,6 +19,7 @@ from tests.search_tests.drivers import (
     trials,
     wait_for,
 )
+from tests.search_tests.helpers import outcome_lines
 from tests.servers import shell_env
 
 pytestmark = pytest.mark.slow
@@ -54,8 +55,7 @@ def test_killed_search_resumes_without_losing_or_repeating_trials(study_file, tm
         assert final[number].user_attrs[FAIL_REASON] == INTERRUPTED
     assert len({t.user_attrs[RAY_TRIAL_ID] for t in final}) == len(final)  # no duplicates
     assert [t.number for t in final] == list(range(len(final)))
-    new_lines = [line for line in resumed.stdout.splitlines() if line.startswith("trial ")]
-    assert len(new_lines) == len(final) - len(after_kill)  # only new trials ran
+    assert len(outcome_lines(resumed.stdout)) == len(final) - len(after_kill)  # only new ones ran
     for name in ("best_config.yaml", "model.pt", "test_metrics.json", "trials.csv"):
         assert (run_dir / name).is_file()
 

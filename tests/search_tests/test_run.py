@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import optuna
@@ -18,7 +19,7 @@ from search.cli import app
 from search.engine.trial_attrs import CHOSEN_EPOCHS, RAY_TRIAL_ID, TRAIN_SECONDS
 from search.run import run_study
 from search.study.spec import parse_study_spec
-from tests.search_tests.helpers import tiny_study
+from tests.search_tests.helpers import outcome_lines, tiny_study
 from trainable import TrainConfig, evaluate, prepare
 
 pytestmark = pytest.mark.slow
@@ -76,10 +77,12 @@ def test_storage_holds_every_trial_finished_and_tagged(finished) -> None:
         chosen = trial.user_attrs[CHOSEN_EPOCHS]
         assert trial.value == trial.intermediate_values[chosen]
         assert trial.value == min(trial.intermediate_values.values())
-    # One progress line a finished trial, with its state.
-    trial_lines = [line for line in lines if line.startswith("trial ")]
+    # One progress line a finished trial, with its state; before it, one an epoch it trained.
+    trial_lines = outcome_lines(lines)
     assert len(trial_lines) == len(trials)
     assert all(("COMPLETE" in line) or ("PRUNED" in line) for line in trial_lines)
+    epoch_lines = [line for line in lines if re.match(r"trial +\d+ epoch \d/2 ", line)]
+    assert len(epoch_lines) == sum(len(t.intermediate_values) for t in trials)
 
 
 def test_best_config_is_the_best_trial_ready_for_train(finished) -> None:
@@ -166,7 +169,7 @@ def test_running_again_with_more_trials_extends_the_same_study(finished, tmp_pat
     assert [t.params for t in after[: len(before)]] == [t.params for t in before]
     finished_states = (TrialState.COMPLETE, TrialState.PRUNED)
     assert sum(t.state in finished_states for t in after) == 6
-    assert len([line for line in lines if line.startswith("trial ")]) == len(after) - len(before)
+    assert len(outcome_lines(lines)) == len(after) - len(before)
 
 
 def test_running_a_finished_study_again_does_nothing_new(finished, tmp_path) -> None:
