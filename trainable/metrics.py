@@ -78,22 +78,31 @@ class MultiLabelEvaluation:
         return asdict(self)
 
 
+def _precision_recall_fbeta(
+    predicted: torch.Tensor, truth: torch.Tensor, dim: int, beta: float, empty: float
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+    """(precision, recall, F-beta, true count) along `dim` of (N, T) bool sets: per image
+    (dim=1) or per tag (dim=0). A precision or recall over nothing is `empty`."""
+    hits = (predicted & truth).sum(dim).float()
+    shown, real = predicted.sum(dim).float(), truth.sum(dim).float()
+    precision = torch.where(shown > 0, hits / shown.clamp(min=1), torch.full_like(hits, empty))
+    recall = torch.where(real > 0, hits / real.clamp(min=1), torch.full_like(hits, empty))
+    b2 = beta * beta
+    denominator = b2 * precision + recall
+    fbeta = torch.where(
+        denominator > 0,
+        (1 + b2) * precision * recall / denominator.clamp(min=1e-12),
+        torch.zeros_like(hits),
+    )
+    return precision, recall, fbeta, real
+
+
 def fbeta_samples(predicted: torch.Tensor, truth: torch.Tensor, beta: float) -> torch.Tensor:
     """Per-image F-beta of predicted against true tag sets, both (N, T) bool.
 
     An image with no true and no predicted tag scores 1 (sklearn's zero_division=1.0).
     """
-    hits = (predicted & truth).sum(1).float()
-    shown, real = predicted.sum(1).float(), truth.sum(1).float()
-    b2 = beta * beta
-    precision = torch.where(shown > 0, hits / shown.clamp(min=1), torch.ones_like(hits))
-    recall = torch.where(real > 0, hits / real.clamp(min=1), torch.ones_like(hits))
-    denominator = b2 * precision + recall
-    return torch.where(
-        denominator > 0,
-        (1 + b2) * precision * recall / denominator.clamp(min=1e-12),
-        torch.zeros_like(hits),
-    )
+    return _precision_recall_fbeta(predicted, truth, 1, beta, empty=1.0)[2]
 
 
 def threshold_scores(
@@ -122,15 +131,8 @@ def best_threshold(
 def per_tag_scores(
     probabilities: torch.Tensor, truth: torch.Tensor, threshold: float, beta: float, tags: list[str]
 ) -> dict[str, dict[str, float]]:
-    predicted, truth = probabilities > threshold, truth.bool()
-    hits = (predicted & truth).sum(0).float()
-    shown, real = predicted.sum(0).float(), truth.sum(0).float()
-    precision = torch.where(shown > 0, hits / shown.clamp(min=1), torch.zeros_like(hits))
-    recall = torch.where(real > 0, hits / real.clamp(min=1), torch.zeros_like(hits))
-    b2 = beta * beta
-    denominator = (b2 * precision + recall).clamp(min=1e-12)
-    fbeta = torch.where(
-        precision + recall > 0, (1 + b2) * precision * recall / denominator, torch.zeros_like(hits)
+    precision, recall, fbeta, real = _precision_recall_fbeta(
+        probabilities > threshold, truth.bool(), 0, beta, empty=0.0
     )
     return {
         tag: {
