@@ -5,13 +5,13 @@ Nothing here asserts a timing; the figures come from running the benchmarks them
 
 from __future__ import annotations
 
-import importlib
 import subprocess
 import sys
 from pathlib import Path
-from types import ModuleType
 
 import pytest
+
+from tests.search_tests.helpers import benchmark_module
 
 pytestmark = pytest.mark.slow
 BENCHMARKS = Path(__file__).parents[1] / "benchmarks"
@@ -48,19 +48,10 @@ def test_benchmark_runs(script: str, arguments: list[str], expected: str) -> Non
     assert expected in done.stdout
 
 
-def _benchmark(name: str) -> ModuleType:
-    """A benchmark script, imported as a module (benchmarks/ is not a package)."""
-    sys.path.insert(0, str(BENCHMARKS))
-    try:
-        return importlib.import_module(name)
-    finally:
-        sys.path.remove(str(BENCHMARKS))
-
-
 def test_photo_crops_are_four_classes_a_study_can_read(tmp_path: Path) -> None:
     from trainable import ImageFolderData, prepare
 
-    crops = _benchmark("photo_crops")
+    crops = benchmark_module("photo_crops")
     root = crops.make(tmp_path / "crops", per_class=12)
     splits = prepare(ImageFolderData(source="imagefolder", root=root, image_size=32))
     assert (
@@ -72,7 +63,7 @@ def test_photo_crops_are_four_classes_a_study_can_read(tmp_path: Path) -> None:
 def test_photo_tags_are_a_tags_csv_a_multilabel_study_can_read(tmp_path: Path) -> None:
     from trainable import MultiLabelData, prepare
 
-    tags = _benchmark("photo_tags")
+    tags = benchmark_module("photo_tags")
     root = tags.make(tmp_path / "tags", crops=120)
     data = MultiLabelData(
         source="multilabel", root=root / "images", labels=root / "labels.csv", image_size=32

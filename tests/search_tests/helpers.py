@@ -2,14 +2,30 @@
 
 from __future__ import annotations
 
+import importlib
 import re
+import sys
 from dataclasses import dataclass
+from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 import optuna
 from optuna.distributions import CategoricalDistribution, FloatDistribution
 
 from search.rundir.layout import Summary
+
+BENCHMARKS = Path(__file__).parents[2] / "benchmarks"
+
+
+def benchmark_module(name: str) -> ModuleType:
+    """A benchmark script, imported as a module (benchmarks/ is not a package)."""
+    sys.path.insert(0, str(BENCHMARKS))
+    try:
+        return importlib.import_module(name)
+    finally:
+        sys.path.remove(str(BENCHMARKS))
+
 
 OUTCOME = re.compile(r"^trial +\d+ (COMPLETE|PRUNED|FAIL) ")
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import csv
 import json
-import sys
 from pathlib import Path
 
 import optuna
@@ -15,18 +14,10 @@ import yaml
 from search import load_best
 from search.engine.curves import records_of
 from search.study.spec import load_study_spec, parse_study_spec
+from tests.search_tests.helpers import benchmark_module
 
 pytestmark = pytest.mark.slow
 ROOT = Path(__file__).parents[2]
-
-
-def _make_photo_tags(root: Path, crops: int) -> Path:
-    sys.path.insert(0, str(ROOT / "benchmarks"))
-    try:
-        from photo_tags import make
-    finally:
-        sys.path.remove(str(ROOT / "benchmarks"))
-    return make(root, crops=crops)
 
 
 @pytest.fixture(scope="module")
@@ -34,7 +25,8 @@ def photo_tags(ray_session, tmp_path_factory):
     """The example study, as the README runs it, on 300 crops and 6 trials: (result, spec)."""
     from search.run import run_study
 
-    data = _make_photo_tags(tmp_path_factory.mktemp("data") / "photo_tags", crops=300)
+    folder = tmp_path_factory.mktemp("data") / "photo_tags"
+    data = benchmark_module("photo_tags").make(folder, crops=300)
     raw = yaml.safe_load((ROOT / "studies" / "photo_tags.yaml").read_text())
     raw["data"] |= {"root": str(data / "images"), "labels": str(data / "labels.csv")}
     raw["search"] |= {"trials": 6}
