@@ -42,6 +42,7 @@ class Running:
     value: float | None = None
     started: float = field(default_factory=time.monotonic)
     since: str = ""  # `hpsearch status`: when it started, by the clock
+    trained: float = 0.0  # seconds inside train() at its latest epoch, as the trial reports
 
     def elapsed(self) -> str:
         return _duration(time.monotonic() - self.started)
@@ -99,7 +100,6 @@ class Progress:
         self.tally = tally_of(study, spec)
         self._epoch_seconds: list[float] = []
         self._trial_epochs: list[int] = []
-        self._elapsed: dict[int, float] = {}
         self._lock = threading.Lock()
         self._live: Any = None
 
@@ -158,8 +158,8 @@ class Progress:
             row.epoch, row.value = epoch, value
             self.tally.epochs += 1
             elapsed = float(result.get("elapsed_seconds", 0.0))
-            self._epoch_seconds.append(elapsed - self._elapsed.get(trial.number, 0.0))
-            self._elapsed[trial.number] = elapsed
+            self._epoch_seconds.append(elapsed - row.trained)
+            row.trained = elapsed
             self._estimate()
         if not self.terminal:
             shown = "" if value is None else f"  {self.spec.search.metric} {value:.4f}"
@@ -170,7 +170,6 @@ class Progress:
     def finished(self, study: optuna.Study, trial: FrozenTrial) -> None:
         with self._lock:
             row = self.running.pop(trial.number, None)
-            self._elapsed.pop(trial.number, None)
             if trial.state.name != "FAIL":
                 self.tally.finished += 1
                 trained = len(trial.intermediate_values) or (row.epoch if row else 0)
