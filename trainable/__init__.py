@@ -32,7 +32,7 @@ from trainable.errors import (
 
 if TYPE_CHECKING:
     from trainable.data import Split, Splits, prepare
-    from trainable.loop import History, evaluate, resolve_device, train
+    from trainable.loop import History, evaluate, forward, resolve_device, train
     from trainable.metrics import Evaluation, MultiLabelEvaluation
     from trainable.models import Classifier, build_model
 
@@ -42,6 +42,7 @@ _LAZY = {
     "prepare": "trainable.data",
     "History": "trainable.loop",
     "evaluate": "trainable.loop",
+    "forward": "trainable.loop",
     "resolve_device": "trainable.loop",
     "train": "trainable.loop",
     "Evaluation": "trainable.metrics",
@@ -71,6 +72,7 @@ __all__ = [
     "build_model",
     "did_you_mean",
     "evaluate",
+    "forward",
     "prepare",
     "resolve_device",
     "train",

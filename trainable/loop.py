@@ -179,16 +179,21 @@ def evaluate(
     threshold: float = 0.2,
     beta: float = 2.0,
     extra_thresholds: tuple[float, ...] = (),
+    precision: str = "auto",
 ) -> Evaluation | MultiLabelEvaluation:
     """Loss, accuracy, macro F1, per-class precision/recall and the confusion matrix.
 
     For multi-label data: loss, F-beta and thresholded accuracy at `threshold` (and across a
     grid of thresholds, with `extra_thresholds`), and per-tag precision and recall.
+    `precision` as in TrainConfig: auto is bf16 autocast (and channels_last) on CUDA.
     """
     device = resolve_device(device)
     model.to(device).eval()
+    if device.type == "cuda":
+        model.to(memory_format=torch.channels_last)
+    batches = Batches(split, batch_size, device)
     if split.multilabel:
-        probabilities, truth, loss = _tag_probabilities(model, Batches(split, batch_size, device))
+        probabilities, truth, loss = _tag_probabilities(model, batches, precision)
         return multilabel_metrics(
             probabilities.cpu(),
             truth.cpu(),
@@ -200,8 +205,8 @@ def evaluate(
         )
     predictions, targets, loss_sum = [], [], 0.0
     with torch.inference_mode():
-        for images, labels in Batches(split, batch_size, device):
-            logits = _forward(model, images, device, "fp32").float()
+        for images, labels in batches:
+            logits = forward(model, images, device, precision).float()
             loss_sum += nn.functional.cross_entropy(logits, labels, reduction="sum").item()
             predictions.append(logits.argmax(1).cpu())
             targets.append(labels.cpu())
@@ -230,18 +235,22 @@ def _train_epoch(
     if frozen:  # keep the pretrained BatchNorm statistics while only the head learns
         model.body.eval()
     device = next(model.parameters()).device
+    if device.type == "cuda":
+        torch.cuda.reset_peak_memory_stats(device)
     loss_sum = torch.zeros((), device=device)
     correct = torch.zeros((), device=device)
-    seen, start = 0, time.perf_counter()
+    seen, waited, start = 0, 0.0, time.perf_counter()
     multilabel = batches.split.multilabel
-    for step, (images, labels) in enumerate(batches, start=1):
-        logits = _forward(model, images, device, cfg.precision)
-        loss = loss_fn(logits.float(), labels)
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        optimizer.step()
-        if scheduler is not None:
-            scheduler.step()
+    step, batch_iter = 0, iter(batches)
+    while True:
+        asked = time.perf_counter()
+        batch = next(batch_iter, None)  # the host's wait for data (loading, augmentation)
+        waited += time.perf_counter() - asked
+        if batch is None:
+            break
+        images, labels = batch
+        step += 1
+        logits, loss = _step(model, images, labels, loss_fn, optimizer, scheduler, cfg.precision)
         loss_sum += loss.detach() * len(labels)
         if multilabel:  # right (image, tag) pairs, counted per image
             predicted = logits.detach().float().sigmoid() > cfg.threshold
@@ -253,13 +262,37 @@ def _train_epoch(
             _check_finite(loss_sum, epoch, step)
     seconds = time.perf_counter() - start
     accuracy = "train_accuracy_thresh" if multilabel else "train_accuracy"
-    return {
+    record = {
         "train_loss": loss_sum.item() / max(seen, 1),
         accuracy: correct.item() / max(seen, 1),
         "lr": optimizer.param_groups[0]["lr"],
         "seconds": seconds,
         "images_per_second": seen / seconds if seconds > 0 else 0.0,
+        "data_wait_fraction": waited / seconds if seconds > 0 else 0.0,
     }
+    if device.type == "cuda":
+        record["peak_memory_mib"] = torch.cuda.max_memory_reserved(device) / 2**20
+    return record
+
+
+def _step(
+    model: nn.Module,
+    images: torch.Tensor,
+    labels: torch.Tensor,
+    loss_fn: nn.Module,
+    optimizer: torch.optim.Optimizer,
+    scheduler: Any,
+    precision: str,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """One optimizer step on one batch: (logits, loss), neither synced to the host."""
+    logits = forward(model, images, images.device, precision)
+    loss = loss_fn(logits.float(), labels)
+    optimizer.zero_grad(set_to_none=True)
+    loss.backward()
+    optimizer.step()
+    if scheduler is not None:
+        scheduler.step()
+    return logits, loss
 
 
 def _validate(
@@ -271,7 +304,7 @@ def _validate(
     correct = torch.zeros((), device=device, dtype=torch.long)
     with torch.inference_mode():
         for images, labels in batches:
-            logits = _forward(model, images, device, cfg.precision).float()
+            logits = forward(model, images, device, cfg.precision).float()
             loss_sum += nn.functional.cross_entropy(logits, labels, reduction="sum")
             correct += (logits.argmax(1) == labels).sum()
     count = max(len(batches.split), 1)
@@ -316,7 +349,7 @@ def _tag_probabilities(
     loss_sum = torch.zeros((), device=device)
     with torch.inference_mode():
         for images, labels in batches:
-            logits = _forward(model, images, device, precision).float()
+            logits = forward(model, images, device, precision).float()
             targets = labels.float()
             loss_sum += nn.functional.binary_cross_entropy_with_logits(
                 logits, targets, reduction="sum"
@@ -330,9 +363,11 @@ def _tag_probabilities(
     return torch.cat(outputs), torch.cat(truths), loss_sum.item() / elements
 
 
-def _forward(
-    model: nn.Module, images: torch.Tensor, device: torch.device, precision: str
+def forward(
+    model: nn.Module, images: torch.Tensor, device: torch.device, precision: str = "auto"
 ) -> torch.Tensor:
+    """The model's logits for a batch already on `device`, as training computes them: bf16
+    autocast for precision bf16 (or auto on CUDA), channels_last on CUDA."""
     if device.type == "cuda":
         images = images.contiguous(memory_format=torch.channels_last)
     with _autocast(device, precision):

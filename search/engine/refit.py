@@ -218,6 +218,7 @@ class _Refitter:
             threshold=config.threshold,
             beta=config.beta,
             extra_thresholds=thresholds,
+            precision=config.precision,  # bf16 and channels_last on a GPU, as training ran
         )
         if splits.multilabel:
             trained_on = splits.for_refit().train.labels

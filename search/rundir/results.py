@@ -153,6 +153,7 @@ class BestConfig:
         """
         import torch
 
+        from trainable import forward
         from trainable.images import read_image, to_square
 
         model = model or self.load_model()
@@ -171,7 +172,8 @@ class BestConfig:
         outputs = []
         with torch.inference_mode():
             for start in range(0, len(batch), batch_size):
-                outputs.append(model(batch[start : start + batch_size].to(device)).float().cpu())
+                chunk = batch[start : start + batch_size].to(device)
+                outputs.append(forward(model, chunk, device, self.config.precision).float().cpu())
         logits = torch.cat(outputs) if outputs else torch.empty(0, len(self.classes))
         if not self.multilabel:
             return [self.classes[i] for i in logits.argmax(1).tolist()]

@@ -20,6 +20,7 @@ REQUIRED = {
     "lr",
     "seconds",
     "images_per_second",
+    "data_wait_fraction",
 }
 
 
@@ -38,7 +39,7 @@ def test_report_is_called_once_per_epoch_with_the_metrics(fake_splits: Splits, t
 
 def test_same_seed_same_history_on_cpu(fake_splits: Splits, tiny_config) -> None:
     cfg = tiny_config.model_copy(update={"augment": "standard", "dropout": 0.3})
-    drop = ("seconds", "images_per_second", "elapsed_seconds")
+    drop = ("seconds", "images_per_second", "elapsed_seconds", "data_wait_fraction")
     runs = [train(cfg, fake_splits, device="cpu").records for _ in range(2)]
     first, second = ([{k: v for k, v in r.items() if k not in drop} for r in run] for run in runs)
     assert first == second
@@ -210,6 +211,23 @@ def test_evaluate_gives_the_full_metrics(fake_splits: Splits, tiny_config) -> No
     assert sum(map(sum, result.confusion_matrix)) == len(fake_splits.test)
     assert set(result.per_class) == set(fake_splits.classes)
     assert 0 <= result.accuracy <= 1 and result.loss > 0
+
+
+def test_evaluate_runs_in_the_precision_it_is_given(fake_splits: Splits, tiny_config) -> None:
+    """bf16 autocast (what a GPU refit uses) scores the same model a little differently; fp32
+    (auto on a CPU) exactly as before."""
+    model = train(tiny_config.model_copy(update={"epochs": 1}), fake_splits).model
+    fp32 = evaluate(model, fake_splits.test, fake_splits.classes, precision="fp32")
+    auto = evaluate(model, fake_splits.test, fake_splits.classes)
+    bf16 = evaluate(model, fake_splits.test, fake_splits.classes, precision="bf16")
+    assert auto.loss == fp32.loss
+    assert bf16.loss != fp32.loss and bf16.loss == pytest.approx(fp32.loss, rel=0.05)
+
+
+def test_the_wait_for_data_is_a_fraction_of_the_epoch(fake_splits: Splits, tiny_config) -> None:
+    history = train(tiny_config.model_copy(update={"augment": "strong"}), fake_splits)
+    waits = history.history["data_wait_fraction"]
+    assert all(0 < w < 1 for w in waits)  # augmentation on the host's clock, below the whole
 
 
 @pytest.mark.slow
