@@ -77,14 +77,30 @@ def run_study(
     with RunLock(folder):
         splits = _checked_inputs(spec, verbose, echo)
         check_resumable(folder, spec)  # after the inputs: a missing data folder is the news
-        run = _Run(spec, folder, splits, share(splits), verbose, echo)
+        shared = share(splits)
+        run = _Run(_placed(spec, shared, echo), folder, splits, shared, verbose, echo)
         with sigterm_as_interrupt():
             return _search_and_refit(run, dashboard)
 
 
+def _placed(spec: StudySpec, shared: ObjectRef, echo: Echo) -> StudySpec:
+    """The study with its resources as trials will ask for them (`gpus_per_trial: auto`
+    measured), checked against the cluster's nodes: Ray would wait forever for a trial, or a
+    refit, that no node can take."""
+    from search.engine.cluster import check_fits, node_resources, refit_resources
+    from search.engine.packing import pack
+
+    nodes = node_resources()
+    if spec.resources.auto_gpus:
+        spec = pack(spec, nodes, shared, echo)
+    check_fits(spec, nodes)
+    refit_resources(spec, nodes)
+    return spec
+
+
 def _checked_inputs(spec: StudySpec, verbose: bool, echo: Echo) -> Splits:
     """Data, model, storage and Ray, each failing with one line before any trial starts."""
-    from search.engine.cluster import check_fits, node_resources, refit_resources, start_ray
+    from search.engine.cluster import start_ray
     from search.rundir.storage import check_reachable
     from trainable import build_model, prepare
 
@@ -100,9 +116,6 @@ def _checked_inputs(spec: StudySpec, verbose: bool, echo: Echo) -> Splits:
     if spec.storage:
         check_reachable(spec.storage)
     start_ray(spec, verbose)
-    nodes = node_resources()
-    check_fits(spec, nodes)  # else Ray would wait forever for a trial no node can take
-    refit_resources(spec, nodes)
     return splits
 
 

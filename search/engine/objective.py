@@ -24,12 +24,16 @@ def objective(config: dict[str, Any], *, splits: Splits | ObjectRef, spec: Study
     from ray import tune
 
     from search.engine.cluster import data_unreadable_here, placement
+    from search.engine.packing import memory_share
     from trainable import TrainableError, train
 
     if isinstance(splits, ray.ObjectRef):
         splits = ray.get(splits)
     threads = max(1, int(spec.resources.cpus_per_trial))
     torch.set_num_threads(threads)
+    share = memory_share(spec.resources.gpus_per_trial)
+    if share is not None and torch.cuda.is_available():  # outgrown, this trial fails alone
+        torch.cuda.set_per_process_memory_fraction(share)
     here = placement()  # each report says where the trial runs; the searcher records it
     unreadable = data_unreadable_here(splits)
     if unreadable:

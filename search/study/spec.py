@@ -162,14 +162,28 @@ class SearchSpec(_Frozen):
 
 class ResourcesSpec(_Frozen):
     cpus_per_trial: float = Field(1, gt=0)
-    gpus_per_trial: float = Field(0, ge=0, description="0.25: four trials share one GPU")
+    # auto: measure one trial on a GPU first, then pack as many per GPU as fit and pay
+    # (search/engine/packing.py); no GPU in the cluster: 0.
+    gpus_per_trial: float | Literal["auto"] = Field(
+        0, description="0.25: four trials share one GPU; auto: measured before the search"
+    )
 
-    @field_validator("gpus_per_trial")
+    @field_validator("gpus_per_trial", mode="before")
     @classmethod
-    def _whole_above_one(cls, value: float) -> float:
-        if value > 1 and value != int(value):
-            raise ValueError(f"must be a fraction of one GPU or a whole number, got {value}")
-        return value
+    def _number_or_auto(cls, value: Any) -> Any:
+        if value == "auto" or (isinstance(value, (int, float)) and not isinstance(value, bool)):
+            if value != "auto" and value < 0:
+                raise ValueError(f"must be >= 0, got {value}")
+            if value != "auto" and value > 1 and value != int(value):
+                raise ValueError(f"must be a fraction of one GPU or a whole number, got {value}")
+            return value
+        raise ValueError(
+            f"must be a number of GPUs (0.25: four trials share one) or auto, got {value!r}"
+        )
+
+    @property
+    def auto_gpus(self) -> bool:
+        return self.gpus_per_trial == "auto"
 
 
 class RaySpec(_Frozen):

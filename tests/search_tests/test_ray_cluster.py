@@ -136,3 +136,37 @@ def test_gpus_per_trial_that_fits_no_node_is_refused_before_any_trial(gpu_cluste
         "lower it, or add a node that has it"
     )
     assert not (tmp_path / "run").exists()
+
+
+def test_gpus_per_trial_auto_times_trials_then_packs_them_on_every_gpu(gpu_cluster, tmp_path):
+    """The real measuring path: copies of a trial timed at once in a placement group that holds
+    one GPU, then the search packed as chosen. The node's 4 CPUs allow two trials per GPU."""
+    overrides = process_study(
+        ray={"address": gpu_cluster.address},
+        resources={"cpus_per_trial": 1, "gpus_per_trial": "auto"},
+        search={"trials": 4, "pruner": "none"},
+    )
+    del overrides["search"]["concurrency"]  # left to auto: it fills the GPUs
+    study = tmp_path / "study.yaml"
+    study.write_text(yaml.safe_dump(overrides))
+    done = run("run", str(study), "--run-dir", str(tmp_path / "run"), env=gpu_cluster.env())
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    timing = [line for line in lines if line.startswith("resources: gpus_per_trial auto: timing")]
+    assert timing == [
+        "resources: gpus_per_trial auto: timing one trial alone on one GPU",
+        "resources: gpus_per_trial auto: timing 2 trials at once on one GPU",
+    ]
+    chosen = next(line for line in lines if line.startswith("resources: gpus_per_trial auto ->"))
+    per_gpu = 2 if chosen.startswith("resources: gpus_per_trial auto -> 0.5 (2 trials") else 1
+    if per_gpu == 2:
+        assert chosen.endswith(
+            "no more than 2: the CPUs beside each GPU (resources.cpus_per_trial)"
+        )
+    else:
+        assert chosen.startswith("resources: gpus_per_trial auto -> 1 (1 trial a GPU)")
+        assert chosen.endswith("more would only slow each trial down")
+    # search.concurrency fills both GPUs: per_gpu trials on each of them.
+    assert f"study {overrides['name']}: 4 trials, {2 * per_gpu} at a time" in done.stdout
+    final = trials(tmp_path / "run")
+    assert {t.user_attrs[GPUS] for t in final} == {"0", "1"}  # trials spread over both GPUs
