@@ -48,6 +48,26 @@ def test_benchmark_runs(script: str, arguments: list[str], expected: str) -> Non
     assert expected in done.stdout
 
 
+def test_gpu_throughput_runs_tiny_anywhere(tmp_path: Path) -> None:
+    """On a CPU: the bare loop, train(), augmentation, two trials at once through run_study,
+    and what auto decides (no GPU: trials on CPUs)."""
+    import json
+
+    out = tmp_path / "tiny.json"
+    done = subprocess.run(
+        [sys.executable, str(BENCHMARKS / "gpu_throughput.py"), "--tiny", "--out", str(out)],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "ratio train()/bare = " in done.stdout and "ratio augment/none = " in done.stdout
+    result = json.loads(out.read_text())["workloads"]["lite0_16"]
+    assert set(result["packed"]) == {"1", "2"}
+    assert all(p["trials"] == int(n) for n, p in result["packed"].items())
+    assert result["auto"]["line"].startswith("resources: gpus_per_trial auto -> 0: ")
+
+
 def test_photo_crops_are_four_classes_a_study_can_read(tmp_path: Path) -> None:
     from trainable import ImageFolderData, prepare
 

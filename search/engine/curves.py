@@ -26,6 +26,9 @@ KEYS = (
     "val_best_threshold",
     "lr",
     "seconds",
+    "images_per_second",
+    "data_wait_fraction",  # of the epoch's training time, the host waiting for the next batch
+    "peak_memory_mib",  # on a GPU: the caching allocator's peak (the CUDA context excluded)
 )
 
 
