@@ -1,6 +1,6 @@
 """A small real-photo dataset, offline: crops of scikit-learn's two bundled photographs.
 
-    python benchmarks/photo_crops.py [ROOT]     (default: benchmarks/data/photo_crops)
+    python benchmarks/photo_crops.py [ROOT] [--per-class N]   (ROOT: benchmarks/data/photo_crops)
 
 Four classes, 150 crops each, as a class-per-folder tree `hpsearch` reads with
 `source: imagefolder`: the pagoda, the trees and the lake of china.jpg, the dahlia of
@@ -53,8 +53,10 @@ def make(root: Path, per_class: int = 150, seed: int = 0) -> Path:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("root", nargs="?", type=Path, default=DEFAULT_ROOT)
+    parser.add_argument("--per-class", type=int, default=150, help="crops of each class")
     args = parser.parse_args()
-    print(f"{make(args.root)}: {sum(1 for _ in args.root.rglob('*.jpg'))} images")
+    root = make(args.root, per_class=args.per_class)
+    print(f"{root}: {sum(1 for _ in args.root.rglob('*.jpg'))} images")
 
 
 if __name__ == "__main__":

@@ -241,7 +241,7 @@ def _check_fits_alone(alone: Probe, config: TrainConfig) -> None:
 
 def _with(spec: StudySpec, gpus_per_trial: float, concurrency: int | None) -> StudySpec:
     update: dict[str, Any] = {
-        "resources": spec.resources.model_copy(update={"gpus_per_trial": gpus_per_trial})
+        "resources": spec.resources.model_copy(update={"gpus_per_trial": float(gpus_per_trial)})
     }
     if concurrency is not None:
         update["search"] = spec.search.model_copy(update={"concurrency": concurrency})

@@ -4,9 +4,11 @@ measuring path runs on a Ray cluster in test_ray_cluster.py)."""
 from __future__ import annotations
 
 import random
+import warnings
 
 import pytest
 
+from search.engine import packing
 from search.engine.packing import (
     HEADROOM,
     NEAR_BEST,
@@ -21,7 +23,7 @@ from search.engine.packing import (
     share_of_one,
 )
 from search.errors import ClusterError
-from search.study.spec import parse_study_spec
+from search.study.spec import StudySpec, parse_study_spec
 from trainable import TrainConfig
 
 GIB = 2**30
@@ -178,3 +180,40 @@ def test_the_heaviest_configuration_has_the_largest_batch_and_trains_everything(
         {"name": "s", "space": {"batch_size": {"type": "int", "low": 8, "high": 96}}}
     )
     assert heaviest_config(ranged).batch_size == 96
+
+
+def auto_study(**search) -> StudySpec:
+    return parse_study_spec(
+        {
+            "name": "s",
+            "resources": {"gpus_per_trial": "auto", "cpus_per_trial": 1},
+            "search": search,
+        }
+    )
+
+
+def test_without_a_gpu_auto_runs_trials_on_cpus() -> None:
+    lines: list[str] = []
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # the number must serialize as the field's float
+        spec = packing.pack(auto_study(), [{"CPU": 2.0}], None, lines.append)
+        spec.model_dump(mode="json")
+    assert spec.resources.gpus_per_trial == 0 and spec.search.concurrency == 1
+    assert lines == [
+        "resources: gpus_per_trial auto -> 0: the cluster has no GPU, trials run on CPUs"
+    ]
+
+
+def test_the_cpus_beside_the_gpus_cap_the_packing_and_concurrency_fills_the_gpus(
+    monkeypatch,
+) -> None:
+    gpu = FakeGpu(alone=500, saturated=10_000, trial_gib=1)  # would pay up to 16
+    monkeypatch.setattr(packing, "_probe", lambda count, *rest: gpu.measure(count))
+    nodes = [{"CPU": 8.0, "GPU": 2.0}]  # 8 CPUs for the trials of two GPUs: 4 a GPU
+    spec = packing.pack(auto_study(), nodes, None, lambda line: None)
+    assert gpu.measured == [1, 2, 4]
+    assert spec.resources.gpus_per_trial == 0.25 and spec.search.concurrency == 8
+    gpu.measured.clear()
+    spec = packing.pack(auto_study(concurrency=3), nodes, None, lambda line: None)
+    assert gpu.measured == [1, 2]  # 3 trials over 2 GPUs: no more than 2 on one
+    assert spec.resources.gpus_per_trial == 0.5 and spec.search.concurrency == 3
