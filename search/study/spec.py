@@ -165,7 +165,7 @@ class ResourcesSpec(_Frozen):
     # auto: measure one trial on a GPU first, then pack as many per GPU as fit and pay
     # (search/engine/packing.py); no GPU in the cluster: 0.
     gpus_per_trial: float | Literal["auto"] = Field(
-        0, description="0.25: four trials share one GPU; auto: measured before the search"
+        0.0, description="0.25: four trials share one GPU; auto: measured before the search"
     )
 
     @field_validator("gpus_per_trial", mode="before")
