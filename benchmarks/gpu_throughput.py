@@ -158,23 +158,34 @@ def study(work: Workload, per_gpu: int | str, cpus: float, name: str) -> dict[st
         "model": {"backbone": work.backbone, "weights": "none"},
         "space": {"lr": {"type": "float", "low": 1e-4, "high": 2e-4}},
         "fixed": {"epochs": work.epochs, "batch_size": work.batch_size, "augment": "none"},
-        "search": {"trials": count, "concurrency": count, "pruner": "none"},
+        # One failure (out of memory, say) ends the run: it is the figure for this packing.
+        "search": {"trials": count, "concurrency": count, "pruner": "none", "max_failed_trials": 0},
         "resources": {"cpus_per_trial": cpus, "gpus_per_trial": gpus},
     }
 
 
 def packed(work: Workload, per_gpu: int, cpus: float, folder: Path) -> dict[str, Any]:
+    import optuna
+    from optuna.trial import TrialState
+
     from search.engine.curves import records_of
+    from search.engine.trial_attrs import FAIL_REASON
+    from search.errors import HPSearchError
     from search.run import run_study
     from search.study.spec import parse_study_spec
 
     spec = parse_study_spec(study(work, per_gpu, cpus, f"packed-{per_gpu}"))
+    run_dir = folder / spec.name
     with GpuBusy() as busy:
-        result = run_study(spec, folder / spec.name, echo=lambda line: None)
-    import optuna
-
-    storage = f"sqlite:///{result.run_dir / 'optuna.db'}"
+        try:
+            run_study(spec, run_dir, echo=lambda line: None)
+        except HPSearchError as exc:  # every trial failed (out of memory, say): no refit
+            print(f"  {per_gpu} at once: {exc}")
+    storage = f"sqlite:///{run_dir / 'optuna.db'}"
     trials = optuna.load_study(study_name=spec.name, storage=storage).trials
+    failed = [t.user_attrs.get(FAIL_REASON, "") for t in trials if t.state == TrialState.FAIL]
+    if failed or not trials:
+        return {"trials": len(trials), "failed": failed[0] if failed else "no trial ran"}
     records = [records_of(t)[1:] for t in trials]  # the first epoch is warm-up
     rates = [statistics.median(r["images_per_second"] for r in rs) for rs in records]
     together = (
@@ -245,8 +256,12 @@ def main() -> None:
             entry["packed"] = {
                 n: packed(work, n, args.cpus_per_trial, Path(folder)) for n in args.packings
             }
-        one = entry["packed"][args.packings[0]]["aggregate_images_per_second"]
+        ran = {n: p for n, p in entry["packed"].items() if "failed" not in p}
+        one = ran[min(ran)]["aggregate_images_per_second"] if ran else 1.0
         for n, p in entry["packed"].items():
+            if "failed" in p:
+                print(f"  {n} at once  failed: {p['failed']}")
+                continue
             busy = "n/a" if p["gpu_busy_percent"] is None else f"{p['gpu_busy_percent']:.0f}%"
             memory = (
                 "n/a"
@@ -258,13 +273,12 @@ def main() -> None:
                 f"x{p['aggregate_images_per_second'] / one:.2f}  busy {busy}  "
                 f"peak {memory} a trial  waiting for data {p['data_wait_fraction']:.1%}"
             )
-        best = max(entry["packed"].values(), key=lambda p: p["aggregate_images_per_second"])
+        best_rate = max((p["aggregate_images_per_second"] for p in ran.values()), default=0.0)
         entry["auto"] = auto(work, args.cpus_per_trial, splits)
         share = entry["auto"]["gpus_per_trial"]
         chosen_n = round(1 / share) if share else None  # None: no GPU, nothing to pack
-        if chosen_n in entry["packed"]:
-            best_rate = best["aggregate_images_per_second"]
-            ratio = entry["packed"][chosen_n]["aggregate_images_per_second"] / best_rate
+        if chosen_n in ran:
+            ratio = ran[chosen_n]["aggregate_images_per_second"] / best_rate
             entry["auto"]["over_best_fixed"] = ratio
             print(f"  auto       {chosen_n} at once: ratio auto/best fixed = {ratio:.3f}")
         print(f"  {entry['auto']['line']}")

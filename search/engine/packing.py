@@ -36,6 +36,7 @@ NEAR_BEST = 0.95  # the fewest trials per GPU whose aggregate is within this of 
 MOST_PER_GPU = 16
 PROBE_SECONDS = 4.0  # each count is timed this long, once all its copies are warm
 WAIT_FOR_GPU_S = 120.0  # for a GPU of the cluster to come free for the probe
+NOTICE_S = 5.0  # a wait longer than this for that GPU is said
 PROBE_GIVE_UP_S = 600.0  # for one count's copies to finish
 
 
@@ -203,7 +204,7 @@ def pack(
     if set_by_user:
         limits["search.concurrency"] = math.ceil(spec.search.concurrency / gpus)
     config = heaviest_config(spec)
-    packing = plan(lambda count: _probe(count, config, splits, cpus), limits, config, echo)
+    packing = plan(lambda count: _probe(count, config, splits, cpus, echo), limits, config, echo)
     echo(packing.reason)
     return _with(spec, packing.gpus_per_trial, None if set_by_user else packing.per_gpu * gpus)
 
@@ -248,15 +249,30 @@ def _with(spec: StudySpec, gpus_per_trial: float, concurrency: int | None) -> St
     return spec.model_copy(update=update)
 
 
-def _probe(count: int, config: TrainConfig, splits: Splits | ObjectRef, cpus: float) -> Probe:
-    """`count` copies of `config` timed at once on one GPU, as `count` packed trials."""
+def _probe(
+    count: int,
+    config: TrainConfig,
+    splits: Splits | ObjectRef,
+    cpus: float,
+    echo: Callable[[str], None],
+) -> Probe:
+    """`count` copies of `config` timed at once on one GPU, as `count` packed trials. Each
+    runs as a Ray task, whose worker exits after it (Ray's max_calls=1 for GPU tasks), so no
+    memory cap or cached GPU memory outlives the probe."""
     import ray
     from ray.util.placement_group import placement_group, remove_placement_group
     from ray.util.scheduling_strategies import PlacementGroupSchedulingStrategy
 
+    from search.errors import first_line
+
     group = placement_group([{"GPU": 1, "CPU": count * cpus}])
     try:
-        if not group.wait(timeout_seconds=WAIT_FOR_GPU_S):
+        if not group.wait(timeout_seconds=NOTICE_S):
+            echo(
+                f"resources: gpus_per_trial auto: waiting for a GPU with {count * cpus:g} CPUs "
+                f"free beside it (gives up after {WAIT_FOR_GPU_S:.0f} s)"
+            )
+        if not group.wait(timeout_seconds=WAIT_FOR_GPU_S - NOTICE_S):
             raise ClusterError(
                 f"resources: gpus_per_trial auto: no GPU with {count * cpus:g} CPUs beside it "
                 f"came free in {WAIT_FOR_GPU_S:.0f} s to time {_trials(count)} on; free one, "
@@ -279,6 +295,12 @@ def _probe(count: int, config: TrainConfig, splits: Splits | ObjectRef, cpus: fl
             raise ClusterError(
                 f"resources: gpus_per_trial auto: timing {_trials(count)} on one GPU did not "
                 f"end in {PROBE_GIVE_UP_S:.0f} s; set resources.gpus_per_trial to a number"
+            ) from None
+        except ray.exceptions.RayTaskError as exc:  # the data or the model: the user's to fix
+            cause = exc.cause or exc
+            reason = first_line(cause, type(cause).__name__)
+            raise ClusterError(
+                f"resources: gpus_per_trial auto: timing a trial failed: {reason}"
             ) from None
     finally:
         remove_placement_group(group)

@@ -145,6 +145,7 @@ def test_gpus_per_trial_auto_times_trials_then_packs_them_on_every_gpu(gpu_clust
         ray={"address": gpu_cluster.address},
         resources={"cpus_per_trial": 1, "gpus_per_trial": "auto"},
         search={"trials": 4, "pruner": "none"},
+        fixed={"epochs": 1, "batch_size": 8},
     )
     del overrides["search"]["concurrency"]  # left to auto: it fills the GPUs
     study = tmp_path / "study.yaml"
