@@ -51,10 +51,11 @@ def objective(config: dict[str, Any], *, splits: Splits | ObjectRef, spec: Study
     except torch.OutOfMemoryError:
         torch.cuda.empty_cache()
         batch = config.get("batch_size") or spec.train_config().batch_size
+        allowed = f" ({share:.0%} of the GPU's memory, its share)" if share else ""
         tune.report(
             {
-                "failed": f"CUDA out of memory at batch_size={batch}: lower batch_size, "
-                "or give each trial more of the GPU (gpus_per_trial)",
+                "failed": f"CUDA out of memory at batch_size={batch}{allowed}: lower "
+                "batch_size, or give each trial more of the GPU (gpus_per_trial)",
                 **here,
             }
         )

@@ -340,7 +340,13 @@ def _measure(
         return ray.get(barrier.count.remote()) >= count or time.monotonic() > deadline
 
     try:
-        return measure_steps(config, splits, seconds=PROBE_SECONDS, start_when=all_warm)
+        return measure_steps(
+            config,
+            splits,
+            seconds=PROBE_SECONDS,
+            start_when=all_warm,
+            num_workers=max(0, int(cpus) - 1),  # as the trial will load files from disk
+        )
     except torch.OutOfMemoryError:
         return None
 

@@ -15,7 +15,8 @@ from trainable import prepare
     ("raised", "expected"),
     [
         ("diverged", "DivergedError: training diverged"),
-        ("oom", "CUDA out of memory at batch_size=16"),
+        ("oom", "CUDA out of memory at batch_size=16: lower batch_size"),
+        ("oom shared", "CUDA out of memory at batch_size=16 (22% of the GPU's memory, its share)"),
         ("config", "ValidationError"),
     ],
 )
@@ -34,7 +35,10 @@ def test_objective_reports_deterministic_failures(
     monkeypatch.setattr("trainable.train", failing)
     config = {"lr": 0.1} if raised != "config" else {"lr": -1.0}
     lr_only = {"lr": {"type": "float", "low": 1e-4, "high": 1e-2}}
-    spec = parse_study_spec(tiny_study(space=lr_only, fixed={"batch_size": 16}))
+    gpus = 0.25 if raised == "oom shared" else 0  # a quarter of a GPU: 90% of a quarter of it
+    spec = parse_study_spec(
+        tiny_study(space=lr_only, fixed={"batch_size": 16}, resources={"gpus_per_trial": gpus})
+    )
     module.objective(config, splits=prepare(spec.data), spec=spec)
     assert expected in fake_reports[-1]["failed"]
     if raised != "config":
