@@ -32,9 +32,9 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from trainable_throughput import bare_loop
+from trainable_throughput import bare_loop, train_rates
 
-from trainable import FakeData, TrainConfig, prepare, resolve_device, train
+from trainable import FakeData, TrainConfig, prepare, resolve_device
 
 
 @dataclass(frozen=True)
@@ -83,10 +83,6 @@ def config(work: Workload, **changes: Any) -> TrainConfig:
     )
 
 
-def trained_rate(cfg: TrainConfig, splits, device) -> list[float]:
-    return [r["images_per_second"] for r in train(cfg, splits, device=device).records[1:]]
-
-
 def alone(work: Workload, splits, device, rounds: int) -> dict[str, Any]:
     """train() against the bare loop, then augmentation on against off, rounds alternating."""
     cfg = config(work)
@@ -94,8 +90,8 @@ def alone(work: Workload, splits, device, rounds: int) -> dict[str, Any]:
     bare, ours, augmented = [], [], []
     for _ in range(rounds):
         bare += bare_loop(cfg, images, labels, device)
-        ours += trained_rate(cfg, splits, device)
-        augmented += trained_rate(cfg.model_copy(update={"augment": "standard"}), splits, device)
+        ours += train_rates(cfg, splits, device)
+        augmented += train_rates(cfg.model_copy(update={"augment": "standard"}), splits, device)
     bare_rate, our_rate = statistics.median(bare), statistics.median(ours)
     return {
         "bare_images_per_second": bare_rate,

@@ -54,6 +54,11 @@ def bare_loop(cfg: TrainConfig, images: torch.Tensor, labels: torch.Tensor, devi
     return rates[1:]
 
 
+def train_rates(cfg: TrainConfig, splits, device) -> list[float]:
+    """train()'s images/s per epoch, the first (warm-up) dropped."""
+    return [r["images_per_second"] for r in train(cfg, splits, device=device).records[1:]]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--backbone", default="efficientnet_lite0")
@@ -89,7 +94,7 @@ def main() -> None:
     bare, ours = [], []
     for _ in range(args.rounds):
         bare += bare_loop(cfg, images, labels, device)
-        ours += [r["images_per_second"] for r in train(cfg, splits, device=device).records[1:]]
+        ours += train_rates(cfg, splits, device)
     name = torch.cuda.get_device_name() if device.type == "cuda" else f"CPU, {args.threads} threads"
     print(
         f"{args.backbone} {args.image_size}px batch {args.batch_size}, {len(labels)} images, {name}"

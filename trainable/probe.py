@@ -29,7 +29,6 @@ CONTEXT_GUESS_BYTES = 1 << 30
 @dataclass(frozen=True)
 class StepProbe:
     device: str  # "cuda" or "cpu"
-    batch_size: int
     marks: list[tuple[float, int]] = field(default_factory=list)  # (time.time(), images so far)
     peak_bytes: int = 0  # the caching allocator's peak plus the CUDA context; 0 on a CPU
     gpu_bytes: int = 0  # the GPU's whole memory; 0 on a CPU
@@ -80,11 +79,10 @@ def measure_steps(
         done += steps(steps_per_mark)
         marks.append((time.time(), done))
     if not cuda:
-        return StepProbe("cpu", cfg.batch_size, marks)
+        return StepProbe("cpu", marks)
     reserved = torch.cuda.max_memory_reserved(device)
     return StepProbe(
         "cuda",
-        cfg.batch_size,
         marks,
         peak_bytes=reserved + _context_bytes(device),
         gpu_bytes=torch.cuda.get_device_properties(device).total_memory,

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from search.errors import ClusterError
-from search.study.spec import CategoricalParam, StudySpec
+from search.study.spec import StudySpec, reachable
 
 if TYPE_CHECKING:
     from ray import ObjectRef
@@ -102,13 +102,10 @@ def choose(probes: Sequence[Probe], cap: int, limits: dict[str, int]) -> Packing
     if not usable:
         raise ValueError("no count of trials per GPU was measured without running out of memory")
     best = max(p.images_per_second for p in usable)
-    chosen = min((p for p in usable if p.images_per_second >= NEAR_BEST * best), key=_count)
+    near_best = [p for p in usable if p.images_per_second >= NEAR_BEST * best]
+    chosen = min(near_best, key=lambda p: p.per_gpu)
     alone = next(p for p in usable if p.per_gpu == 1)
     return Packing(chosen.per_gpu, _reason(chosen, alone, probes, cap, limits))
-
-
-def _count(probe: Probe) -> int:
-    return probe.per_gpu
 
 
 def _reason(
@@ -169,7 +166,7 @@ def heaviest_config(spec: StudySpec) -> TrainConfig:
     the whole network trained, fp32 and AdamW where those are among the choices."""
     heaviest: dict[str, Any] = {}
     for name, param in spec.space.items():
-        values = param.choices if isinstance(param, CategoricalParam) else [param.low, param.high]
+        values = reachable(param)
         if name == "batch_size":
             heaviest[name] = max(v for v in values if isinstance(v, (int, float)))
         elif name in _HEAVIEST_CHOICE and _HEAVIEST_CHOICE[name] in values:

@@ -171,15 +171,17 @@ class ResourcesSpec(_Frozen):
     @field_validator("gpus_per_trial", mode="before")
     @classmethod
     def _number_or_auto(cls, value: Any) -> Any:
-        if value == "auto" or (isinstance(value, (int, float)) and not isinstance(value, bool)):
-            if value != "auto" and value < 0:
-                raise ValueError(f"must be >= 0, got {value}")
-            if value != "auto" and value > 1 and value != int(value):
-                raise ValueError(f"must be a fraction of one GPU or a whole number, got {value}")
+        if value == "auto":
             return value
-        raise ValueError(
-            f"must be a number of GPUs (0.25: four trials share one) or auto, got {value!r}"
-        )
+        if not isinstance(value, (int, float)) or isinstance(value, bool):
+            raise ValueError(
+                f"must be a number of GPUs (0.25: four trials share one) or auto, got {value!r}"
+            )
+        if value < 0:
+            raise ValueError(f"must be >= 0, got {value}")
+        if value > 1 and value != int(value):
+            raise ValueError(f"must be a fraction of one GPU or a whole number, got {value}")
+        return value
 
     @property
     def auto_gpus(self) -> bool:
@@ -257,13 +259,18 @@ def _check_keys(section: dict[str, Any], where: str) -> None:
             raise ValueError(f"{where}.{key} is not a training setting; {hint}")
 
 
+def reachable(param: FloatParam | IntParam | CategoricalParam) -> list[Any]:
+    """The values that bound what a parameter can take: a categorical's choices, a range's
+    two ends."""
+    return param.choices if isinstance(param, CategoricalParam) else [param.low, param.high]
+
+
 def _check_param(name: str, param: FloatParam | IntParam | CategoricalParam, base: dict) -> None:
     """Every value the parameter can take must make a valid TrainConfig."""
     annotation = str(TrainConfig.model_fields[name].annotation)
     if isinstance(param, FloatParam) and "float" not in annotation:
         raise ValueError(f"space.{name} is a whole number: use type: int or categorical")
-    values = param.choices if isinstance(param, CategoricalParam) else [param.low, param.high]
-    for value in values:
+    for value in reachable(param):
         try:
             TrainConfig(**{**base, name: value})
         except ValidationError as exc:
