@@ -29,10 +29,12 @@ from trainable.errors import (
     TrainableError,
     did_you_mean,
 )
+from trainable.record import PER_TAG_PREFIXES, RECORD_KEYS, is_record_key
 
 if TYPE_CHECKING:
     from trainable.data import Split, Splits, prepare
-    from trainable.loop import History, evaluate, forward, resolve_device, train
+    from trainable.evaluation import evaluate, forward, resolve_device
+    from trainable.loop import History, train
     from trainable.metrics import Evaluation, MultiLabelEvaluation
     from trainable.models import Classifier, build_model
 
@@ -41,9 +43,9 @@ _LAZY = {
     "Splits": "trainable.data",
     "prepare": "trainable.data",
     "History": "trainable.loop",
-    "evaluate": "trainable.loop",
-    "forward": "trainable.loop",
-    "resolve_device": "trainable.loop",
+    "evaluate": "trainable.evaluation",
+    "forward": "trainable.evaluation",
+    "resolve_device": "trainable.evaluation",
     "train": "trainable.loop",
     "Evaluation": "trainable.metrics",
     "MultiLabelEvaluation": "trainable.metrics",
@@ -52,6 +54,8 @@ _LAZY = {
 }
 
 __all__ = [
+    "PER_TAG_PREFIXES",
+    "RECORD_KEYS",
     "Classifier",
     "DataConfig",
     "DataError",
@@ -73,6 +77,7 @@ __all__ = [
     "did_you_mean",
     "evaluate",
     "forward",
+    "is_record_key",
     "prepare",
     "resolve_device",
     "train",

@@ -19,7 +19,8 @@ import torch
 
 from trainable.config import TrainConfig
 from trainable.data import Splits
-from trainable.loop import _Fit, _step, resolve_device
+from trainable.evaluation import resolve_device
+from trainable.loop import Fit
 
 # Where NVML cannot see this process (a container's own pid space), the CUDA context's memory
 # is taken to be this much: more than CUDA 12 contexts with PyTorch's kernels loaded take.
@@ -58,14 +59,14 @@ def measure_steps(
     together."""
     device = resolve_device(device)
     cuda = device.type == "cuda"
-    fit = _Fit.set_up(cfg, splits, device, num_workers)
+    fit = Fit.set_up(cfg, splits, device, num_workers)
     fit.model.train()
     batches = itertools.chain.from_iterable(itertools.repeat(fit.batches))
 
     def steps(count: int) -> int:
         images = 0
         for batch, labels in itertools.islice(batches, count):
-            _step(fit.model, batch, labels, fit.loss_fn, fit.optimizer, None, cfg.precision)
+            fit.step(batch, labels, scheduled=False)
             images += len(labels)
         if cuda:
             torch.cuda.synchronize(device)

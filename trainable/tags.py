@@ -37,37 +37,9 @@ def read_tags_csv(
         raise DataError(f"{labels} has a header and no rows; add one row per image")
     files = _index_images(root, extensions)
     if len(header) == 2 and header[1].strip().lower() == "tags":
-        named = sorted({tag for _, row in body for tag in row[1].split()})
-        names = named if tags is None else list(tags)
-        wanted = {name: i for i, name in enumerate(names)}
-        matrix = np.zeros((len(body), len(names)), dtype=np.uint8)
-        for index, (line, row) in enumerate(body):
-            for tag in row[1].split():
-                if tag not in wanted:
-                    hint = did_you_mean(tag, names, f"data.tags lists {', '.join(names)}")
-                    raise DataError(
-                        f"{labels} line {line}: tag {tag!r} is not one of data.tags; {hint}"
-                    )
-                matrix[index, wanted[tag]] = 1
+        matrix, names = _tag_lists(body, tags, labels)
     else:
-        names = [h.strip() for h in header[1:]]
-        if tags is not None:
-            unknown = [n for n in names if n not in tags]
-            if unknown:
-                raise DataError(
-                    f"{labels} line 1: column {unknown[0]!r} is not one of data.tags "
-                    f"({', '.join(tags)}); add it to data.tags or drop the column"
-                )
-            missing = [t for t in tags if t not in names]
-            if missing:
-                raise DataError(
-                    f"{labels} line 1: data.tags names {missing[0]!r}, which has no column; "
-                    "add the column or drop the tag"
-                )
-        matrix = np.stack([_flags(row, header, line, labels) for line, row in body])
-        if tags is not None:  # the study's order
-            matrix = matrix[:, [names.index(t) for t in tags]]
-            names = list(tags)
+        matrix, names = _tag_columns(header, body, tags, labels)
     if len(names) < 2:
         raise DataError(
             f"{labels} names {len(names)} tag; multi-label data needs at least 2 (with one, "
@@ -89,6 +61,52 @@ def read_tags_csv(
             "from data.tags"
         )
     return paths, matrix, names
+
+
+def _tag_lists(
+    body: list[tuple[int, list[str]]], tags: Sequence[str] | None, labels: Path
+) -> tuple[np.ndarray, list[str]]:
+    """planet's layout: `image_name,tags` with the tags space-separated in one cell."""
+    named = sorted({tag for _, row in body for tag in row[1].split()})
+    names = named if tags is None else list(tags)
+    wanted = {name: i for i, name in enumerate(names)}
+    matrix = np.zeros((len(body), len(names)), dtype=np.uint8)
+    for index, (line, row) in enumerate(body):
+        for tag in row[1].split():
+            if tag not in wanted:
+                hint = did_you_mean(tag, names, f"data.tags lists {', '.join(names)}")
+                raise DataError(
+                    f"{labels} line {line}: tag {tag!r} is not one of data.tags; {hint}"
+                )
+            matrix[index, wanted[tag]] = 1
+    return matrix, names
+
+
+def _tag_columns(
+    header: list[str],
+    body: list[tuple[int, list[str]]],
+    tags: Sequence[str] | None,
+    labels: Path,
+) -> tuple[np.ndarray, list[str]]:
+    """One 0/1 column a tag: `image,<tag>,<tag>,...`; in data.tags' order where it is given."""
+    names = [h.strip() for h in header[1:]]
+    if tags is not None:
+        unknown = [n for n in names if n not in tags]
+        if unknown:
+            raise DataError(
+                f"{labels} line 1: column {unknown[0]!r} is not one of data.tags "
+                f"({', '.join(tags)}); add it to data.tags or drop the column"
+            )
+        missing = [t for t in tags if t not in names]
+        if missing:
+            raise DataError(
+                f"{labels} line 1: data.tags names {missing[0]!r}, which has no column; "
+                "add the column or drop the tag"
+            )
+    matrix = np.stack([_flags(row, header, line, labels) for line, row in body])
+    if tags is None:
+        return matrix, names
+    return matrix[:, [names.index(t) for t in tags]], list(tags)
 
 
 def _rows(labels: Path) -> list[tuple[int, list[str]]]:

@@ -1,3 +1,5 @@
+"""`train()`: the epoch loop, its record, early stopping, freezing and the schedule it follows."""
+
 from __future__ import annotations
 
 import math
@@ -5,11 +7,17 @@ import math
 import pytest
 import torch
 
-from trainable import DataError, DivergedError, FakeData, TrainConfig, evaluate, prepare, train
+from trainable import (
+    DataError,
+    DivergedError,
+    TrainConfig,
+    evaluate,
+    is_record_key,
+    prepare,
+    train,
+)
 from trainable import loop as loop_module
-from trainable.batches import Batches
-from trainable.data import Split, Splits
-from trainable.images import TensorImages
+from trainable.data import Splits
 
 REQUIRED = {
     "epoch",
@@ -87,18 +95,12 @@ def test_augmentation_touches_training_only(
     assert torch.equal(torch.cat(seen[False]), fake_splits.test.images.tensor)
 
 
-def test_evaluation_batches_never_augment(fake_splits: Splits) -> None:
-    batches = Batches(fake_splits.test, 7, torch.device("cpu"))
-    images = torch.cat([x for x, _ in batches])
-    assert torch.equal(images, fake_splits.test.images.tensor)
-
-
 def test_early_stopping_stops_after_patience_epochs(
     fake_splits: Splits, tiny_config, monkeypatch
 ) -> None:
     losses = iter([1.0, 0.8, 0.9, 0.95, 0.7, 0.6])
     monkeypatch.setattr(
-        loop_module, "_validate", lambda *a, **k: {"val_loss": next(losses), "val_accuracy": 0.5}
+        loop_module, "validate", lambda *a, **k: {"val_loss": next(losses), "val_accuracy": 0.5}
     )
     cfg = tiny_config.model_copy(update={"epochs": 6, "early_stopping_patience": 2})
     history = train(cfg, fake_splits)
@@ -156,74 +158,6 @@ def test_refit_without_validation_reports_train_metrics_only(
     assert history.records[0]["train_loss"] > 0
 
 
-def _imbalanced_split() -> Split:
-    labels = torch.tensor([0] * 80 + [1] * 10 + [2] * 10)
-    return Split(TensorImages(torch.zeros(100, 3, 8, 8, dtype=torch.uint8)), labels)
-
-
-def _drawn(cfg: TrainConfig, split: Split, epochs: int) -> list[torch.Tensor]:
-    generator = torch.Generator().manual_seed(cfg.seed)
-    batches = Batches(
-        split,
-        50,
-        torch.device("cpu"),
-        shuffle=True,
-        sampler=loop_module._sampler(split, 3, cfg, generator),
-        generator=generator,
-    )
-    return [torch.cat([y for _, y in batches]) for _ in range(epochs)]
-
-
-def test_oversampling_balances_what_the_model_sees() -> None:
-    drawn = torch.cat(_drawn(TrainConfig(balance="oversample"), _imbalanced_split(), 20))
-    share = torch.bincount(drawn, minlength=3).float() / len(drawn)
-    assert share.min() > 0.28 and share.max() < 0.38
-
-
-def test_undersampling_draws_the_rarest_class_count_of_each_class_every_epoch() -> None:
-    split = _imbalanced_split()
-    cfg = TrainConfig(balance="undersample")
-    epochs = _drawn(cfg, split, 4)
-    for labels in epochs:
-        assert torch.bincount(labels, minlength=3).tolist() == [10, 10, 10]
-    # The 80 images of class 0 are drawn afresh each epoch: not the same 10 every time.
-    generator = torch.Generator().manual_seed(0)
-    sampler = loop_module._sampler(split, 3, cfg, generator)
-    majority = [frozenset(i for i in sampler if i < 80) for _ in range(4)]
-    assert len(set(majority)) == 4 and all(len(m) == 10 for m in majority)
-    # Seeded: the same seed draws the same epochs.
-    assert all(torch.equal(a, b) for a, b in zip(epochs, _drawn(cfg, split, 4), strict=True))
-    # An epoch is 30 images, so a schedule spanning it counts 30 images' steps.
-    assert len(Batches(split, 8, torch.device("cpu"), sampler=sampler)) == 4
-
-
-def test_class_weights_are_inverse_frequency() -> None:
-    split = Split(
-        TensorImages(torch.zeros(4, 3, 8, 8, dtype=torch.uint8)), torch.tensor([0, 0, 0, 1])
-    )
-    assert loop_module._class_weights(split, 2).tolist() == pytest.approx([4 / 6, 2.0])
-
-
-def test_evaluate_gives_the_full_metrics(fake_splits: Splits, tiny_config) -> None:
-    history = train(tiny_config.model_copy(update={"epochs": 1}), fake_splits)
-    result = evaluate(history.model, fake_splits.test, fake_splits.classes)
-    assert result.images == len(fake_splits.test)
-    assert sum(map(sum, result.confusion_matrix)) == len(fake_splits.test)
-    assert set(result.per_class) == set(fake_splits.classes)
-    assert 0 <= result.accuracy <= 1 and result.loss > 0
-
-
-def test_evaluate_runs_in_the_precision_it_is_given(fake_splits: Splits, tiny_config) -> None:
-    """bf16 autocast (what a GPU refit uses) scores the same model a little differently; fp32
-    (auto on a CPU) exactly as before."""
-    model = train(tiny_config.model_copy(update={"epochs": 1}), fake_splits).model
-    fp32 = evaluate(model, fake_splits.test, fake_splits.classes, precision="fp32")
-    auto = evaluate(model, fake_splits.test, fake_splits.classes)
-    bf16 = evaluate(model, fake_splits.test, fake_splits.classes, precision="bf16")
-    assert auto.loss == fp32.loss
-    assert bf16.loss != fp32.loss and bf16.loss == pytest.approx(fp32.loss, rel=0.05)
-
-
 def test_the_wait_for_data_is_a_fraction_of_the_epoch(fake_splits: Splits, tiny_config) -> None:
     history = train(tiny_config.model_copy(update={"augment": "strong"}), fake_splits)
     waits = history.history["data_wait_fraction"]
@@ -238,37 +172,6 @@ def test_pretrained_weights_learn_digits_in_one_epoch() -> None:
     splits = prepare(DigitsData(image_size=32))
     history = train(TrainConfig(lr=3e-3, epochs=1, batch_size=32), splits)
     assert history.records[-1]["val_accuracy"] > 0.6
-
-
-def test_in_memory_data_is_shared_not_copied_per_batch(tiny_config) -> None:
-    splits = prepare(FakeData(source="fake", samples=30, classes=3, image_size=8))
-    batches = Batches(splits.train, 4, torch.device("cpu"))
-    assert batches.images.data_ptr() == splits.train.images.tensor.data_ptr()
-
-
-@pytest.mark.parametrize("schedule", ["one_cycle", "cosine", "constant"])
-@pytest.mark.parametrize("steps", [1, 2, 3, 4, 5, 8])
-def test_every_schedule_survives_very_short_runs(schedule: str, steps: int) -> None:
-    model = torch.nn.Linear(2, 2)
-    optimizer = torch.optim.AdamW(model.parameters(), lr=0.1)
-    scheduler = loop_module._scheduler(TrainConfig(schedule=schedule), optimizer, steps)
-    for _ in range(steps):
-        optimizer.step()
-        if scheduler is not None:
-            scheduler.step()
-    assert all(math.isfinite(group["lr"]) for group in optimizer.param_groups)
-
-
-@pytest.fixture(scope="module")
-def tag_splits() -> Splits:
-    """90 random 16 px images with 3 tags each present or not (never none)."""
-    generator = torch.Generator().manual_seed(0)
-    images = torch.randint(0, 256, (90, 3, 16, 16), dtype=torch.uint8, generator=generator)
-    labels = (torch.rand(90, 3, generator=generator) < 0.4).to(torch.uint8)
-    labels[labels.sum(1) == 0, 0] = 1
-    parts = [slice(0, 60), slice(60, 75), slice(75, 90)]
-    split = [Split(TensorImages(images[p]), labels[p]) for p in parts]
-    return Splits(*split, classes=("a", "b", "c"))
 
 
 def test_multilabel_training_reports_tag_metrics_and_evaluates_tag_sets(
@@ -296,12 +199,6 @@ def test_multilabel_training_reports_tag_metrics_and_evaluates_tag_sets(
     assert sum(s["support"] for s in result.per_tag.values()) == int(tag_splits.test.labels.sum())
 
 
-def test_positive_weights_are_negatives_over_positives(tag_splits: Splits) -> None:
-    labels = tag_splits.train.labels.float()
-    expected = (len(labels) - labels.sum(0)) / labels.sum(0)
-    assert torch.allclose(loop_module._positive_weights(tag_splits.train), expected)
-
-
 @pytest.mark.parametrize("balance", ["oversample", "undersample"])
 def test_drawing_by_class_is_refused_for_multilabel_data(
     tag_splits: Splits, tiny_config, balance
@@ -309,3 +206,12 @@ def test_drawing_by_class_is_refused_for_multilabel_data(
     cfg = tiny_config.model_copy(update={"balance": balance})
     with pytest.raises(DataError, match=f"balance={balance} draws images by class.*weighted_loss"):
         train(cfg, tag_splits)
+
+
+def test_every_number_recorded_is_named_in_record_keys(
+    fake_splits: Splits, tag_splits: Splits, tiny_config
+) -> None:
+    """What a search keeps of an epoch is named in trainable.record: a new number must be too."""
+    for splits in (fake_splits, tag_splits, fake_splits.for_refit()):
+        records = train(tiny_config.model_copy(update={"epochs": 1}), splits).records
+        assert [k for k in records[0] if not is_record_key(k)] == []

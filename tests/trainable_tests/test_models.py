@@ -76,29 +76,39 @@ def test_state_dict_of_another_architecture_is_refused_with_keys(tmp_path: Path)
 
 
 def test_missing_imagenet_weights_name_the_file_and_do_not_hang(tmp_path, monkeypatch) -> None:
-    from urllib.error import URLError
+    """An empty torch hub folder, offline: the quick connect says so, no download is tried."""
+    import socket
 
     monkeypatch.setenv("TORCH_HOME", str(tmp_path))
 
     def offline(*args: object, **kwargs: object) -> None:
-        raise URLError("no network")
+        raise OSError("Network is unreachable")
 
-    monkeypatch.setattr(torch.hub, "download_url_to_file", offline)
-    monkeypatch.setattr("trainable.models._unreachable", lambda url: None)
+    monkeypatch.setattr(socket, "create_connection", offline)
+    monkeypatch.setattr(torch.hub, "download_url_to_file", lambda *a, **k: pytest.fail("tried"))
     expected = tmp_path / "hub" / "checkpoints" / "resnet18-f37072fd.pth"
-    with pytest.raises(ModelError, match=f"ImageNet weights not found at {expected}"):
+    with pytest.raises(
+        ModelError, match=rf"ImageNet weights not found at {expected} .*Network is unreachable"
+    ):
         build_model("resnet18", "imagenet", num_classes=2, dropout=0.0)
 
 
-def test_missing_timm_weights_say_where_they_were_looked_for(monkeypatch) -> None:
-    from trainable import models
+def test_missing_timm_weights_say_where_they_were_looked_for(tmp_path, monkeypatch) -> None:
+    """An empty Hugging Face cache on a machine whose connections all fail."""
+    import socket
 
-    monkeypatch.setattr(models, "_hf_cached", lambda hub_id: None)
-    monkeypatch.setattr(models, "_unreachable", lambda url: "huggingface.co unreachable")
+    from huggingface_hub import constants
+
+    def offline(*args: object, **kwargs: object) -> None:
+        raise OSError("Network is unreachable")
+
+    monkeypatch.setattr(constants, "HF_HUB_CACHE", str(tmp_path))
+    monkeypatch.setattr(socket, "create_connection", offline)
+    monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
     with pytest.raises(
         ModelError,
-        match=r"timm/resnet10t are not in the Hugging Face cache "
-        r"\(.*timm/resnet10t.*\).*huggingface.co unreachable",
+        match=rf"timm/resnet10t are not in the Hugging Face cache \({tmp_path}, "
+        r"timm/resnet10t.*\).*huggingface.co unreachable: Network is unreachable",
     ):
         build_model("timm/resnet10t", "imagenet", num_classes=2, dropout=0.0)
 

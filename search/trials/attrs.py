@@ -1,0 +1,13 @@
+"""Names of the user attrs hpsearch writes on Optuna trials (readable without Ray)."""
+
+FAIL_REASON = "fail_reason"  # why a FAIL trial failed, one line
+RAY_TRIAL_ID = "ray_trial_id"  # the Ray Tune trial that ran it
+HISTORY = "history"  # per-epoch train/val loss and accuracy, lr, seconds (list of dicts)
+CHOSEN_EPOCHS = "epochs"  # searched epochs: the epoch a complete trial's curve chose
+PER_TAG = "val_per_tag"  # multi-label: {tag: {precision, recall}} at the trial's epoch
+TRAIN_SECONDS = "train_seconds"  # wall time inside train(), model build included
+ATTEMPT = "attempt"  # 2 for the first retry of a trial that raised, ...
+NODE = "node"  # the Ray node id the trial ran on
+GPUS = "gpus"  # the GPU ids the trial saw (its CUDA_VISIBLE_DEVICES), "" for none
+RETRY_OF = "retry_of"  # the number of the failed trial a retry repeats
+INTERRUPTED = "interrupted: the search stopped while this trial ran"
