@@ -164,11 +164,11 @@ def packed(work: Workload, per_gpu: int, cpus: float, folder: Path) -> dict[str,
     import optuna
     from optuna.trial import TrialState
 
-    from search.engine.curves import records_of
-    from search.engine.trial_attrs import FAIL_REASON
     from search.errors import HPSearchError
     from search.run import run_study
     from search.study.spec import parse_study_spec
+    from search.trials.attrs import FAIL_REASON
+    from search.trials.curves import records_of
 
     spec = parse_study_spec(study(work, per_gpu, cpus, f"packed-{per_gpu}"))
     run_dir = folder / spec.name

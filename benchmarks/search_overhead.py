@@ -104,10 +104,10 @@ def ray_optuna_search(spec: StudySpec, splits: Splits, folder: Path) -> list[flo
 
 def hpsearch(spec: StudySpec, splits: Splits, folder: Path) -> list[float]:
     from search.engine.optuna_study import open_study
-    from search.engine.trial_attrs import TRAIN_SECONDS
     from search.engine.tuner import run_search
     from search.rundir.layout import RunDir
     from search.rundir.storage import open_storage
+    from search.trials.attrs import TRAIN_SECONDS
 
     run = RunDir(folder / "hpsearch")
     opened = open_study(spec, open_storage(run.storage_url(spec)))

@@ -29,7 +29,6 @@ from typing import Any
 
 from ray.tune.stopper import Stopper
 
-from search.study.budget import EpochBudget
 from search.study.spec import StudySpec, load_study_spec
 from trainable import Splits
 
@@ -75,7 +74,7 @@ def ray_asha(spec: StudySpec, splits: Splits, seed: int, epochs: int, folder: Pa
     from ray.tune.search.optuna import OptunaSearch
 
     started = time.perf_counter()
-    budget = EpochBudget.of(spec)
+    budget = spec.budget
     mode = spec.search.direction
     tuner = tune.Tuner(
         tune.with_resources(
@@ -155,7 +154,7 @@ def _ray_trial(config: dict[str, Any], splits: Splits, spec: StudySpec) -> None:
     from trainable import train
 
     torch.set_num_threads(max(1, int(spec.resources.cpus_per_trial)))
-    budget = EpochBudget.of(spec)
+    budget = spec.budget
     cfg = spec.train_config(budget.trial_config(dict(config)))
     train(cfg, splits, report=lambda epoch, metrics: tune.report(metrics))
 
@@ -231,7 +230,7 @@ def main() -> None:
     start_ray(spec, verbose=False)
     print(
         f"{spec.name}: {spec.search.trials} trials a search, budget "
-        f"{EpochBudget.of(spec).epochs} epochs a trial, {len(splits.test)} test images"
+        f"{spec.budget.epochs} epochs a trial, {len(splits.test)} test images"
     )
     outcomes = [o for seed in range(args.seeds) for o in run_seed(spec, splits, seed, pruners)]
     print(table(outcomes))

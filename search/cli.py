@@ -147,7 +147,7 @@ def status(
     with _user_errors(debug):
         from rich.console import Console
 
-        from search.report.live import run_status
+        from search.report.status import run_status
 
         heading, table, closing = run_status(run_dir)
         console = Console(highlight=False, width=None if sys.stdout.isatty() else 200)

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager, nullcontext
-from dataclasses import dataclass, replace
+from contextlib import ExitStack, contextmanager, nullcontext
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -64,9 +64,13 @@ def run_study(
     `dashboard` (host, port) serves optuna-dashboard beside the search while it runs.
     """
     from search.engine.cluster import share
+    from search.engine.optuna_study import open_study
     from search.engine.signals import sigterm_as_interrupt
+    from search.report.live import Progress
     from search.rundir.lock import RunLock
     from search.rundir.resume import check_resumable, move_aside
+    from search.rundir.storage import open_storage, shown
+    from search.rundir.study_lease import StudyLease
 
     folder = RunDir(Path(run_dir or Path("runs") / spec.name))
     if restart:
@@ -74,13 +78,35 @@ def run_study(
             moved = move_aside(folder, spec)
         if moved:
             echo(f"restart: the previous run is now {moved}")
-    with RunLock(folder):
+    with ExitStack() as stack:
+        stack.enter_context(RunLock(folder))
         splits = _checked_inputs(spec, verbose, echo)
         check_resumable(folder, spec)  # after the inputs: a missing data folder is the news
         shared = share(splits)
-        run = _Run(_placed(spec, shared, echo), folder, splits, shared, verbose, echo)
-        with sigterm_as_interrupt():
-            return _search_and_refit(run, dashboard)
+        spec = _placed(spec, shared, echo)
+        stack.enter_context(sigterm_as_interrupt())
+        url = folder.storage_url(spec)
+        storage = open_storage(url)
+        # Held before anything reads the study's trials: another driver's running trials are
+        # not ours to tell FAIL.
+        stack.enter_context(StudyLease(url, spec.name, folder.path, echo=echo))
+        opened = open_study(spec, storage)
+        folder.write_spec(spec)
+        echo(
+            f"study {spec.name}: {spec.search.trials} trials, {spec.search.concurrency} at a "
+            f"time, {spec.search.sampler.type} sampler, {spec.search.pruner.type} pruner, "
+            f"storage {shown(url)}"
+        )
+        if dashboard is not None:
+            stack.enter_context(_dashboard_beside(url, dashboard, folder, echo))
+        stack.callback(_report, folder, spec, opened.study, echo)  # finished or not
+        # --verbose shows Ray's own tables, which a live area would draw over.
+        live = Progress(spec, opened.study, echo, terminal=False if verbose else None)
+        progress = stack.enter_context(live)  # lines go above its status area while it shows
+        run = _Run(spec, folder, splits, shared, verbose, progress.say)
+        started = time.perf_counter()
+        _search(run, opened, progress)
+        return _refit(run, opened.study, time.perf_counter() - started, progress)
 
 
 def _placed(spec: StudySpec, shared: ObjectRef, echo: Echo) -> StudySpec:
@@ -119,46 +145,6 @@ def _checked_inputs(spec: StudySpec, verbose: bool, echo: Echo) -> Splits:
     return splits
 
 
-def _search_and_refit(run: _Run, dashboard: tuple[str, int] | None) -> RunResult:
-    from search.rundir.storage import open_storage
-    from search.rundir.study_lease import StudyLease
-
-    url = run.run_dir.storage_url(run.spec)
-    storage = open_storage(url)
-    # Held before anything reads the study's trials: another driver's running trials are not
-    # ours to tell FAIL.
-    with StudyLease(url, run.spec.name, run.run_dir.path, echo=run.echo):
-        return _study_run(run, storage, url, dashboard)
-
-
-def _study_run(
-    run: _Run, storage: optuna.storages.BaseStorage, url: str, dashboard: tuple[str, int] | None
-) -> RunResult:
-    from search.engine.optuna_study import open_study
-    from search.report.live import Progress
-    from search.rundir.storage import shown
-
-    spec = run.spec
-    opened = open_study(spec, storage)
-    run.run_dir.write_spec(spec)
-    run.echo(
-        f"study {spec.name}: {spec.search.trials} trials, {spec.search.concurrency} at a "
-        f"time, {spec.search.sampler.type} sampler, {spec.search.pruner.type} pruner, "
-        f"storage {shown(url)}"
-    )
-    # --verbose shows Ray's own tables, which a live area would draw over.
-    progress = Progress(spec, opened.study, run.echo, terminal=False if run.verbose else None)
-    with _dashboard_beside(url, dashboard, run):
-        try:
-            with progress:  # lines go above its status area while it shows
-                shown = replace(run, echo=progress.say)
-                started = time.perf_counter()
-                _search(shown, opened, progress)
-                return _refit(shown, opened.study, time.perf_counter() - started, progress)
-        finally:
-            _report(run, opened.study)
-
-
 def _search(run: _Run, opened: OpenStudy, progress: Progress) -> None:
     """Run the trials; raise if the search was interrupted or failed too often."""
     from search.engine.optuna_study import fail_interrupted
@@ -195,7 +181,7 @@ def _refit(run: _Run, study: optuna.Study, search_seconds: float, progress: Prog
     from search.rundir.results import write_results
     from search.rundir.resume import finished_results
 
-    _, best = best_config(study, run.spec)
+    config, best = best_config(study, run.spec)
     existing = finished_results(run.run_dir, best.number)
     if existing is not None:
         run.echo(
@@ -210,7 +196,9 @@ def _refit(run: _Run, study: optuna.Study, search_seconds: float, progress: Prog
     )
     started = time.perf_counter()
     try:
-        refit = refit_best(study, run.spec, run.shared, run.echo, on_epoch=progress.refit_epoch)
+        refit = refit_best(
+            config, best, run.spec, run.shared, run.echo, on_epoch=progress.refit_epoch
+        )
     except KeyboardInterrupt:
         raise _interrupted(study, run.spec, during="the refit") from None
     info = DataInfo(
@@ -224,20 +212,20 @@ def _refit(run: _Run, study: optuna.Study, search_seconds: float, progress: Prog
     return RunResult(run.run_dir.path, summary, refitted=True)
 
 
-def _report(run: _Run, study: optuna.Study) -> None:
+def _report(run_dir: RunDir, spec: StudySpec, study: optuna.Study, echo: Echo) -> None:
     """report.html for every run that reached the search, finished or not."""
     from search.report.page import write_report
 
     try:
-        run.echo(f"report: {write_report(run.run_dir, run.spec, study)}")
+        echo(f"report: {write_report(run_dir, spec, study)}")
     except Exception as exc:  # a report must never hide why the run itself stopped
-        run.echo(f"report: not written ({type(exc).__name__}: {exc}); try `hpsearch report`")
+        echo(f"report: not written ({type(exc).__name__}: {exc}); try `hpsearch report`")
 
 
 def _interrupted(
     study: optuna.Study, spec: StudySpec, during: str = "the search"
 ) -> SearchInterrupted:
-    from search.engine.optuna_study import finished_count
+    from search.trials.states import finished_count
 
     return SearchInterrupted(
         f"interrupted during {during}: {finished_count(study)} of {spec.search.trials} trials "
@@ -246,14 +234,13 @@ def _interrupted(
 
 
 @contextmanager
-def _dashboard_beside(url: str, where: tuple[str, int] | None, run: _Run) -> Iterator[None]:
-    """optuna-dashboard in a thread for as long as the run lasts, if asked for."""
-    if where is None:
-        yield
-        return
+def _dashboard_beside(
+    url: str, where: tuple[str, int], run_dir: RunDir, echo: Echo
+) -> Iterator[None]:
+    """optuna-dashboard in a thread for as long as the run lasts."""
     from search.report.dashboard import beside
 
     with beside(url, *where) as address:
-        run.echo(f"dashboard: {address} (trials appear as they run)")
+        echo(f"dashboard: {address} (trials appear as they run)")
         yield
-    run.echo(f"dashboard: stopped with the run; `hpsearch dashboard {run.run_dir}` serves it again")
+    echo(f"dashboard: stopped with the run; `hpsearch dashboard {run_dir}` serves it again")

@@ -24,9 +24,9 @@ DEFAULT_TOKEN_FILE = Path.home() / ".ray" / "auth_token"
 
 
 def start_ray(spec: StudySpec, verbose: bool) -> None:
-    _check_answers(spec.ray.address)  # even when Ray runs already: a bad address is a mistake
+    check_answers(spec.ray.address)  # even when Ray runs already: a bad address is a mistake
     if "ray" not in sys.modules:  # Ray reads the mode once, when it is first imported
-        _decide_auth_mode(spec.ray.address)
+        decide_auth_mode(spec.ray.address)
     import ray
 
     if ray.is_initialized():
@@ -57,7 +57,7 @@ def start_ray(spec: StudySpec, verbose: bool) -> None:
             sys.stderr.write(native.text)
 
 
-def _decide_auth_mode(address: str | None) -> None:
+def decide_auth_mode(address: str | None) -> None:
     """Decide token authentication as Ray would, but out loud: with RAY_AUTH_MODE unset, Ray
     turns tokens on for a cluster it starts, or when a token is at hand to join one, and
     warns each time it does; set explicitly, the mode is taken without a warning."""
@@ -121,7 +121,7 @@ def placement() -> dict[str, str]:
     """Where the calling Ray task or trial runs: its node, and the GPUs it was given."""
     import ray
 
-    from search.engine.trial_attrs import GPUS, NODE
+    from search.trials.attrs import GPUS, NODE
 
     return {
         NODE: ray.get_runtime_context().get_node_id() if ray.is_initialized() else "",
@@ -134,7 +134,7 @@ def data_unreadable_here(splits: Splits) -> str | None:
     every node that runs trials must see the data folder at the same path)."""
     import socket
 
-    from search.engine.trial_attrs import NODE
+    from search.trials.attrs import NODE
 
     path = splits.unreadable_here()
     if path is None:
@@ -160,7 +160,7 @@ def _unreachable(address: str, reason: str) -> ClusterError:
     )
 
 
-def _check_answers(address: str | None, seconds: float = 5.0) -> None:
+def check_answers(address: str | None, seconds: float = 5.0) -> None:
     """ray.init waits minutes on an address where nothing listens; one TCP connect tells now."""
     import socket
 

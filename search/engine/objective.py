@@ -24,16 +24,12 @@ def objective(config: dict[str, Any], *, splits: Splits | ObjectRef, spec: Study
     from ray import tune
 
     from search.engine.cluster import data_unreadable_here, placement
-    from search.engine.packing import memory_share
+    from search.engine.worker import set_up_worker
     from trainable import TrainableError, train
 
     if isinstance(splits, ray.ObjectRef):
         splits = ray.get(splits)
-    threads = max(1, int(spec.resources.cpus_per_trial))
-    torch.set_num_threads(threads)
-    share = memory_share(spec.resources.gpus_per_trial)
-    if share is not None and torch.cuda.is_available():  # outgrown, this trial fails alone
-        torch.cuda.set_per_process_memory_fraction(share)
+    worker = set_up_worker(spec.resources.cpus_per_trial, spec.resources.gpus_per_trial)
     here = placement()  # each report says where the trial runs; the searcher records it
     unreadable = data_unreadable_here(splits)
     if unreadable:
@@ -44,13 +40,14 @@ def objective(config: dict[str, Any], *, splits: Splits | ObjectRef, spec: Study
             spec.train_config(config),
             splits,
             report=lambda epoch, metrics: tune.report({**metrics, **here}),
-            num_workers=threads - 1 if threads > 1 else 0,
+            num_workers=worker.loader_workers,
         )
     except (TrainableError, ValidationError) as exc:
         tune.report({"failed": f"{type(exc).__name__}: {exc}", **here})
     except torch.OutOfMemoryError:
         torch.cuda.empty_cache()
         batch = config.get("batch_size") or spec.train_config().batch_size
+        share = worker.memory_share
         allowed = f" ({share:.0%} of the GPU's memory, its share)" if share else ""
         tune.report(
             {

@@ -1,4 +1,4 @@
-"""The Optuna study of a search: open it, count its trials, and read values off them.
+"""The Optuna study of a search: open it, and tell FAIL what a dead search left running.
 
 Public Optuna APIs only. The storage is kept beside the study (`OpenStudy`), because marking a
 trial that a dead search left RUNNING takes the storage's own calls.
@@ -9,13 +9,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from search.engine.strategies import make_pruner, make_sampler, max_epochs
-from search.engine.trial_attrs import FAIL_REASON, INTERRUPTED
+from search.engine.strategies import make_pruner, make_sampler
 from search.study.spec import StudySpec
+from search.trials.attrs import FAIL_REASON, INTERRUPTED
 
 if TYPE_CHECKING:
     import optuna
-    from optuna.trial import FrozenTrial
 
 
 @dataclass(frozen=True)
@@ -35,7 +34,7 @@ def open_study(spec: StudySpec, storage: optuna.storages.BaseStorage) -> OpenStu
         study_name=spec.name,
         storage=storage,
         sampler=make_sampler(spec.search, spec.search.seed + (summary.n_trials if summary else 0)),
-        pruner=make_pruner(spec.search.pruner, max_epochs(spec)),
+        pruner=make_pruner(spec.search.pruner, spec.budget.epochs),
         direction="minimize" if spec.search.direction == "min" else "maximize",
         load_if_exists=True,
     )
@@ -55,36 +54,3 @@ def fail_interrupted(opened: OpenStudy) -> list[int]:
         study.tell(frozen.number, state=TrialState.FAIL)
         numbers.append(frozen.number)
     return numbers
-
-
-def finished_count(study: optuna.Study) -> int:
-    from optuna.trial import TrialState
-
-    return len(study.get_trials(deepcopy=False, states=(TrialState.COMPLETE, TrialState.PRUNED)))
-
-
-def failed_trials(study: optuna.Study) -> list[FrozenTrial]:
-    """Trials that failed by themselves (interrupted ones are the search's fault, not theirs)."""
-    from optuna.trial import TrialState
-
-    return [
-        t
-        for t in study.get_trials(deepcopy=False, states=(TrialState.FAIL,))
-        if t.user_attrs.get(FAIL_REASON) != INTERRUPTED
-    ]
-
-
-def best_or_none(study: optuna.Study) -> FrozenTrial | None:
-    """The best complete trial, or None while there is none (Optuna raises then)."""
-    try:
-        return study.best_trial
-    except ValueError:
-        return None
-
-
-def last_value(trial: FrozenTrial) -> float | None:
-    """A trial's value; for a pruned, failed or running one, its last reported epoch's."""
-    if trial.value is not None:
-        return trial.value
-    values = [v for _, v in sorted(trial.intermediate_values.items())]
-    return values[-1] if values else None

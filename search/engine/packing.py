@@ -8,36 +8,31 @@ the aggregate images/s by less than `GAIN`. The packing chosen is the fewest tri
 within `NEAR_BEST` of the best aggregate measured: more trials at once would only make each
 one slower. The choice and its reason are one line.
 
-Every trial then runs with a share of the GPU's memory (`memory_share`) set as the caching
-allocator's limit, so a trial that outgrows the measurement fails alone with out-of-memory,
-and never takes its neighbours with it.
+The measuring itself (Ray tasks on one GPU) is engine/gpu_probe.py. Every trial then runs with
+a share of the GPU's memory as the caching allocator's limit (engine/worker.py), so a trial that
+outgrows the measurement fails alone with out-of-memory, and never takes its neighbours with it.
 """
 
 from __future__ import annotations
 
 import math
-import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from search.engine.worker import HEADROOM
 from search.errors import ClusterError
-from search.study.spec import StudySpec, reachable
+from search.study.params import reachable
+from search.study.spec import StudySpec
 
 if TYPE_CHECKING:
     from ray import ObjectRef
 
     from trainable import Splits, TrainConfig
-    from trainable.probe import StepProbe
 
-HEADROOM = 0.10  # of each GPU's memory, never packed
 GAIN = 1.10  # doubling the trials on a GPU must raise its aggregate images/s this much
 NEAR_BEST = 0.95  # the fewest trials per GPU whose aggregate is within this of the best
 MOST_PER_GPU = 16
-PROBE_SECONDS = 4.0  # each count is timed this long, once all its copies are warm
-WAIT_FOR_GPU_S = 120.0  # for a GPU of the cluster to come free for the probe
-NOTICE_S = 5.0  # a wait longer than this for that GPU is said
-PROBE_GIVE_UP_S = 600.0  # for one count's copies to finish
 
 
 @dataclass(frozen=True)
@@ -64,14 +59,6 @@ class Packing:
 def share_of_one(per_gpu: int) -> float:
     """1/per_gpu, rounded down to Ray's 4 decimals so that per_gpu of them fit one GPU."""
     return math.floor(10_000 / per_gpu) / 10_000
-
-
-def memory_share(gpus_per_trial: float) -> float | None:
-    """The fraction of a GPU's memory a trial may allocate: its share of the GPU, less the
-    headroom; None for a whole GPU (or more)."""
-    if not 0 < gpus_per_trial < 1:
-        return None
-    return gpus_per_trial * (1 - HEADROOM)
 
 
 def most_that_fit(trial_bytes: int, gpu_bytes: int, headroom: float = HEADROOM) -> int:
@@ -113,7 +100,7 @@ def _reason(
 ) -> str:
     head = (
         f"resources: gpus_per_trial auto -> {share_of_one(chosen.per_gpu):g} "
-        f"({_trials(chosen.per_gpu)} a GPU): "
+        f"({count_of_trials(chosen.per_gpu)} a GPU): "
     )
     memory = ""
     if alone.peak_bytes and alone.gpu_bytes:
@@ -136,7 +123,7 @@ def _reason(
     return head + "; ".join(parts)
 
 
-def _trials(count: int) -> str:
+def count_of_trials(count: int) -> str:
     return "1 trial" if count == 1 else f"{count} trials"
 
 
@@ -200,8 +187,12 @@ def pack(
     set_by_user = "concurrency" in spec.search.model_fields_set
     if set_by_user:
         limits["search.concurrency"] = math.ceil(spec.search.concurrency / gpus)
+    from search.engine.gpu_probe import time_copies
+
     config = heaviest_config(spec)
-    packing = plan(lambda count: _probe(count, config, splits, cpus, echo), limits, config, echo)
+    packing = plan(
+        lambda count: time_copies(count, config, splits, cpus, echo), limits, config, echo
+    )
     echo(packing.reason)
     return _with(spec, packing.gpus_per_trial, None if set_by_user else packing.per_gpu * gpus)
 
@@ -246,119 +237,13 @@ def _with(spec: StudySpec, gpus_per_trial: float, concurrency: int | None) -> St
     return spec.model_copy(update=update)
 
 
-def _probe(
-    count: int,
-    config: TrainConfig,
-    splits: Splits | ObjectRef,
-    cpus: float,
-    echo: Callable[[str], None],
-) -> Probe:
-    """`count` copies of `config` timed at once on one GPU, as `count` packed trials. Each
-    runs as a Ray task, whose worker exits after it (Ray's max_calls=1 for GPU tasks), so no
-    memory cap or cached GPU memory outlives the probe."""
-    import ray
-    from ray.util.placement_group import placement_group, remove_placement_group
-    from ray.util.scheduling_strategies import PlacementGroupSchedulingStrategy
-
-    from search.errors import first_line
-
-    group = placement_group([{"GPU": 1, "CPU": count * cpus}])
-    try:
-        if not group.wait(timeout_seconds=NOTICE_S):
-            echo(
-                f"resources: gpus_per_trial auto: waiting for a GPU with {count * cpus:g} CPUs "
-                f"free beside it (gives up after {WAIT_FOR_GPU_S:.0f} s)"
-            )
-        if not group.wait(timeout_seconds=WAIT_FOR_GPU_S - NOTICE_S):
-            raise ClusterError(
-                f"resources: gpus_per_trial auto: no GPU with {count * cpus:g} CPUs beside it "
-                f"came free in {WAIT_FOR_GPU_S:.0f} s to time {_trials(count)} on; free one, "
-                "or set resources.gpus_per_trial to a number"
-            )
-        barrier = (
-            ray.remote(_Barrier)
-            .options(num_cpus=0, scheduling_strategy=PlacementGroupSchedulingStrategy(group, 0))
-            .remote()
-        )
-        copy = ray.remote(_measure).options(
-            num_cpus=cpus,
-            num_gpus=share_of_one(count),
-            scheduling_strategy=PlacementGroupSchedulingStrategy(group, 0),
-        )
-        pending = [copy.remote(config, splits, cpus, barrier, count) for _ in range(count)]
-        try:
-            measured: list[StepProbe | None] = ray.get(pending, timeout=PROBE_GIVE_UP_S)
-        except ray.exceptions.GetTimeoutError:
-            raise ClusterError(
-                f"resources: gpus_per_trial auto: timing {_trials(count)} on one GPU did not "
-                f"end in {PROBE_GIVE_UP_S:.0f} s; set resources.gpus_per_trial to a number"
-            ) from None
-        except ray.exceptions.RayTaskError as exc:  # the data or the model: the user's to fix
-            cause = exc.cause or exc
-            reason = first_line(cause, type(cause).__name__)
-            raise ClusterError(
-                f"resources: gpus_per_trial auto: timing a trial failed: {reason}"
-            ) from None
-    finally:
-        remove_placement_group(group)
-    if any(m is None for m in measured):
-        return Probe(count, 0.0, out_of_memory=True)
-    done = [m for m in measured if m is not None]
-    return Probe(
-        count,
-        aggregate_rate([m.marks for m in done]),
-        peak_bytes=max(m.peak_bytes for m in done),
-        gpu_bytes=done[0].gpu_bytes,
-    )
-
-
-def _measure(
-    config: TrainConfig, splits: Splits, cpus: float, barrier: Any, count: int
-) -> StepProbe | None:
-    """One copy, in its Ray worker: warm up, wait (training on) until every copy is warm,
-    then time; None where it ran out of GPU memory."""
-    import ray
-    import torch
-
-    from trainable.probe import measure_steps
-
-    torch.set_num_threads(max(1, int(cpus)))
-    share = memory_share(share_of_one(count))
-    if share is not None and torch.cuda.is_available():
-        torch.cuda.set_per_process_memory_fraction(share)
-    arrived = False
-    deadline = time.monotonic() + WAIT_FOR_GPU_S
-
-    def all_warm() -> bool:
-        nonlocal arrived
-        if not arrived:
-            ray.get(barrier.arrive.remote())
-            arrived = True
-        return ray.get(barrier.count.remote()) >= count or time.monotonic() > deadline
-
-    try:
-        return measure_steps(
-            config,
-            splits,
-            seconds=PROBE_SECONDS,
-            start_when=all_warm,
-            num_workers=max(0, int(cpus) - 1),  # as the trial will load files from disk
-        )
-    except torch.OutOfMemoryError:
-        return None
-
-
-class _Barrier:
-    """Counts the copies that are warm: timing starts once all of them are."""
-
-    def __init__(self) -> None:
-        self.arrived = 0
-
-    def arrive(self) -> None:
-        self.arrived += 1
-
-    def count(self) -> int:
-        return self.arrived
-
-
-__all__ = ["Packing", "Probe", "aggregate_rate", "choose", "heaviest_config", "pack", "plan"]
+__all__ = [
+    "Packing",
+    "Probe",
+    "aggregate_rate",
+    "choose",
+    "count_of_trials",
+    "heaviest_config",
+    "pack",
+    "plan",
+]

@@ -13,16 +13,16 @@ search's CPUs as one node has, so on a cluster it lands where a GPU is.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from search.engine.curves import records_of
-from search.engine.trial_attrs import CHOSEN_EPOCHS
+from search.engine.waiting import wait_until_placed
 from search.errors import ClusterError, SearchFailed, first_line
-from search.study.budget import EpochBudget
 from search.study.spec import StudySpec
+from search.trials.attrs import CHOSEN_EPOCHS
+from search.trials.curves import records_of
+from search.trials.states import complete_trials
 
 if TYPE_CHECKING:
     import optuna
@@ -42,6 +42,7 @@ class Refit:
     config: TrainConfig
     trial_number: int
     trial_value: float
+    trial_params: dict[str, Any]  # as sampled
     state_dict: dict[str, Any]
     history: list[dict[str, float]]
     test: Evaluation | MultiLabelEvaluation
@@ -51,15 +52,15 @@ class Refit:
 def best_config(
     study: optuna.Study, spec: StudySpec
 ) -> tuple[TrainConfig, optuna.trial.FrozenTrial]:
-    from optuna.trial import TrialState
-
-    if not study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,)):
+    """The best complete trial, and the TrainConfig that replays it (its epochs, its
+    schedule; multi-label: its validation-tuned threshold)."""
+    if not complete_trials(study):
         raise SearchFailed(
             f"study {spec.name} has no complete trial to refit (all pruned or failed); "
             "see `hpsearch trials` for the reasons, then widen the space or relax the pruner"
         )
     best = study.best_trial
-    budget = EpochBudget.of(spec)
+    budget = spec.budget
     trained = spec.train_config(budget.trial_config(best.params))
     epochs = max(1, int(best.user_attrs.get(CHOSEN_EPOCHS) or len(best.intermediate_values)))
     config = budget.replay(trained, epochs)
@@ -78,7 +79,8 @@ def tuned_threshold(best: optuna.trial.FrozenTrial, epoch: int, config: TrainCon
 
 
 def refit_best(
-    study: optuna.Study,
+    config: TrainConfig,
+    best: optuna.trial.FrozenTrial,
     spec: StudySpec,
     splits: Splits | ObjectRef,
     echo: Callable[[str], None] = print,
@@ -86,7 +88,8 @@ def refit_best(
     give_up_s: float = GIVE_UP_S,
     on_epoch: OnEpoch | None = None,
 ) -> Refit:
-    """`splits` may be an ObjectRef: Ray hands the refit the object, with no second copy.
+    """Refit `config` (best_config's, for trial `best`) and test it once. `splits` may be an
+    ObjectRef: Ray hands the refit the object, with no second copy.
 
     The refit asks for resources one node has (`refit_resources`); while no node has them
     free it says so every `NOTICE_S` seconds, and gives up after `give_up_s`.
@@ -96,7 +99,6 @@ def refit_best(
     from search.engine.cluster import amount, node_resources, refit_resources
     from trainable import TrainableError
 
-    config, best = best_config(study, spec)
     trial_threshold = float(best.params.get("threshold", spec.train_config().threshold))
     if spec.multilabel:
         echo(
@@ -124,7 +126,9 @@ def refit_best(
         ray.kill(refitter)
     asked = amount(cpus, "CPU") + (f", {amount(gpus, 'GPU')}" if gpus else "")
     where = {**where, "resources": asked}
-    return Refit(config, best.number, float(best.value), state_dict, history, test, where)
+    return Refit(
+        config, best.number, float(best.value), best.params, state_dict, history, test, where
+    )
 
 
 def _placed(
@@ -136,22 +140,18 @@ def _placed(
     from search.engine.cluster import amount
 
     wanted = amount(cpus, "CPU") + (f" and {amount(gpus, 'GPU')}" if gpus else "")
-    started = time.monotonic()
     where = refitter.where.remote()
-    while True:
-        ready, _ = ray.wait([where], timeout=min(NOTICE_S, give_up_s))
-        if ready:
-            return ray.get(where)
-        waited = time.monotonic() - started
-        if waited >= give_up_s:
-            raise ClusterError(
-                f"refit: no node had {wanted} free for {give_up_s:.0f} s; free them (`ray "
-                "status` shows what holds them) and run the same command again to refit"
-            )
-        echo(
-            f"refit: waiting for a node with {wanted} free ({waited:.0f} s so far, gives up "
-            f"after {give_up_s:.0f} s)"
-        )
+    wait_until_placed(
+        lambda timeout: bool(ray.wait([where], timeout=timeout)[0]),
+        who="refit",
+        waiting_for=f"a node with {wanted} free",
+        gave_up=f"refit: no node had {wanted} free for {give_up_s:.0f} s; free them (`ray "
+        "status` shows what holds them) and run the same command again to refit",
+        echo=echo,
+        notice_s=NOTICE_S,
+        give_up_s=give_up_s,
+    )
+    return ray.get(where)
 
 
 def _watched(refitter: Any, fitted: Any, epochs: int, on_epoch: OnEpoch | None) -> tuple:
@@ -191,39 +191,54 @@ class _Refitter:
     def fit(
         self, config: TrainConfig, splits: Splits, cpus: float, thresholds: tuple[float, ...]
     ) -> tuple:
-        """Train on train + val, then score the test split once (multi-label: at
-        config.threshold, at `thresholds` and across a grid, beside the best constant answer)."""
-        import dataclasses
+        from trainable import resolve_device
 
-        import torch
-
-        from search.engine.cluster import data_unreadable_here
-        from trainable import DataError, evaluate, resolve_device, train
-        from trainable.metrics import constant_baseline
-
-        unreadable = data_unreadable_here(splits)
-        if unreadable:
-            raise DataError(f"refit: {unreadable}")
-        torch.set_num_threads(max(1, int(cpus)))
         self.device = str(resolve_device(None))
 
         def report(epoch: int, record: dict[str, float]) -> None:
             self.epoch, self.record = epoch, record
 
-        history = train(config, splits.for_refit(), report=report)
-        test = evaluate(
-            history.model,
-            splits.test,
-            splits.classes,
-            threshold=config.threshold,
-            beta=config.beta,
-            extra_thresholds=thresholds,
-            precision=config.precision,  # bf16 and channels_last on a GPU, as training ran
+        return train_and_test(config, splits, cpus, thresholds, report)
+
+
+def train_and_test(
+    config: TrainConfig,
+    splits: Splits,
+    cpus: float,
+    thresholds: tuple[float, ...],
+    report: Callable[[int, dict[str, float]], None] | None = None,
+) -> tuple[dict[str, Any], list[dict[str, float]], Evaluation | MultiLabelEvaluation]:
+    """The refit itself, in the process it was placed in: train on train + val with the
+    worker set-up a trial of `cpus` CPUs has, then score the test split once (multi-label: at
+    config.threshold, at `thresholds` and across a grid, beside the best constant answer).
+    (state dict on the CPU, per-epoch records, test scores)."""
+    import dataclasses
+
+    from search.engine.cluster import data_unreadable_here
+    from search.engine.worker import set_up_worker
+    from trainable import DataError, evaluate, train
+    from trainable.metrics import constant_baseline
+
+    unreadable = data_unreadable_here(splits)
+    if unreadable:
+        raise DataError(f"refit: {unreadable}")
+    worker = set_up_worker(cpus, 0)  # a whole GPU, if any: no memory cap
+    refit_splits = splits.for_refit()
+    history = train(config, refit_splits, report=report, num_workers=worker.loader_workers)
+    test = evaluate(
+        history.model,
+        splits.test,
+        splits.classes,
+        threshold=config.threshold,
+        beta=config.beta,
+        extra_thresholds=thresholds,
+        precision=config.precision,  # bf16 and channels_last on a GPU, as training ran
+    )
+    if splits.multilabel:
+        tags = list(splits.classes)
+        constant = constant_baseline(
+            refit_splits.train.labels, splits.test.labels, tags, config.beta
         )
-        if splits.multilabel:
-            trained_on = splits.for_refit().train.labels
-            tags = list(splits.classes)
-            constant = constant_baseline(trained_on, splits.test.labels, tags, config.beta)
-            test = dataclasses.replace(test, constant=constant)
-        state = {k: v.detach().cpu() for k, v in history.model.state_dict().items()}
-        return state, history.records, test
+        test = dataclasses.replace(test, constant=constant)
+    state = {k: v.detach().cpu() for k, v in history.model.state_dict().items()}
+    return state, history.records, test

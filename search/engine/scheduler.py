@@ -13,7 +13,7 @@ from typing import Any
 
 from ray.tune.schedulers import FIFOScheduler, TrialScheduler
 
-from search.engine.searcher import LiveTrials
+from search.engine.live_trials import LiveTrials
 
 
 class OptunaPruningScheduler(FIFOScheduler):
@@ -25,23 +25,25 @@ class OptunaPruningScheduler(FIFOScheduler):
         self.live, self.metric_name, self.budget = live, metric, budget
 
     def on_trial_result(self, tune_controller: Any, trial: Any, result: dict) -> str:
-        optuna_trial = self.live.get(trial.trial_id)
+        live = self.live.get(trial.trial_id)
         value, epoch = result.get(self.metric_name), result.get("epoch")
-        if optuna_trial is None or value is None or epoch is None:
+        if live is None or value is None or epoch is None:
             return TrialScheduler.CONTINUE
         if not math.isfinite(value):  # the trainable raises DivergedError on its own
             return TrialScheduler.CONTINUE
-        optuna_trial.report(float(value), int(epoch))
+        live.trial.report(float(value), int(epoch))
         if self.budget is not None and epoch >= self.budget:
             return TrialScheduler.CONTINUE  # the trial ends by itself now
-        if optuna_trial.should_prune():
-            self.live.pruned.add(trial.trial_id)
+        if live.trial.should_prune():
+            live.pruned = True
             return TrialScheduler.STOP
         return TrialScheduler.CONTINUE
 
     def on_trial_error(self, tune_controller: Any, trial: Any) -> None:
         """Keep the reason for the searcher, which Ray tells only that there was an error."""
-        self.live.errors[trial.trial_id] = _error_of(trial) or "the trial's worker died"
+        live = self.live.get(trial.trial_id)
+        if live is not None:
+            live.error = _error_of(trial) or "the trial's worker died"
         super().on_trial_error(tune_controller, trial)
 
 

@@ -1,4 +1,4 @@
-"""A Ray Tune `Searcher` over Optuna's ask/tell, and the registry it shares with the scheduler.
+"""A Ray Tune `Searcher` over Optuna's ask/tell.
 
 `suggest()` asks the Optuna study for a trial over the study's space; `on_trial_complete()`
 tells it how the trial ended: COMPLETE with its final metric, PRUNED when the pruning scheduler
@@ -13,14 +13,12 @@ failure budget is spent. That makes a resumed or extended study need no bookkeep
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
 from ray.tune.search import Searcher
 
-from search.engine.curves import add_epoch, per_tag, to_history
-from search.engine.optuna_study import failed_trials, finished_count
-from search.engine.trial_attrs import (
+from search.engine.live_trials import LiveTrial, LiveTrials
+from search.trials.attrs import (
     ATTEMPT,
     CHOSEN_EPOCHS,
     FAIL_REASON,
@@ -32,6 +30,9 @@ from search.engine.trial_attrs import (
     RETRY_OF,
     TRAIN_SECONDS,
 )
+from search.trials.curves import add_epoch, per_tag, to_history
+from search.trials.states import failed_trials, finished_count
+from search.trials.values import minimizes
 
 if TYPE_CHECKING:
     import optuna
@@ -39,23 +40,6 @@ if TYPE_CHECKING:
     from optuna.trial import FrozenTrial, TrialState
 
     from search.study.budget import EpochBudget
-
-
-@dataclass
-class LiveTrials:
-    """Ray trial id -> the Optuna trial it runs, plus what the scheduler learnt about it.
-
-    The one piece of state the searcher and the scheduler share; it lives in the driver.
-    """
-
-    trials: dict[str, optuna.trial.Trial] = field(default_factory=dict)
-    pruned: set[str] = field(default_factory=set)
-    errors: dict[str, str] = field(default_factory=dict)
-    curves: dict[str, list[dict[str, float]]] = field(default_factory=dict)
-    placed: set[str] = field(default_factory=set)  # trials whose node and GPUs are recorded
-
-    def get(self, ray_id: str) -> optuna.trial.Trial | None:
-        return self.trials.get(ray_id)
 
 
 def outcome(
@@ -131,11 +115,11 @@ class OptunaSearcher(Searcher):
         return self.failed > self.failure_budget
 
     def suggest(self, trial_id: str) -> dict[str, Any] | str | None:
-        if self.over_failure_budget or self.finished + len(self.live.trials) >= self.target:
+        if self.over_failure_budget or self.finished + len(self.live) >= self.target:
             return Searcher.FINISHED
         trial = self.study.ask(self.space)
         trial.set_user_attr(RAY_TRIAL_ID, trial_id)
-        self.live.trials[trial_id] = trial
+        self.live.start(trial_id, trial)
         if self.watch is not None:
             self.watch.started(trial)
         return self.budget.trial_config(trial.params) if self.budget else dict(trial.params)
@@ -143,36 +127,25 @@ class OptunaSearcher(Searcher):
     def on_trial_result(self, trial_id: str, result: dict) -> None:
         """Keep each epoch's curves (written once, when the trial ends); record where the
         trial runs with its first result, so the dashboard shows it while it runs."""
-        trial = self.live.trials.get(trial_id)
-        if trial is not None:
-            self._record_placement(trial_id, trial, result)
-            if self.watch is not None:
-                self.watch.epoch(trial, result)
-        add_epoch(self.live.curves.setdefault(trial_id, []), result)
-
-    def _record_placement(self, trial_id: str, trial: optuna.trial.Trial, result: dict) -> None:
-        """Once a trial: its first result, or its only one (a trial stopped on its first
-        result, pruned or failed, reaches only `on_trial_complete`)."""
-        if trial_id in self.live.placed or NODE not in result:
+        live = self.live.get(trial_id)
+        if live is None:
             return
-        self.live.placed.add(trial_id)
-        for key in (NODE, GPUS):
-            trial.set_user_attr(key, result[key])
+        _record_placement(live, result)
+        if self.watch is not None:
+            self.watch.epoch(live.trial, result)
+        add_epoch(live.curves, result)
 
     def on_trial_complete(
         self, trial_id: str, result: dict | None = None, error: bool = False
     ) -> None:
         from optuna.trial import TrialState
 
-        trial = self.live.trials.pop(trial_id, None)
-        if trial is None:
+        live = self.live.end(trial_id)
+        if live is None:
             return
         result = result or {}
-        self._record_placement(trial_id, trial, result)
-        self.live.placed.discard(trial_id)
-        pruned = trial_id in self.live.pruned
-        self.live.pruned.discard(trial_id)
-        curves = self.live.curves.pop(trial_id, [])
+        trial, curves = live.trial, live.curves
+        _record_placement(live, result)
         add_epoch(curves, result)  # a stopped trial's last epoch comes only here
         value, epochs = self._value(result, curves)
         state, value, reason = outcome(
@@ -180,8 +153,8 @@ class OptunaSearcher(Searcher):
             metric=self.metric_name,
             error=error,
             failed=result.get("failed"),
-            pruned=pruned,
-            raised=self.live.errors.pop(trial_id, None),
+            pruned=live.pruned,
+            raised=live.error,
         )
         if reason:
             trial.set_user_attr(FAIL_REASON, reason[:2000])
@@ -210,7 +183,7 @@ class OptunaSearcher(Searcher):
         if self.budget is None or not self.budget.searched:
             return result.get(self.metric_name), None
         curve = {int(r["epoch"]): r[self.metric_name] for r in curves if self.metric_name in r}
-        minimize = self.study.direction.name == "MINIMIZE"
+        minimize = minimizes(self.study)
         chosen = self.budget.choose(curve, minimize)
         return (None, None) if chosen is None else (chosen[1], chosen[0])
 
@@ -229,3 +202,13 @@ class OptunaSearcher(Searcher):
         """Nothing to save: the Optuna storage is the search's checkpoint. A resumed run opens
         the study with a fresh Tuner (never `Tuner.restore`), and trials a dead run left
         RUNNING are told FAIL; defined so Ray does not warn that saving is unsupported."""
+
+
+def _record_placement(live: LiveTrial, result: dict) -> None:
+    """Where a trial runs, once: from its first result, or its only one (a trial stopped on
+    its first result, pruned or failed, reaches only `on_trial_complete`)."""
+    if live.placed or NODE not in result:
+        return
+    live.placed = True
+    for key in (NODE, GPUS):
+        live.trial.set_user_attr(key, result[key])

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from search.study.spec import PrunerSpec, SamplerSpec, SearchSpec, StudySpec
+from search.study.spec import PrunerSpec, SamplerSpec, SearchSpec
 
 if TYPE_CHECKING:
     import optuna
@@ -70,10 +70,3 @@ def make_pruner(spec: PrunerSpec, max_epochs: int) -> optuna.pruners.BasePruner:
             reduction_factor=spec.reduction_factor,
         )
     return optuna.pruners.NopPruner()
-
-
-def max_epochs(spec: StudySpec) -> int:
-    """The most epochs any trial can run: the resource hyperband divides."""
-    from search.study.budget import EpochBudget
-
-    return EpochBudget.of(spec).epochs

@@ -13,9 +13,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from search.engine.live_trials import LiveTrials
 from search.engine.optuna_study import OpenStudy, fail_interrupted
-from search.engine.searcher import LiveTrials, OptunaSearcher, Watcher
-from search.study.budget import EpochBudget
+from search.engine.searcher import OptunaSearcher, Watcher
 from search.study.space import distributions
 from search.study.spec import StudySpec
 
@@ -56,7 +56,7 @@ def run_search(
         target=spec.search.trials,
         failure_budget=spec.search.failure_budget,
         retries=spec.search.retries,
-        budget=EpochBudget.of(spec),
+        budget=spec.budget,
         watch=watch,
     )
     if searcher.finished < spec.search.trials and not searcher.over_failure_budget:
@@ -91,9 +91,7 @@ def _tuner(
         trainable,
         tune_config=tune.TuneConfig(
             search_alg=searcher,
-            scheduler=OptunaPruningScheduler(
-                live, spec.search.metric, budget=EpochBudget.of(spec).epochs
-            ),
+            scheduler=OptunaPruningScheduler(live, spec.search.metric, budget=spec.budget.epochs),
             num_samples=-1,  # the searcher says when the study is done
             max_concurrent_trials=spec.search.concurrency,
             reuse_actors=True,  # ~5x less overhead per short trial

@@ -1,4 +1,4 @@
-"""What a person sees while a search runs, and what `hpsearch status` shows of one.
+"""What a person sees while a search runs.
 
 On a terminal, `hpsearch run` keeps a status area under its trial lines (rich's Live): one row
 a running trial (number, parameters, epoch k of n, its latest validation value, time so far)
@@ -11,15 +11,13 @@ from __future__ import annotations
 
 import sys
 import threading
-import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from search.engine.optuna_study import best_or_none
-from search.report.progress import TrialPrinter, format_params
-from search.study.budget import EpochBudget
+from search.report.progress import TrialPrinter
+from search.report.status_area import Running, status_table, tally_of
+from search.trials.states import is_failed
+from search.trials.values import best_or_none
 
 if TYPE_CHECKING:
     import optuna
@@ -29,52 +27,6 @@ if TYPE_CHECKING:
     from search.study.spec import StudySpec
 
 Echo = Callable[[str], None]
-
-
-@dataclass
-class Running:
-    """One trial (or the refit) as the status area shows it."""
-
-    label: str
-    params: dict[str, Any]
-    of: int  # epochs it may train
-    epoch: int = 0
-    value: float | None = None
-    started: float = field(default_factory=time.monotonic)
-    since: str = ""  # `hpsearch status`: when it started, by the clock
-    trained: float = 0.0  # seconds inside train() at its latest epoch, as the trial reports
-
-    def elapsed(self) -> str:
-        return _duration(time.monotonic() - self.started)
-
-
-@dataclass
-class Tally:
-    """The footer: how far the search is."""
-
-    metric: str
-    wanted: int
-    finished: int = 0
-    epochs: int = 0
-    best: tuple[float, int] | None = None  # value, trial number
-    left_seconds: float | None = None
-    estimating: bool = True  # False: say nothing of the time left (`hpsearch status`)
-
-    def line(self) -> str:
-        best = "no best yet"
-        if self.best is not None:
-            best = f"best {self.metric} {self.best[0]:.4f} (#{self.best[1]})"
-        if not self.estimating:
-            left = ""
-        elif self.left_seconds is None:
-            left = "time left: known after the first trial"
-        elif self.left_seconds < 5:
-            left = "almost done"
-        else:
-            left = f"about {_duration(self.left_seconds)} left"
-        parts = [f"{self.finished}/{self.wanted} trials finished", best]
-        parts += [f"{self.epochs} epochs trained", left]
-        return " · ".join(p for p in parts if p)
 
 
 class Progress:
@@ -93,7 +45,7 @@ class Progress:
         terminal: bool | None = None,
     ) -> None:
         self.spec, self.echo = spec, echo
-        self.epochs = EpochBudget.of(spec).epochs
+        self.epochs = spec.budget.epochs
         self.printer = TrialPrinter(spec.search.metric, self.say)
         self.terminal = sys.stdout.isatty() if terminal is None else terminal
         self.running: dict[int, Running] = {}
@@ -170,7 +122,7 @@ class Progress:
     def finished(self, study: optuna.Study, trial: FrozenTrial) -> None:
         with self._lock:
             row = self.running.pop(trial.number, None)
-            if trial.state.name != "FAIL":
+            if not is_failed(trial):
                 self.tally.finished += 1
                 trained = len(trial.intermediate_values) or (row.epoch if row else 0)
                 self._trial_epochs.append(trained)
@@ -190,10 +142,6 @@ class Progress:
             loss = f", train_loss {record['train_loss']:.4f}" if "train_loss" in record else ""
             self.say(f"refit: epoch {epoch}/{of} on {device}{loss} ({row.elapsed()})")
 
-    def refit_done(self) -> None:
-        with self._lock:
-            self.running.pop(-1, None)
-
     def _estimate(self) -> None:
         """Time left: the trials still to run at the epochs a trial has trained on average,
         plus what running trials have left, at the mean epoch time, over the concurrency."""
@@ -211,95 +159,3 @@ class Progress:
             rows = list(self.running.values())
             footer = self.tally.line()
         return status_table(rows, self.spec.search.metric, footer)
-
-
-def tally_of(study: optuna.Study, spec: StudySpec) -> Tally:
-    """The footer's counts from the storage: what a resumed run starts from."""
-    trials = study.get_trials(deepcopy=False)
-    best = best_or_none(study)
-    return Tally(
-        metric=spec.search.metric,
-        wanted=spec.search.trials,
-        finished=sum(t.state.name in ("COMPLETE", "PRUNED") for t in trials),
-        epochs=sum(len(t.intermediate_values) for t in trials),
-        best=(best.value, best.number) if best is not None else None,
-    )
-
-
-def run_status(run_dir: Path) -> tuple[str, RenderableType, list[str]]:
-    """`hpsearch status`: (heading, running trials with the footer, closing lines) of a run
-    directory, read from its storage; a run driven elsewhere, or finished, alike."""
-    from datetime import datetime
-
-    from search.rundir.layout import RunDir
-    from search.rundir.resume import load_run_study
-    from search.rundir.storage import shown
-    from search.rundir.study_lease import current_holder
-
-    run = RunDir(run_dir)
-    spec, study = load_run_study(run)
-    url = run.storage_url(spec)
-    epochs = EpochBudget.of(spec).epochs
-    now = datetime.now()
-    rows = []
-    for trial in study.get_trials(deepcopy=False):
-        if trial.state.name != "RUNNING":
-            continue
-        values = list(trial.intermediate_values.values())
-        started = trial.datetime_start or now
-        rows.append(
-            Running(
-                f"trial {trial.number}",
-                trial.params,
-                epochs,
-                epoch=len(values),
-                value=values[-1] if values else None,
-                since=f"{started:%H:%M:%S} ({_duration((now - started).total_seconds())})",
-            )
-        )
-    holder = current_holder(url, spec.name)
-    if holder is not None:
-        driven = f"driven by {holder.describe(time.time())}"
-    else:
-        driven = "no hpsearch run drives it now"
-    heading = f"study {spec.name} in {shown(url)}: {driven}"
-    closing = []
-    summary = run.read_summary()
-    if summary is not None:
-        closing = [
-            f"finished: best trial {summary.best_trial}, {summary.metric} "
-            f"{summary.best_value:.4f}; test: {summary.test.line()}",
-            f"run directory: {run.path}",
-        ]
-    elif holder is None:
-        closing = ["not finished, and nothing runs it: `hpsearch run` on its study resumes it"]
-    tally = tally_of(study, spec)
-    tally.estimating = False
-    return heading, status_table(rows, spec.search.metric, tally.line()), closing
-
-
-def status_table(rows: list[Running], metric: str, footer: str) -> RenderableType:
-    """Running trials as a table, the footer under it."""
-    from rich.console import Group
-    from rich.table import Table
-    from rich.text import Text
-
-    table = Table(box=None, pad_edge=False, show_edge=False, header_style="bold")
-    clock = "since" if any(r.since for r in rows) else "time"
-    for name in ("", "parameters", "epoch", metric, clock):
-        table.add_column(name, no_wrap=name != "parameters")
-    for row in rows:
-        value = "" if row.value is None else f"{row.value:.4f}"
-        when = row.since or row.elapsed()
-        table.add_row(row.label, format_params(row.params), f"{row.epoch}/{row.of}", value, when)
-    summary = Text(footer, style="bold", no_wrap=True, overflow="ignore")
-    return Group(table, summary) if rows else Group(summary)
-
-
-def _duration(seconds: float) -> str:
-    seconds = max(0, int(seconds))
-    if seconds < 60:
-        return f"{seconds} s"
-    if seconds < 3600:
-        return f"{seconds // 60} min {seconds % 60:02d} s"
-    return f"{seconds // 3600} h {seconds % 3600 // 60:02d} min"

@@ -8,19 +8,18 @@ from __future__ import annotations
 
 import base64
 import html
-from collections import Counter
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from search.engine.curves import records_of
-from search.engine.optuna_study import best_or_none
-from search.engine.trial_attrs import FAIL_REASON, TRAIN_SECONDS
 from search.report import plots
 from search.report.diagnosis import fit_diagnosis
 from search.report.progress import format_params, format_value, shown_params
 from search.report.pruning import pruning_rule, pruning_savings, rung_epochs
 from search.rundir.layout import RunDir, Summary, write_bytes, write_text
-from search.study.budget import EpochBudget
+from search.trials.attrs import FAIL_REASON, TRAIN_SECONDS
+from search.trials.curves import records_of
+from search.trials.states import is_failed, state_counts
+from search.trials.values import best_or_none
 
 if TYPE_CHECKING:
     import optuna
@@ -90,9 +89,7 @@ def _figures(
         "importances": plots.importances(study),
         "slices": plots.slices(study, spec.search.metric),
         "trial_curves": plots.trial_curves(study, spec.search.metric),
-        "epochs_reached": plots.epochs_reached(
-            study, EpochBudget.of(spec).epochs, rung_epochs(spec)
-        ),
+        "epochs_reached": plots.epochs_reached(study, spec.budget.epochs, rung_epochs(spec)),
         "fit_curves": plots.fit_curves(best, refit) if best else None,
         "confusion_matrix": plots.confusion_matrix(test) if test and not _tags(test) else None,
         "tag_scores": plots.tag_scores(test) if test and _tags(test) else None,
@@ -115,7 +112,7 @@ def _summary_section(
     spec: StudySpec, study: optuna.Study, summary: Summary | None, best: FrozenTrial | None
 ) -> str:
     trials = study.get_trials(deepcopy=False)
-    states = Counter(t.state.name.lower() for t in trials)
+    states = {state.lower(): count for state, count in state_counts(trials).items()}
     trained = sum(float(t.user_attrs.get(TRAIN_SECONDS, 0)) for t in trials)
     rows = [("trials", ", ".join(f"{n} {s}" for s, n in sorted(states.items())) or "none yet")]
     if best is not None:
@@ -223,7 +220,7 @@ def _tag_section(images: dict[str, bytes], test: dict[str, Any]) -> str:
 
 
 def _failures_section(study: optuna.Study) -> str:
-    failed = [t for t in study.get_trials(deepcopy=False) if t.state.name == "FAIL"]
+    failed = [t for t in study.get_trials(deepcopy=False) if is_failed(t)]
     if not failed:
         return ""
     rows = [

@@ -7,12 +7,14 @@ import io
 import math
 from typing import TYPE_CHECKING, Any
 
-from search.engine.curves import records_of
-from search.engine.optuna_study import last_value
+from search.trials.curves import records_of
+from search.trials.states import complete_trials, is_complete, is_pruned
+from search.trials.values import best_of, last_value, minimizes
 
 if TYPE_CHECKING:
     import optuna
     from matplotlib.figure import Figure
+    from optuna.trial import FrozenTrial
 
 STATE_COLORS = {
     "COMPLETE": "tab:blue",
@@ -21,6 +23,14 @@ STATE_COLORS = {
     "RUNNING": "tab:gray",
     "WAITING": "tab:gray",
 }
+
+
+def _color(trial: FrozenTrial) -> str:
+    return STATE_COLORS.get(trial.state.name, "k")
+
+
+def _label(trial: FrozenTrial) -> str:
+    return trial.state.name.lower()
 
 
 def render(figure: Figure) -> bytes:
@@ -37,23 +47,23 @@ def _figure(**kwargs: Any) -> Figure:
 
 def optimization_history(study: optuna.Study, metric: str) -> Figure | None:
     """Each finished trial's value, and the best complete one so far."""
-    points = [(t.number, last_value(t), t.state.name) for t in study.get_trials(deepcopy=False)]
-    points = [p for p in points if p[1] is not None]
+    points = [(t, last_value(t)) for t in study.get_trials(deepcopy=False)]
+    points = [(t, v) for t, v in points if v is not None]
     if not points:
         return None
     figure = _figure(figsize=(6.5, 3.6))
     axes = figure.subplots()
-    minimize = study.direction.name == "MINIMIZE"
+    minimize = minimizes(study)
     best, xs, bests = None, [], []
-    for number, value, state in points:
-        axes.scatter(number, value, color=STATE_COLORS.get(state, "k"), s=22, label=state.lower())
-        if state == "COMPLETE":
-            best = value if best is None else (min(best, value) if minimize else max(best, value))
+    for trial, value in points:
+        axes.scatter(trial.number, value, color=_color(trial), s=22, label=_label(trial))
+        if is_complete(trial):
+            best = best_of([value] if best is None else [best, value], minimize)
         if best is not None:
-            xs.append(number)
+            xs.append(trial.number)
             bests.append(best)
     axes.step(xs, bests, where="post", color="black", linewidth=1.2, label="best complete")
-    _log_scale_if_spread(axes, [value for _, value, _ in points])
+    _log_scale_if_spread(axes, [value for _, value in points])
     _dedupe_legend(axes)
     axes.set(xlabel="trial", ylabel=metric, title="Optimization history")
     _whole_numbers(axes.xaxis)
@@ -69,8 +79,8 @@ def trial_curves(study: optuna.Study, metric: str) -> Figure | None:
     axes = figure.subplots()
     for trial in trials:
         epochs, values = zip(*sorted(trial.intermediate_values.items()), strict=True)
-        color = STATE_COLORS.get(trial.state.name, "k")
-        style = "--" if trial.state.name == "PRUNED" else "-"
+        color = _color(trial)
+        style = "--" if is_pruned(trial) else "-"
         axes.plot(
             epochs,
             values,
@@ -78,9 +88,9 @@ def trial_curves(study: optuna.Study, metric: str) -> Figure | None:
             color=color,
             alpha=0.7,
             linewidth=1,
-            label=trial.state.name.lower(),
+            label=_label(trial),
         )
-        if trial.state.name == "PRUNED":
+        if is_pruned(trial):
             axes.plot(epochs[-1], values[-1], "x", color=color, markersize=8)
     _log_scale_if_spread(axes, [v for t in trials for v in t.intermediate_values.values()])
     _dedupe_legend(axes)
@@ -100,9 +110,9 @@ def epochs_reached(study: optuna.Study, budget: int, rungs: list[int]) -> Figure
         axes.barh(
             trial.number,
             len(trial.intermediate_values),
-            color=STATE_COLORS.get(trial.state.name, "k"),
+            color=_color(trial),
             height=0.7,
-            label=trial.state.name.lower(),
+            label=_label(trial),
         )
     for rung in rungs:
         axes.axvline(rung, color="gray", linestyle=":", linewidth=1)
@@ -119,7 +129,7 @@ def importances(study: optuna.Study) -> Figure | None:
     """optuna.importance (fANOVA) over the complete trials; None below two of them."""
     import optuna
 
-    complete = study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,))
+    complete = complete_trials(study)
     if len(complete) < 2 or not complete[0].params:
         return None
     try:
@@ -160,7 +170,7 @@ def slices(study: optuna.Study, metric: str) -> Figure | None:
         else:
             xs = [str(x) for x in xs]
         values = [last_value(t) for t in shown]
-        axes.scatter(xs, values, s=18, c=[STATE_COLORS.get(t.state.name, "k") for t in shown])
+        axes.scatter(xs, values, s=18, c=[_color(t) for t in shown])
         _log_scale_if_spread(axes, values)
         axes.set(xlabel=name, ylabel=metric)
     for axes in list(grid.flat)[len(names) :]:

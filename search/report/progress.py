@@ -5,8 +5,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from search.engine.optuna_study import best_or_none, last_value
-from search.engine.trial_attrs import CHOSEN_EPOCHS, FAIL_REASON
+from search.trials.attrs import CHOSEN_EPOCHS, FAIL_REASON
+from search.trials.states import is_failed
+from search.trials.values import best_or_none, last_value
 
 if TYPE_CHECKING:
     import optuna
@@ -37,7 +38,7 @@ class TrialPrinter:
 
     def __call__(self, study: optuna.Study, trial: FrozenTrial) -> None:
         epochs = len(trial.intermediate_values)
-        if trial.state.name == "FAIL":  # the whole reason is in trials.csv and the dashboard
+        if is_failed(trial):  # the whole reason is in trials.csv and the dashboard
             outcome = _shorten(str(trial.user_attrs.get(FAIL_REASON, "failed")), 140)
         else:
             value = last_value(trial)

@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from search.study.budget import EpochBudget
+from search.trials.states import is_pruned
 
 if TYPE_CHECKING:
     from optuna.trial import FrozenTrial
@@ -34,20 +34,19 @@ class PruningSavings:
 def pruning_savings(spec: StudySpec, trials: list[FrozenTrial]) -> PruningSavings:
     """A pruned trial would have trained the whole budget; every other trial counts as it ran
     (early stopping and failures end trials without the pruner)."""
-    budget = EpochBudget.of(spec).epochs
+    budget = spec.budget.epochs
     ran = [len(t.intermediate_values) for t in trials]
     return PruningSavings(
         trained=sum(ran),
         unpruned=sum(
-            max(n, budget) if t.state.name == "PRUNED" else n
-            for t, n in zip(trials, ran, strict=True)
+            max(n, budget) if is_pruned(t) else n for t, n in zip(trials, ran, strict=True)
         ),
     )
 
 
 def rung_epochs(spec: StudySpec) -> list[int]:
     """The epochs at which successive halving decides (none for the other pruners)."""
-    pruner, budget = spec.search.pruner, EpochBudget.of(spec).epochs
+    pruner, budget = spec.search.pruner, spec.budget.epochs
     if pruner.type != "successive_halving":
         return []
     rungs, epoch = [], max(1, pruner.warmup_epochs)
@@ -60,7 +59,7 @@ def rung_epochs(spec: StudySpec) -> list[int]:
 def pruning_rule(spec: StudySpec) -> str:
     """One paragraph: when the study's pruner stops a trial."""
     pruner, metric = spec.search.pruner, spec.search.metric
-    budget = EpochBudget.of(spec)
+    budget = spec.budget
     after = (
         f"once {pruner.startup_trials} trials have finished, from epoch {pruner.warmup_epochs + 1}"
     )

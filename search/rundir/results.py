@@ -4,16 +4,17 @@ use it. `RunDir` (layout.py) names the files; this module fills them."""
 from __future__ import annotations
 
 import os
-from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import yaml
 
-from search.engine.trial_attrs import CHOSEN_EPOCHS, FAIL_REASON, GPUS, NODE
 from search.errors import RunDirError
 from search.rundir.layout import DataInfo, RunDir, Summary, TestScores, write_json, write_text
+from search.trials.attrs import CHOSEN_EPOCHS, FAIL_REASON, GPUS, NODE
+from search.trials.states import state_counts
+from search.trials.values import best_of, minimizes
 
 if TYPE_CHECKING:
     import optuna
@@ -32,11 +33,11 @@ def trials_frame(study: optuna.Study, metric: str) -> pd.DataFrame:
     """
     import pandas as pd
 
-    minimize = study.direction.name == "MINIMIZE"
+    minimize = minimizes(study)
     rows = []
     for trial in study.get_trials(deepcopy=False):
         curve = list(trial.intermediate_values.values())
-        best = (min(curve) if minimize else max(curve)) if curve else None
+        best = best_of(curve, minimize)
         seconds = trial.duration.total_seconds() if trial.duration else None
         rows.append(
             {
@@ -101,8 +102,8 @@ def write_results(
         direction=spec.search.direction,
         best_trial=refit.trial_number,
         best_value=refit.trial_value,
-        best_params=study.best_trial.params,
-        trials=dict(Counter(t.state.name for t in study.get_trials(deepcopy=False))),
+        best_params=refit.trial_params,
+        trials=state_counts(study.get_trials(deepcopy=False)),
         refit_epochs=refit.config.epochs,
         test=TestScores.of(refit.test),
         seconds=seconds,

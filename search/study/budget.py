@@ -16,6 +16,8 @@ import math
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from search.study.params import CategoricalParam, IntParam
+
 if TYPE_CHECKING:
     from search.study.spec import StudySpec
     from trainable import TrainConfig
@@ -29,8 +31,6 @@ class EpochBudget:
 
     @classmethod
     def of(cls, spec: StudySpec) -> EpochBudget:
-        from search.study.spec import CategoricalParam, IntParam
-
         param = spec.space.get("epochs")
         if isinstance(param, IntParam):
             choices = tuple(range(param.low, param.high + 1, param.step))

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from search.study.spec import CategoricalParam, FloatParam, IntParam, StudySpec
+from search.study.params import CategoricalParam, FloatParam, IntParam
+from search.study.spec import StudySpec
 
 if TYPE_CHECKING:
     from optuna.distributions import BaseDistribution

@@ -8,12 +8,11 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Any, Literal
 
 import yaml
 from pydantic import (
     BaseModel,
-    BeforeValidator,
     ConfigDict,
     Field,
     ValidationError,
@@ -22,6 +21,9 @@ from pydantic import (
 )
 
 from search.errors import StudySpecError
+from search.study.budget import EpochBudget
+from search.study.label_kind import check_label_kind
+from search.study.params import CategoricalParam, FloatParam, IntParam, Param, reachable
 from search.study.validation_errors import first_error
 from trainable import DataConfig, DigitsData, MultiLabelData, TrainConfig, did_you_mean
 
@@ -30,71 +32,11 @@ PrunerName = Literal["median", "percentile", "successive_halving", "hyperband", 
 # Set in model:, not in space:/fixed:, so a study has one place that names its network.
 MODEL_FIELDS = ("backbone", "weights")
 MODES = {"val_loss": "min", "val_accuracy": "max", "val_fbeta": "max", "val_accuracy_thresh": "max"}
-SINGLE_LABEL_METRICS = ("val_accuracy",)
-MULTILABEL_METRICS = ("val_fbeta", "val_accuracy_thresh")
 MetricName = Literal["val_loss", "val_accuracy", "val_fbeta", "val_accuracy_thresh"]
 
 
 class _Frozen(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
-
-
-class FloatParam(_Frozen):
-    type: Literal["float"]
-    low: float
-    high: float
-    log: bool = False
-    step: float | None = Field(None, gt=0)
-
-    @model_validator(mode="after")
-    def _range(self) -> FloatParam:
-        _check_range(self.low, self.high, self.log, self.step)
-        return self
-
-
-class IntParam(_Frozen):
-    type: Literal["int"]
-    low: int
-    high: int
-    log: bool = False
-    step: int = Field(1, ge=1)
-
-    @model_validator(mode="after")
-    def _range(self) -> IntParam:
-        _check_range(self.low, self.high, self.log, None if self.step == 1 else self.step)
-        return self
-
-
-class CategoricalParam(_Frozen):
-    type: Literal["categorical"]
-    choices: list[bool | int | float | str | None] = Field(min_length=1)
-
-
-def _a_mapping(value: Any) -> Any:
-    if not isinstance(value, dict):
-        raise ValueError(
-            f"must be a mapping like {{type: float, low: 0.001, high: 0.1}}, got {value!r}; "
-            "to hold one value put it in fixed:"
-        )
-    return value
-
-
-Param = Annotated[
-    FloatParam | IntParam | CategoricalParam,
-    Field(discriminator="type"),
-    BeforeValidator(_a_mapping),
-]
-
-
-def _check_range(low: float, high: float, log: bool, step: float | None) -> None:
-    if low >= high:
-        raise ValueError(
-            f"low must be < high, got low={low}, high={high}; to hold one value put it in fixed:"
-        )
-    if log and low <= 0:
-        raise ValueError(f"log needs low > 0, got low={low}")
-    if log and step is not None:
-        raise ValueError("log and step cannot be combined; drop one of them")
 
 
 class ModelSpec(_Frozen):
@@ -228,12 +170,17 @@ class StudySpec(_Frozen):
         base = self.base_config()
         for name, param in self.space.items():
             _check_param(name, param, base)
-        _check_label_kind(self)
+        check_label_kind(self)
         return self
 
     @property
     def multilabel(self) -> bool:
         return isinstance(self.data, MultiLabelData)
+
+    @property
+    def budget(self) -> EpochBudget:
+        """The epochs a trial trains and may stand for (study/budget.py)."""
+        return EpochBudget.of(self)
 
     def base_config(self) -> dict[str, Any]:
         """model + fixed, validated as a TrainConfig: what every trial starts from."""
@@ -259,12 +206,6 @@ def _check_keys(section: dict[str, Any], where: str) -> None:
             raise ValueError(f"{where}.{key} is not a training setting; {hint}")
 
 
-def reachable(param: FloatParam | IntParam | CategoricalParam) -> list[Any]:
-    """The values that bound what a parameter can take: a categorical's choices, a range's
-    two ends."""
-    return param.choices if isinstance(param, CategoricalParam) else [param.low, param.high]
-
-
 def _check_param(name: str, param: FloatParam | IntParam | CategoricalParam, base: dict) -> None:
     """Every value the parameter can take must make a valid TrainConfig."""
     annotation = str(TrainConfig.model_fields[name].annotation)
@@ -277,44 +218,6 @@ def _check_param(name: str, param: FloatParam | IntParam | CategoricalParam, bas
             raise ValueError(
                 f"space.{name} can take {value!r}, but {first_error(exc, TrainConfig)}"
             ) from None
-
-
-def _check_label_kind(spec: StudySpec) -> None:
-    """Metrics and settings that only one kind of data (one class, or tags) has."""
-    metric = spec.search.metric
-    if spec.multilabel and metric in SINGLE_LABEL_METRICS:
-        raise ValueError(
-            f"search.metric {metric} is for single-label data; a multilabel study is judged by "
-            f"{', '.join(MULTILABEL_METRICS)} or val_loss"
-        )
-    if not spec.multilabel and metric in MULTILABEL_METRICS:
-        raise ValueError(
-            f"search.metric {metric} needs multi-label data (data.source: multilabel); use "
-            "val_loss or val_accuracy"
-        )
-    if "beta" in spec.space:
-        raise ValueError(
-            "space.beta: beta defines val_fbeta, the yardstick trials are compared by, so it "
-            "cannot change between trials; set it in fixed:"
-        )
-    for name in ("threshold", "beta"):
-        if not spec.multilabel and name in {**spec.space, **spec.fixed}:
-            where = "space" if name in spec.space else "fixed"
-            raise ValueError(
-                f"{where}.{name} only applies to multi-label data (data.source: multilabel); "
-                "drop it"
-            )
-    if spec.multilabel:
-        balance = spec.space.get("balance")
-        choices = balance.choices if isinstance(balance, CategoricalParam) else []
-        values = [spec.fixed.get("balance"), *choices]
-        for value in ("oversample", "undersample"):
-            if value in values:
-                where = "space" if value in choices else "fixed"
-                raise ValueError(
-                    f"{where}.balance {value} draws images by class, and multi-label images "
-                    "carry several tags; use none or weighted_loss (positive weights per tag)"
-                )
 
 
 class _Loader(yaml.SafeLoader):

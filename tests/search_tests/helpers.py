@@ -85,8 +85,9 @@ def make(
     storage: str | None = None,
 ):
     """A study, a searcher and a scheduler sharing one registry, as the tuner wires them."""
+    from search.engine.live_trials import LiveTrials
     from search.engine.scheduler import OptunaPruningScheduler
-    from search.engine.searcher import LiveTrials, OptunaSearcher
+    from search.engine.searcher import OptunaSearcher
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     study = optuna.create_study(

@@ -12,8 +12,8 @@ import torch
 import yaml
 
 from search import load_best
-from search.engine.curves import records_of
 from search.study.spec import load_study_spec, parse_study_spec
+from search.trials.curves import records_of
 from tests.search_tests.helpers import benchmark_module
 
 pytestmark = pytest.mark.slow

@@ -18,9 +18,9 @@ import pytest
 import yaml
 from optuna.trial import TrialState
 
-from search.engine.trial_attrs import FAIL_REASON, INTERRUPTED
 from search.rundir.layout import RunDir
 from search.rundir.study_lease import GRACE_VARIABLE, LOST_EXIT_STATUS, current_holder
+from search.trials.attrs import FAIL_REASON, INTERRUPTED
 from tests.search_tests.drivers import (
     FINISHED,
     HPSEARCH,

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from optuna.trial import TrialState
 
-from search.engine.trial_attrs import FAIL_REASON, INTERRUPTED, RAY_TRIAL_ID
+from search.trials.attrs import FAIL_REASON, INTERRUPTED, RAY_TRIAL_ID
 from tests.search_tests.drivers import (
     FINISHED,
     HPSEARCH,

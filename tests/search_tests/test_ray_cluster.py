@@ -4,29 +4,45 @@ on, as `ray start --head` sets it up; a node lost mid-search; GPUs placed by fra
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 import yaml
 from optuna.trial import TrialState
 
-from search.engine.trial_attrs import FAIL_REASON, GPUS, INTERRUPTED, NODE, RETRY_OF
+from search.trials.attrs import FAIL_REASON, GPUS, INTERRUPTED, NODE, RETRY_OF
 from tests.search_tests.drivers import FINISHED, process_study, run, start, trials, wait_for
 from tests.servers import RayCluster
 
 pytestmark = pytest.mark.slow
 
 
-@pytest.fixture
-def cluster(tmp_path: Path):
+@contextmanager
+def two_nodes(home: Path) -> Iterator[RayCluster]:
     """Head and worker of one CPU each: no single node has the two CPUs two trials use."""
-    ray = RayCluster(tmp_path / "head-home")
+    ray = RayCluster(home)
     try:
         ray.add_node(cpus=1, head=True)
         ray.add_node(cpus=1)
         yield ray
     finally:
         ray.stop()
+
+
+@pytest.fixture(scope="module")
+def cluster(tmp_path_factory) -> Iterator[RayCluster]:
+    """One two-node cluster for the tests that leave it as they found it."""
+    with two_nodes(tmp_path_factory.mktemp("cluster") / "head-home") as ray:
+        yield ray
+
+
+@pytest.fixture
+def cluster_to_break(tmp_path: Path) -> Iterator[RayCluster]:
+    """A two-node cluster of the test's own: it loses a node."""
+    with two_nodes(tmp_path / "head-home") as ray:
+        yield ray
 
 
 def write(folder: Path, **overrides) -> Path:
@@ -61,7 +77,10 @@ def test_a_machine_without_the_token_is_told_what_it_needs(cluster, tmp_path) ->
     assert "token authentication" in done.stderr and "~/.ray/auth_token" in done.stderr
 
 
-def test_a_node_lost_mid_search_fails_its_trial_which_is_retried(cluster, tmp_path) -> None:
+def test_a_node_lost_mid_search_fails_its_trial_which_is_retried(
+    cluster_to_break: RayCluster, tmp_path
+) -> None:
+    cluster = cluster_to_break
     study = write(tmp_path, ray={"address": cluster.address})
     run_dir = tmp_path / "run"
     process = start(study, run_dir, cluster.env())
@@ -92,10 +111,11 @@ def test_a_node_lost_mid_search_fails_its_trial_which_is_retried(cluster, tmp_pa
     assert f"trial {victim.number:>3} FAIL" in stdout
 
 
-@pytest.fixture
-def gpu_cluster(tmp_path: Path):
-    """One node that declares two GPUs it does not have: Ray places by what nodes declare."""
-    ray = RayCluster(tmp_path / "head-home")
+@pytest.fixture(scope="module")
+def gpu_cluster(tmp_path_factory) -> Iterator[RayCluster]:
+    """One node that declares two GPUs it does not have: Ray places by what nodes declare.
+    Shared by the module's GPU tests: each run leaves it as it found it."""
+    ray = RayCluster(tmp_path_factory.mktemp("gpu-cluster") / "head-home")
     try:
         ray.add_node(cpus=4, gpus=2, head=True)
         yield ray

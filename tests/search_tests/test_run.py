@@ -16,9 +16,9 @@ from typer.testing import CliRunner
 
 from search import load_best
 from search.cli import app
-from search.engine.trial_attrs import CHOSEN_EPOCHS, RAY_TRIAL_ID, TRAIN_SECONDS
 from search.run import run_study
 from search.study.spec import parse_study_spec
+from search.trials.attrs import CHOSEN_EPOCHS, RAY_TRIAL_ID, TRAIN_SECONDS
 from tests.search_tests.helpers import outcome_lines, tiny_study
 from trainable import TrainConfig, evaluate, prepare
 
@@ -238,7 +238,8 @@ def test_a_refit_that_no_node_can_place_says_so_and_gives_up(finished, monkeypat
     lines: list[str] = []
     try:
         with pytest.raises(ClusterError, match=r"refit: no node had 2 CPUs free for 2 s; free"):
-            refit.refit_best(study, spec, prepare(spec.data), lines.append, give_up_s=2)
+            config, best = refit.best_config(study, spec)
+            refit.refit_best(config, best, spec, prepare(spec.data), lines.append, give_up_s=2)
     finally:
         ray.kill(hog)
     assert lines and all(

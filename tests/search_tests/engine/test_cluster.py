@@ -25,17 +25,17 @@ def clean_auth(monkeypatch, tmp_path: Path) -> Path:
 def test_a_local_ray_uses_tokens_as_ray_would(clean_auth) -> None:
     import os
 
-    cluster._decide_auth_mode(None)
+    cluster.decide_auth_mode(None)
     assert os.environ[cluster.AUTH_MODE] == "token"
 
 
 def test_joining_a_cluster_uses_tokens_when_one_is_at_hand(clean_auth: Path, monkeypatch) -> None:
     import os
 
-    cluster._decide_auth_mode("127.0.0.1:6379")
+    cluster.decide_auth_mode("127.0.0.1:6379")
     assert cluster.AUTH_MODE not in os.environ  # nothing at hand: Ray's own default
     clean_auth.write_text("secret")
-    cluster._decide_auth_mode("127.0.0.1:6379")
+    cluster.decide_auth_mode("127.0.0.1:6379")
     assert os.environ[cluster.AUTH_MODE] == "token"
 
 
@@ -43,14 +43,14 @@ def test_an_explicit_mode_is_kept(clean_auth, monkeypatch) -> None:
     import os
 
     monkeypatch.setenv(cluster.AUTH_MODE, "disabled")
-    cluster._decide_auth_mode(None)
+    cluster.decide_auth_mode(None)
     assert os.environ[cluster.AUTH_MODE] == "disabled"
 
 
 @pytest.mark.parametrize("address", ["nonsense", "host:port", "ray://:10001"])
 def test_a_malformed_address_is_one_line(address: str) -> None:
     with pytest.raises(ClusterError, match=r"ray.address must be auto, host:port"):
-        cluster._check_answers(address)
+        cluster.check_answers(address)
 
 
 def test_an_address_where_nothing_listens_is_named() -> None:
@@ -60,7 +60,7 @@ def test_an_address_where_nothing_listens_is_named() -> None:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     with pytest.raises(ClusterError, match=f"ray.address '127.0.0.1:{port}' does not answer"):
-        cluster._check_answers(f"127.0.0.1:{port}", seconds=2)
+        cluster.check_answers(f"127.0.0.1:{port}", seconds=2)
 
 
 def needs(cpus: float = 1, gpus: float = 0, concurrency: int = 2):

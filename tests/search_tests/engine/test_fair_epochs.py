@@ -16,11 +16,11 @@ import optuna
 import pytest
 from ray.tune.schedulers import TrialScheduler
 
+from search.engine.live_trials import LiveTrials
 from search.engine.optuna_study import open_study
 from search.engine.refit import best_config
 from search.engine.scheduler import OptunaPruningScheduler
-from search.engine.searcher import LiveTrials, OptunaSearcher
-from search.study.budget import EpochBudget
+from search.engine.searcher import OptunaSearcher
 from search.study.space import distributions, to_distribution
 from search.study.spec import StudySpec, parse_study_spec
 from tests.search_tests.helpers import FakeTrial, tiny_study
@@ -57,7 +57,7 @@ def search(spec: StudySpec, *, fair: bool) -> int:
     space = distributions(spec)
     if not fair:  # the old design: epochs sampled like any knob, each its own schedule
         space["epochs"] = to_distribution(spec.space["epochs"])
-    budget = EpochBudget.of(spec) if fair else None
+    budget = spec.budget if fair else None
     searcher = OptunaSearcher(
         opened.study, space, live, metric="val_loss", target=12, failure_budget=3, budget=budget
     )

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 import torch
 
-from search.engine.trial_attrs import GPUS, NODE
 from search.study.spec import parse_study_spec
+from search.trials.attrs import GPUS, NODE
 from tests.search_tests.helpers import tiny_study
 from trainable import prepare
 

@@ -10,18 +10,17 @@ import pytest
 
 from search.engine import packing
 from search.engine.packing import (
-    HEADROOM,
     NEAR_BEST,
     Packing,
     Probe,
     aggregate_rate,
     choose,
     heaviest_config,
-    memory_share,
     most_that_fit,
     plan,
     share_of_one,
 )
+from search.engine.worker import HEADROOM
 from search.errors import ClusterError
 from search.study.spec import StudySpec, parse_study_spec
 from trainable import TrainConfig
@@ -143,8 +142,6 @@ def test_shares_of_one_gpu_add_up_to_no_more_than_one() -> None:
     for count in range(1, 17):
         assert count * share_of_one(count) <= 1
         assert share_of_one(count) > 1 / count - 1e-4
-    assert memory_share(1) is None and memory_share(0) is None
-    assert memory_share(0.25) == pytest.approx(0.25 * (1 - HEADROOM))
 
 
 def test_most_that_fit_keeps_headroom() -> None:
@@ -208,7 +205,9 @@ def test_the_cpus_beside_the_gpus_cap_the_packing_and_concurrency_fills_the_gpus
     monkeypatch,
 ) -> None:
     gpu = FakeGpu(alone=500, saturated=10_000, trial_gib=1)  # would pay up to 16
-    monkeypatch.setattr(packing, "_probe", lambda count, *rest: gpu.measure(count))
+    monkeypatch.setattr(
+        "search.engine.gpu_probe.time_copies", lambda count, *rest: gpu.measure(count)
+    )
     nodes = [{"CPU": 8.0, "GPU": 2.0}]  # 8 CPUs for the trials of two GPUs: 4 a GPU
     spec = packing.pack(auto_study(), nodes, None, lambda line: None)
     assert gpu.measured == [1, 2, 4]

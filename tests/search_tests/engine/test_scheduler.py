@@ -47,8 +47,9 @@ def test_pruning_state_survives_a_restart_of_the_search(tmp_path) -> None:
     url = f"sqlite:///{tmp_path / 'optuna.db'}"
 
     def driver() -> tuple:  # what one hpsearch run wires up
+        from search.engine.live_trials import LiveTrials
         from search.engine.scheduler import OptunaPruningScheduler
-        from search.engine.searcher import LiveTrials, OptunaSearcher
+        from search.engine.searcher import OptunaSearcher
         from search.study.space import distributions
 
         opened = open_study(spec, open_storage(url))

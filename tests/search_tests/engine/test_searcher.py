@@ -10,9 +10,9 @@ from optuna.trial import TrialState
 from ray.tune.schedulers import TrialScheduler
 from ray.tune.search import Searcher
 
-from search.engine.curves import records_of
 from search.engine.searcher import outcome
-from search.engine.trial_attrs import (
+from search.study.budget import EpochBudget
+from search.trials.attrs import (
     ATTEMPT,
     CHOSEN_EPOCHS,
     FAIL_REASON,
@@ -21,7 +21,7 @@ from search.engine.trial_attrs import (
     RAY_TRIAL_ID,
     RETRY_OF,
 )
-from search.study.budget import EpochBudget
+from search.trials.curves import records_of
 from tests.search_tests.helpers import FakeTrial, epochs, make
 
 
@@ -75,7 +75,7 @@ def test_each_trial_records_where_it_ran_once_even_when_stopped_at_its_first_res
     long, stopped = study.trials
     assert (long.user_attrs[NODE], long.user_attrs[GPUS]) == ("node-a", "1")
     assert (stopped.user_attrs[NODE], stopped.user_attrs[GPUS]) == ("node-b", "")
-    assert not searcher.live.placed  # nothing kept once trials end
+    assert len(searcher.live) == 0  # nothing kept once trials end
 
 
 def test_error_is_told_fail_with_the_reason(tmp_path: Path) -> None:

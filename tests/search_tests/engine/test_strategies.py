@@ -5,7 +5,7 @@ from __future__ import annotations
 import optuna
 import pytest
 
-from search.engine.strategies import make_pruner, make_sampler, max_epochs, sampler_choice
+from search.engine.strategies import make_pruner, make_sampler, sampler_choice
 from search.study.space import distributions
 from search.study.spec import parse_study_spec
 from tests.search_tests.helpers import tiny_study
@@ -44,7 +44,7 @@ def test_every_sampler_is_built_and_samples(name: str, cls: type) -> None:
 )
 def test_every_pruner_is_built(name: str, cls: type) -> None:
     spec = parse_study_spec(tiny_study(search={"pruner": name}))
-    assert isinstance(make_pruner(spec.search.pruner, max_epochs(spec)), cls)
+    assert isinstance(make_pruner(spec.search.pruner, spec.budget.epochs), cls)
 
 
 def test_tpe_is_multivariate_with_constant_liar_and_seeded() -> None:
@@ -66,11 +66,3 @@ def test_tpe_is_multivariate_with_constant_liar_and_seeded() -> None:
 def test_startup_trials_are_a_quarter_of_the_study_between_2_and_10(trials, startup) -> None:
     spec = parse_study_spec(tiny_study(search={"sampler": "gp", "trials": trials}))
     assert sampler_choice(spec.search, seed=0)[1]["n_startup_trials"] == startup
-
-
-def test_max_epochs_comes_from_the_space_or_fixed() -> None:
-    assert max_epochs(parse_study_spec(tiny_study())) == 2
-    held = tiny_study(
-        space={"lr": {"type": "float", "low": 0.001, "high": 0.1}}, fixed={"epochs": 7}
-    )
-    assert max_epochs(parse_study_spec(held)) == 7

@@ -18,7 +18,7 @@ LR = {"lr": {"type": "float", "low": 1e-4, "high": 1e-2, "log": True}}
 
 def budget(epochs: dict | None, fixed: dict) -> EpochBudget:
     space = {**LR, **({"epochs": epochs} if epochs else {})}
-    return EpochBudget.of(parse_study_spec(tiny_study(space=space, fixed=fixed)))
+    return parse_study_spec(tiny_study(space=space, fixed=fixed)).budget
 
 
 @pytest.mark.parametrize(
@@ -40,7 +40,7 @@ def test_epochs_is_never_sampled_every_trial_trains_the_budget() -> None:
         tiny_study(space={**LR, "epochs": {"type": "int", "low": 1, "high": 5}})
     )
     assert set(distributions(spec)) == {"lr"}
-    assert EpochBudget.of(spec).trial_config({"lr": 0.01}) == {"lr": 0.01, "epochs": 5}
+    assert spec.budget.trial_config({"lr": 0.01}) == {"lr": 0.01, "epochs": 5}
     held = EpochBudget(4, (4,), False)
     assert held.trial_config({"lr": 0.01}) == {"lr": 0.01}
 

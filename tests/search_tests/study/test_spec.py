@@ -10,7 +10,6 @@ from search.study.spec import dump_spec, load_study_spec, parse_study_spec
 from tests.search_tests.helpers import tiny_study
 
 ROOT = Path(__file__).parents[3]
-TAGS = {"source": "multilabel", "root": "images", "labels": "tags.csv"}
 STUDIES = sorted([*ROOT.glob("studies/*.yaml"), *ROOT.glob("benchmarks/studies/*.yaml")])
 
 
@@ -136,27 +135,6 @@ def test_pruner_and_sampler_take_a_name_or_a_mapping() -> None:
         ({"fixed": {"dropout": 1.5}}, "fixed.dropout must be less than 1, got 1.5"),
         ({"resources": {"gpus_per_trial": 1.5}}, "resources.gpus_per_trial must be a fraction"),
         ({"name": "a b"}, "name must be letters, digits"),
-        (
-            {"search": {"metric": "val_fbeta"}},
-            "search.metric val_fbeta needs multi-label data (data.source: multilabel)",
-        ),
-        ({"fixed": {"threshold": 0.3}}, "fixed.threshold only applies to multi-label data"),
-        (
-            {"data": TAGS, "search": {"metric": "val_accuracy"}},
-            "search.metric val_accuracy is for single-label data; a multilabel study is judged "
-            "by val_fbeta, val_accuracy_thresh or val_loss",
-        ),
-        (
-            {"data": TAGS, "space": {"beta": {"type": "float", "low": 1, "high": 2}}},
-            "space.beta: beta defines val_fbeta",
-        ),
-        (
-            {
-                "data": TAGS,
-                "space": {"balance": {"type": "categorical", "choices": ["none", "undersample"]}},
-            },
-            "space.balance undersample draws images by class",
-        ),
         ({"fixed": {"augment": "heavy"}}, "'none', 'light', 'standard', 'strong'"),
     ],
 )
@@ -182,20 +160,6 @@ def test_missing_study_file(tmp_path: Path) -> None:
 def test_study_that_is_not_a_mapping(write_study) -> None:
     with pytest.raises(StudySpecError, match="a study file is a mapping"):
         load_study_spec(write_study("- just\n- a list\n"))
-
-
-def test_a_multilabel_study_takes_the_tag_metrics_with_their_modes() -> None:
-    for metric in ("val_fbeta", "val_accuracy_thresh"):
-        spec = parse_study_spec(
-            tiny_study(
-                data=TAGS,
-                search={"metric": metric},
-                space={"threshold": {"type": "float", "low": 0.1, "high": 0.5}},
-                fixed={"beta": 1, "balance": "weighted_loss"},
-            )
-        )
-        assert spec.multilabel and spec.search.direction == "max"
-        assert spec.train_config({"threshold": 0.3}).threshold == 0.3
 
 
 def test_augment_true_and_false_still_mean_on_and_off() -> None:

@@ -1,0 +1,51 @@
+"""Study settings that only one kind of data has: single-label classes, or multi-label tags."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from search.study.params import CategoricalParam
+
+if TYPE_CHECKING:
+    from search.study.spec import StudySpec
+
+SINGLE_LABEL_METRICS = ("val_accuracy",)
+MULTILABEL_METRICS = ("val_fbeta", "val_accuracy_thresh")
+
+
+def check_label_kind(spec: StudySpec) -> None:
+    """Metrics and settings that only one kind of data (one class, or tags) has."""
+    metric = spec.search.metric
+    if spec.multilabel and metric in SINGLE_LABEL_METRICS:
+        raise ValueError(
+            f"search.metric {metric} is for single-label data; a multilabel study is judged by "
+            f"{', '.join(MULTILABEL_METRICS)} or val_loss"
+        )
+    if not spec.multilabel and metric in MULTILABEL_METRICS:
+        raise ValueError(
+            f"search.metric {metric} needs multi-label data (data.source: multilabel); use "
+            "val_loss or val_accuracy"
+        )
+    if "beta" in spec.space:
+        raise ValueError(
+            "space.beta: beta defines val_fbeta, the yardstick trials are compared by, so it "
+            "cannot change between trials; set it in fixed:"
+        )
+    for name in ("threshold", "beta"):
+        if not spec.multilabel and name in {**spec.space, **spec.fixed}:
+            where = "space" if name in spec.space else "fixed"
+            raise ValueError(
+                f"{where}.{name} only applies to multi-label data (data.source: multilabel); "
+                "drop it"
+            )
+    if spec.multilabel:
+        balance = spec.space.get("balance")
+        choices = balance.choices if isinstance(balance, CategoricalParam) else []
+        values = [spec.fixed.get("balance"), *choices]
+        for value in ("oversample", "undersample"):
+            if value in values:
+                where = "space" if value in choices else "fixed"
+                raise ValueError(
+                    f"{where}.balance {value} draws images by class, and multi-label images "
+                    "carry several tags; use none or weighted_loss (positive weights per tag)"
+                )

@@ -1,0 +1,61 @@
+"""How stored trials ended, and how many did: every state check goes through Optuna's
+TrialState here, never through its name as a string."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable
+from typing import TYPE_CHECKING
+
+from optuna.trial import TrialState
+
+from search.trials.attrs import FAIL_REASON, INTERRUPTED
+
+if TYPE_CHECKING:
+    import optuna
+    from optuna.trial import FrozenTrial
+
+FINISHED = (TrialState.COMPLETE, TrialState.PRUNED)  # what search.trials counts
+
+
+def is_complete(trial: FrozenTrial) -> bool:
+    return trial.state == TrialState.COMPLETE
+
+
+def is_pruned(trial: FrozenTrial) -> bool:
+    return trial.state == TrialState.PRUNED
+
+
+def is_failed(trial: FrozenTrial) -> bool:
+    return trial.state == TrialState.FAIL
+
+
+def is_running(trial: FrozenTrial) -> bool:
+    return trial.state == TrialState.RUNNING
+
+
+def is_finished(trial: FrozenTrial) -> bool:
+    """Complete or pruned: a trial the search counts towards search.trials."""
+    return trial.state in FINISHED
+
+
+def state_counts(trials: Iterable[FrozenTrial]) -> dict[str, int]:
+    """State name (COMPLETE, PRUNED, ...) -> how many trials are in it."""
+    return dict(Counter(t.state.name for t in trials))
+
+
+def complete_trials(study: optuna.Study) -> list[FrozenTrial]:
+    return study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
+
+
+def finished_count(study: optuna.Study) -> int:
+    return len(study.get_trials(deepcopy=False, states=FINISHED))
+
+
+def failed_trials(study: optuna.Study) -> list[FrozenTrial]:
+    """Trials that failed by themselves (interrupted ones are the search's fault, not theirs)."""
+    return [
+        t
+        for t in study.get_trials(deepcopy=False, states=(TrialState.FAIL,))
+        if t.user_attrs.get(FAIL_REASON) != INTERRUPTED
+    ]
