@@ -27,7 +27,8 @@ from typing import Any
 import optuna
 import torch
 
-from search.study.spec import CategoricalParam, FloatParam, StudySpec, parse_study_spec
+from search.study.params import CategoricalParam, FloatParam
+from search.study.spec import StudySpec, parse_study_spec
 from trainable import Splits, prepare, train
 
 

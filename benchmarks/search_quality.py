@@ -132,7 +132,7 @@ class EpochStopper(Stopper):
 def _ray_space(spec: StudySpec) -> dict[str, Any]:
     from ray import tune
 
-    from search.study.spec import CategoricalParam, FloatParam
+    from search.study.params import CategoricalParam, FloatParam
 
     space: dict[str, Any] = {}
     for name, param in spec.space.items():

@@ -7,8 +7,13 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from enum import Enum
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
+
+if TYPE_CHECKING:
+    from search.run import RunResult
+    from search.rundir.layout import RunDir
 
 app = typer.Typer(
     help="Hyperparameter search for fine-tuning pretrained image classifiers.",
@@ -76,12 +81,16 @@ def run(
             echo=typer.echo,
             dashboard=(host, port) if dashboard else None,
         )
-        summary, test = result.summary, result.summary.test
-        states = ", ".join(f"{n} {s.lower()}" for s, n in sorted(summary.trials.items()))
-        typer.echo(f"trials: {states}")
-        typer.echo(f"best: trial {summary.best_trial}, {summary.metric} {summary.best_value:.4f}")
-        typer.echo(f"test: {test.line()} ({summary.images['test']} images)")
-        typer.echo(f"run directory: {result.run_dir}")
+        _print_result(result)
+
+
+def _print_result(result: RunResult) -> None:
+    summary, test = result.summary, result.summary.test
+    states = ", ".join(f"{n} {s.lower()}" for s, n in sorted(summary.trials.items()))
+    typer.echo(f"trials: {states}")
+    typer.echo(f"best: trial {summary.best_trial}, {summary.metric} {summary.best_value:.4f}")
+    typer.echo(f"test: {test.line()} ({summary.images['test']} images)")
+    typer.echo(f"run directory: {result.run_dir}")
 
 
 class Format(str, Enum):
@@ -93,17 +102,59 @@ class Format(str, Enum):
 def best(
     run_dir: Path = typer.Argument(..., help="A run directory."),
     format: Format = typer.Option(Format.yaml, "--format", help="yaml or json."),
+    front: bool = typer.Option(
+        False, "--front", help="List the trials on the front of the metric against latency."
+    ),
     debug: bool = DEBUG,
 ) -> None:
-    """Print the best configuration of a finished search."""
+    """Print the best configuration of a finished search, or with --front the trade-offs.
+
+    --front lists the complete trials no other beats on both the metric and the latency.
+    """
     with _user_errors(debug):
         from search.rundir.layout import RunDir
         from search.rundir.results import load_best
 
+        if front:
+            _print_front(RunDir(run_dir))
+            return
         load_best(run_dir)  # checks the run finished
         run = RunDir(run_dir)
         path = run.best_config_json if format == Format.json else run.best_config_yaml
         typer.echo(path.read_text().rstrip())
+
+
+def _print_front(run: RunDir) -> None:
+    from search.report.front import front_head, front_rows
+    from search.rundir.resume import load_run_study
+
+    spec, study = load_run_study(run)
+    summary = run.read_summary()
+    rows = front_rows(study, spec, summary.best_trial if summary else None)
+    if not rows:
+        typer.echo("no complete trial with a measured serving cost yet")
+        return
+    head = front_head(spec.search.metric)
+    widths = [max(len(str(c)) for c in column) for column in zip(head, *rows, strict=True)]
+    for row in (head, *rows):
+        typer.echo("  ".join(str(c).ljust(w) for c, w in zip(row, widths, strict=True)).rstrip())
+
+
+@app.command()
+def refit(
+    run_dir: Path = typer.Argument(..., help="A run directory."),
+    trial: int = typer.Option(..., "--trial", help="The number of a complete trial."),
+    verbose: bool = typer.Option(False, "--verbose", "-v", help="Show Ray's own output."),
+    debug: bool = DEBUG,
+) -> None:
+    """Refit any complete trial and test it once, into RUN_DIR/refits/trial-N/.
+
+    Nothing the search wrote is touched; load_best reads the new folder as a run directory.
+    """
+    with _user_errors(debug):
+        from search.refit_trial import refit_trial
+
+        _print_result(refit_trial(run_dir, trial, verbose=verbose, echo=typer.echo))
 
 
 @app.command()

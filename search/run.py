@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from ray import ObjectRef
 
     from search.engine.optuna_study import OpenStudy
+    from search.engine.serving import Serving
     from search.report.live import Progress
     from trainable import Splits
 
@@ -48,6 +49,7 @@ class _Run:
     shared: ObjectRef  # the splits in Ray's object store: put once, for trials and refit
     verbose: bool
     echo: Echo
+    serving: Serving  # each backbone's measured cost, and the study's bounds on it
 
 
 def run_study(
@@ -65,11 +67,13 @@ def run_study(
     """
     from search.engine.cluster import share
     from search.engine.optuna_study import open_study
+    from search.engine.serving import measure_serving
     from search.engine.signals import sigterm_as_interrupt
+    from search.preflight import checked_inputs, placed
     from search.report.live import Progress
     from search.rundir.lock import RunLock
     from search.rundir.resume import check_resumable, move_aside
-    from search.rundir.storage import open_storage, shown
+    from search.rundir.storage import open_storage
     from search.rundir.study_lease import StudyLease
 
     folder = RunDir(Path(run_dir or Path("runs") / spec.name))
@@ -80,10 +84,10 @@ def run_study(
             echo(f"restart: the previous run is now {moved}")
     with ExitStack() as stack:
         stack.enter_context(RunLock(folder))
-        splits = _checked_inputs(spec, verbose, echo)
+        splits = checked_inputs(spec, verbose, echo)
         check_resumable(folder, spec)  # after the inputs: a missing data folder is the news
         shared = share(splits)
-        spec = _placed(spec, shared, echo)
+        spec = placed(spec, shared, echo)
         stack.enter_context(sigterm_as_interrupt())
         url = folder.storage_url(spec)
         storage = open_storage(url)
@@ -92,57 +96,28 @@ def run_study(
         stack.enter_context(StudyLease(url, spec.name, folder.path, echo=echo))
         opened = open_study(spec, storage)
         folder.write_spec(spec)
-        echo(
-            f"study {spec.name}: {spec.search.trials} trials, {spec.search.concurrency} at a "
-            f"time, {spec.search.sampler.type} sampler, {spec.search.pruner.type} pruner, "
-            f"storage {shown(url)}"
-        )
+        echo(_study_line(spec, url))
+        serving = measure_serving(spec, opened.study, splits.num_classes, splits.image_size, echo)
         if dashboard is not None:
             stack.enter_context(_dashboard_beside(url, dashboard, folder, echo))
         stack.callback(_report, folder, spec, opened.study, echo)  # finished or not
         # --verbose shows Ray's own tables, which a live area would draw over.
         live = Progress(spec, opened.study, echo, terminal=False if verbose else None)
         progress = stack.enter_context(live)  # lines go above its status area while it shows
-        run = _Run(spec, folder, splits, shared, verbose, progress.say)
+        run = _Run(spec, folder, splits, shared, verbose, progress.say, serving)
         started = time.perf_counter()
         _search(run, opened, progress)
         return _refit(run, opened.study, time.perf_counter() - started, progress)
 
 
-def _placed(spec: StudySpec, shared: ObjectRef, echo: Echo) -> StudySpec:
-    """The study with its resources as trials will ask for them (`gpus_per_trial: auto`
-    measured), checked against the cluster's nodes: Ray would wait forever for a trial, or a
-    refit, that no node can take."""
-    from search.engine.cluster import check_fits, node_resources, refit_resources
-    from search.engine.packing import pack
+def _study_line(spec: StudySpec, url: str) -> str:
+    from search.rundir.storage import shown
 
-    nodes = node_resources()
-    if spec.resources.auto_gpus:
-        spec = pack(spec, nodes, shared, echo)
-    check_fits(spec, nodes)
-    refit_resources(spec, nodes)
-    return spec
-
-
-def _checked_inputs(spec: StudySpec, verbose: bool, echo: Echo) -> Splits:
-    """Data, model, storage and Ray, each failing with one line before any trial starts."""
-    from search.engine.cluster import start_ray
-    from search.rundir.storage import check_reachable
-    from trainable import build_model, prepare
-
-    splits = prepare(spec.data)
-    kind = "tags" if splits.multilabel else "classes"
-    echo(
-        f"data: {len(splits.train)} train / {len(splits.val)} val / {len(splits.test)} test "
-        f"images, {splits.num_classes} {kind}, {splits.image_size} px"
+    search = spec.search
+    return (
+        f"study {spec.name}: {search.trials} trials, {search.concurrency} at a time, "
+        f"{search.sampler.type} sampler, {search.pruner.type} pruner, storage {shown(url)}"
     )
-    for note in splits.notes:
-        echo(f"data: {note}")
-    build_model(spec.model.backbone, spec.model.weights, splits.num_classes, dropout=0.0)
-    if spec.storage:
-        check_reachable(spec.storage)
-    start_ray(spec, verbose)
-    return splits
 
 
 def _search(run: _Run, opened: OpenStudy, progress: Progress) -> None:
@@ -160,6 +135,7 @@ def _search(run: _Run, opened: OpenStudy, progress: Progress) -> None:
             opened,
             verbose=run.verbose,
             watch=progress,
+            serving=run.serving,
         )
     except KeyboardInterrupt:  # a second Ctrl-C: Ray did not get to stop gracefully
         fail_interrupted(opened)
@@ -201,14 +177,8 @@ def _refit(run: _Run, study: optuna.Study, search_seconds: float, progress: Prog
         )
     except KeyboardInterrupt:
         raise _interrupted(study, run.spec, during="the refit") from None
-    info = DataInfo(
-        classes=list(splits.classes),
-        multilabel=splits.multilabel,
-        image_size=splits.image_size,
-        images={"train": len(splits.train), "val": len(splits.val), "test": len(splits.test)},
-    )
     seconds = {"search": round(search_seconds, 1), "refit": round(time.perf_counter() - started, 1)}
-    summary = write_results(run.run_dir, run.spec, study, refit, info, seconds)
+    summary = write_results(run.run_dir, run.spec, study, refit, DataInfo.of(splits), seconds)
     return RunResult(run.run_dir.path, summary, refitted=True)
 
 

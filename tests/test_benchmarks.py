@@ -16,6 +16,7 @@ from tests.search_tests.helpers import benchmark_module
 pytestmark = pytest.mark.slow
 BENCHMARKS = Path(__file__).parents[1] / "benchmarks"
 TINY_STUDY = str(Path(__file__).parent / "search_tests" / "tiny_quality.yaml")
+TINY_BACKBONES = str(Path(__file__).parent / "search_tests" / "tiny_backbones.yaml")
 
 
 @pytest.mark.parametrize(
@@ -30,6 +31,11 @@ TINY_STUDY = str(Path(__file__).parent / "search_tests" / "tiny_quality.yaml")
         ("transfer_learning.py", ["--image-size", "8", "--epochs", "1"], "weights=none"),
         ("search_overhead.py", ["--trials", "2"], "hpsearch"),
         ("search_quality.py", [TINY_STUDY, "--seeds", "1"], "| ray asha | "),
+        (
+            "model_choice.py",
+            [TINY_BACKBONES, "--seeds", "1", "--timing-seconds", "0.2"],
+            "| efficientnet_lite1 | ",
+        ),
         (
             "imbalance.py",
             ["--minority", "10", "--trials", "2", "--epochs", "1"],

@@ -22,7 +22,9 @@ from search.errors import ClusterError, SearchFailed, first_line
 from search.study.spec import StudySpec
 from search.trials.attrs import CHOSEN_EPOCHS
 from search.trials.curves import records_of
+from search.trials.serving import cost_of, meets
 from search.trials.states import complete_trials
+from search.trials.values import minimizes
 
 if TYPE_CHECKING:
     import optuna
@@ -38,41 +40,67 @@ OnEpoch = Callable[[int, int, str, dict[str, float]], None]  # epoch, of, device
 
 
 @dataclass(frozen=True)
+class Fitted:
+    """What the refit's process sends back."""
+
+    state_dict: dict[str, Any]  # on the CPU
+    history: list[dict[str, float]]
+    test: Evaluation | MultiLabelEvaluation
+    onnx: bytes  # model.onnx, preprocessing inside (trainable/export.py)
+    onnx_check: dict[str, float]  # model.onnx against the PyTorch model on the test split
+
+
+@dataclass(frozen=True)
 class Refit:
     config: TrainConfig
     trial_number: int
     trial_value: float
     trial_params: dict[str, Any]  # as sampled
-    state_dict: dict[str, Any]
-    history: list[dict[str, float]]
-    test: Evaluation | MultiLabelEvaluation
+    fitted: Fitted
     placement: dict[str, str]  # the node and GPUs the refit ran on
+    serving: dict[str, float]  # the trial's serving cost, as measured before the search
 
 
 def best_config(
     study: optuna.Study, spec: StudySpec
 ) -> tuple[TrainConfig, optuna.trial.FrozenTrial]:
-    """The best complete trial, and the TrainConfig that replays it (its epochs, its
-    schedule; multi-label: its validation-tuned threshold)."""
-    if not complete_trials(study):
+    """The best complete trial within search.constraints, and the TrainConfig that replays
+    it (its epochs, its schedule; multi-label: its validation-tuned threshold)."""
+    complete = complete_trials(study)
+    if not complete:
         raise SearchFailed(
             f"study {spec.name} has no complete trial to refit (all pruned or failed); "
             "see `hpsearch trials` for the reasons, then widen the space or relax the pruner"
         )
-    best = study.best_trial
+    limits = spec.search.constraints.limits
+    allowed = [t for t in complete if meets(t, limits)]
+    if not allowed:
+        raise SearchFailed(
+            f"no complete trial of study {spec.name} meets search.constraints "
+            f"({', '.join(f'{k} {v:g}' for k, v in limits.items())}); relax them, or raise "
+            "search.trials so the search finds one that does"
+        )
+    sign = 1 if minimizes(study) else -1
+    best = min(allowed, key=lambda t: sign * float(t.value))  # the earliest of equals
+    return trial_config(best, spec), best
+
+
+def trial_config(trial: optuna.trial.FrozenTrial, spec: StudySpec) -> TrainConfig:
+    """The TrainConfig that replays a complete trial: its parameters, trained for the epochs
+    its curve chose, along the schedule it followed."""
     budget = spec.budget
-    trained = spec.train_config(budget.trial_config(best.params))
-    epochs = max(1, int(best.user_attrs.get(CHOSEN_EPOCHS) or len(best.intermediate_values)))
+    trained = spec.train_config(budget.trial_config(trial.params))
+    epochs = max(1, int(trial.user_attrs.get(CHOSEN_EPOCHS) or len(trial.intermediate_values)))
     config = budget.replay(trained, epochs)
     if spec.multilabel:
-        config = config.model_copy(update={"threshold": tuned_threshold(best, epochs, config)})
-    return config, best
+        config = config.model_copy(update={"threshold": tuned_threshold(trial, epochs, config)})
+    return config
 
 
-def tuned_threshold(best: optuna.trial.FrozenTrial, epoch: int, config: TrainConfig) -> float:
+def tuned_threshold(trial: optuna.trial.FrozenTrial, epoch: int, config: TrainConfig) -> float:
     """The threshold at which the trial's validation F-beta was highest at `epoch`; the
     trial's own where its curves did not record one."""
-    for record in records_of(best):
+    for record in records_of(trial):
         if int(record["epoch"]) == epoch and "val_best_threshold" in record:
             return float(record["val_best_threshold"])
     return config.threshold
@@ -111,7 +139,7 @@ def refit_best(
     try:
         where = _placed(refitter, cpus, gpus, echo, give_up_s)
         fitted = refitter.fit.remote(config, splits, cpus, (trial_threshold,))
-        state_dict, history, test = _watched(refitter, fitted, config.epochs, on_epoch)
+        result = _watched(refitter, fitted, config.epochs, on_epoch)
     except ray.exceptions.RayActorError as exc:
         reason = first_line(exc, type(exc).__name__)
         raise ClusterError(
@@ -126,9 +154,8 @@ def refit_best(
         ray.kill(refitter)
     asked = amount(cpus, "CPU") + (f", {amount(gpus, 'GPU')}" if gpus else "")
     where = {**where, "resources": asked}
-    return Refit(
-        config, best.number, float(best.value), best.params, state_dict, history, test, where
-    )
+    cost = cost_of(best) or {}
+    return Refit(config, best.number, float(best.value), best.params, result, where, cost)
 
 
 def _placed(
@@ -154,7 +181,7 @@ def _placed(
     return ray.get(where)
 
 
-def _watched(refitter: Any, fitted: Any, epochs: int, on_epoch: OnEpoch | None) -> tuple:
+def _watched(refitter: Any, fitted: Any, epochs: int, on_epoch: OnEpoch | None) -> Fitted:
     """The refit's result, telling `on_epoch` of each epoch it trains meanwhile."""
     import ray
 
@@ -190,7 +217,7 @@ class _Refitter:
 
     def fit(
         self, config: TrainConfig, splits: Splits, cpus: float, thresholds: tuple[float, ...]
-    ) -> tuple:
+    ) -> Fitted:
         from trainable import resolve_device
 
         self.device = str(resolve_device(None))
@@ -207,11 +234,11 @@ def train_and_test(
     cpus: float,
     thresholds: tuple[float, ...],
     report: Callable[[int, dict[str, float]], None] | None = None,
-) -> tuple[dict[str, Any], list[dict[str, float]], Evaluation | MultiLabelEvaluation]:
+) -> Fitted:
     """The refit itself, in the process it was placed in: train on train + val with the
     worker set-up a trial of `cpus` CPUs has, then score the test split once (multi-label: at
-    config.threshold, at `thresholds` and across a grid, beside the best constant answer).
-    (state dict on the CPU, per-epoch records, test scores)."""
+    config.threshold, at `thresholds` and across a grid, beside the best constant answer), and
+    export model.onnx, checked with ONNX Runtime on the test split."""
     import dataclasses
 
     from search.engine.cluster import data_unreadable_here
@@ -241,4 +268,18 @@ def train_and_test(
         )
         test = dataclasses.replace(test, constant=constant)
     state = {k: v.detach().cpu() for k, v in history.model.state_dict().items()}
-    return state, history.records, test
+    onnx, check = _exported(history.model, splits, config.threshold)
+    return Fitted(state, history.records, test, onnx, check)
+
+
+def _exported(model: Any, splits: Splits, threshold: float) -> tuple[bytes, dict[str, float]]:
+    """model.onnx as bytes, and how it agrees with `model` on the test split."""
+    import tempfile
+    from pathlib import Path
+
+    from trainable.export import export_onnx, onnx_agreement
+
+    with tempfile.TemporaryDirectory() as folder:
+        path = export_onnx(model, splits.image_size, Path(folder) / "model.onnx", splits.multilabel)
+        check = onnx_agreement(path, model, splits.test, splits.multilabel, threshold)
+        return path.read_bytes(), check

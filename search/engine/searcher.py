@@ -18,12 +18,15 @@ from typing import TYPE_CHECKING, Any, Protocol
 from ray.tune.search import Searcher
 
 from search.engine.live_trials import LiveTrial, LiveTrials
+from search.errors import SearchFailed
+from search.study.constraints import COST_KEYS, broken, excess
 from search.trials.attrs import (
     ATTEMPT,
     CHOSEN_EPOCHS,
     FAIL_REASON,
     GPUS,
     HISTORY,
+    INFEASIBLE,
     NODE,
     PER_TAG,
     RAY_TRIAL_ID,
@@ -39,7 +42,10 @@ if TYPE_CHECKING:
     from optuna.distributions import BaseDistribution
     from optuna.trial import FrozenTrial, TrialState
 
+    from search.engine.serving import Serving
     from search.study.budget import EpochBudget
+
+MAX_DRAWS = 1000  # asks for one trial within search.constraints before giving up
 
 
 def outcome(
@@ -92,6 +98,7 @@ class OptunaSearcher(Searcher):
         retries: int = 0,
         budget: EpochBudget | None = None,
         watch: Watcher | None = None,
+        serving: Serving | None = None,
     ) -> None:
         # Ray is not told the metric: it would then reject the result a failing trial reports
         # ({"failed": reason}, no metric). The searcher reads the metric itself.
@@ -99,7 +106,7 @@ class OptunaSearcher(Searcher):
         self.metric_name = metric
         self.study, self.space, self.live = study, space, live
         self.target, self.failure_budget, self.watch = target, failure_budget, watch
-        self.retries, self.budget = retries, budget
+        self.retries, self.budget, self.serving = retries, budget, serving
         # Counted once, then kept as trials are told: the driver is the storage's only writer
         # (the run-directory lock sees to that), and a query per suggest costs ~6 ms on SQLite.
         self.finished = finished_count(study)
@@ -117,12 +124,41 @@ class OptunaSearcher(Searcher):
     def suggest(self, trial_id: str) -> dict[str, Any] | str | None:
         if self.over_failure_budget or self.finished + len(self.live) >= self.target:
             return Searcher.FINISHED
-        trial = self.study.ask(self.space)
+        trial = self._ask_within_constraints()
         trial.set_user_attr(RAY_TRIAL_ID, trial_id)
         self.live.start(trial_id, trial)
         if self.watch is not None:
             self.watch.started(trial)
         return self.budget.trial_config(trial.params) if self.budget else dict(trial.params)
+
+    def _ask_within_constraints(self) -> optuna.trial.Trial:
+        """A new trial whose backbone meets search.constraints. Each trial carries its
+        backbone's serving cost, and its excess over each bound for Optuna's constrained
+        samplers; one that breaks a bound is told PRUNED untrained (INFEASIBLE), so the sampler
+        learns to avoid it at no cost, and another is asked for."""
+        from optuna.trial import TrialState
+
+        for _ in range(MAX_DRAWS):
+            trial = self.study.ask(self.space)
+            if self.serving is None:
+                return trial
+            cost = self.serving.cost_of(trial.params)
+            for key in COST_KEYS:
+                trial.set_user_attr(key, cost[key])
+            limits = self.serving.limits
+            for name, over in excess(cost, limits).items():
+                trial.set_constraint(name, over)
+            reason = broken(cost, limits)
+            if reason is None:
+                return trial
+            trial.set_user_attr(INFEASIBLE, f"breaks search.constraints: {reason}")
+            frozen = self.study.tell(trial, state=TrialState.PRUNED)
+            if self.watch is not None:
+                self.watch.finished(self.study, frozen)
+        raise SearchFailed(
+            f"no configuration within search.constraints in {MAX_DRAWS} draws of the sampler; "
+            "relax the constraints or drop the backbones that break them"
+        )
 
     def on_trial_result(self, trial_id: str, result: dict) -> None:
         """Keep each epoch's curves (written once, when the trial ends); record where the

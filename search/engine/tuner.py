@@ -22,6 +22,7 @@ from search.study.spec import StudySpec
 if TYPE_CHECKING:
     from ray import ObjectRef, tune
 
+    from search.engine.serving import Serving
     from trainable import Splits
 
 
@@ -41,6 +42,7 @@ def run_search(
     *,
     watch: Watcher | None = None,
     verbose: bool = False,
+    serving: Serving | None = None,
 ) -> SearchOutcome:
     """Run trials until the study holds `search.trials` finished ones (or too many failed).
 
@@ -58,6 +60,7 @@ def run_search(
         retries=spec.search.retries,
         budget=spec.budget,
         watch=watch,
+        serving=serving,
     )
     if searcher.finished < spec.search.trials and not searcher.over_failure_budget:
         _quiet_ray(verbose)

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from search.report.progress import TrialPrinter
 from search.report.status_area import Running, status_table, tally_of
-from search.trials.states import is_failed
+from search.trials.states import is_finished
 from search.trials.values import best_or_none
 
 if TYPE_CHECKING:
@@ -122,7 +122,7 @@ class Progress:
     def finished(self, study: optuna.Study, trial: FrozenTrial) -> None:
         with self._lock:
             row = self.running.pop(trial.number, None)
-            if not is_failed(trial):
+            if is_finished(trial):
                 self.tally.finished += 1
                 trained = len(trial.intermediate_values) or (row.epoch if row else 0)
                 self._trial_epochs.append(trained)

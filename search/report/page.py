@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from search.report import plots
 from search.report.diagnosis import fit_diagnosis
+from search.report.front import front_figure, front_head, front_rows
 from search.report.progress import format_params, format_value, shown_params
 from search.report.pruning import pruning_rule, pruning_savings, rung_epochs
 from search.rundir.layout import RunDir, Summary, write_bytes, write_text
@@ -42,8 +43,12 @@ def write_report(run: RunDir, spec: StudySpec, study: optuna.Study) -> Path:
     summary = run.read_summary()
     test = run.read_test_metrics() if summary else None
     refit = run.read_history() if summary else []
-    best = best_or_none(study)
-    images = _render(run, _figures(spec, study, best, refit, test))
+    # The refitted trial where there is one: with search.constraints it may not be the best.
+    best = study.trials[summary.best_trial] if summary else best_or_none(study)
+    refitted = summary.best_trial if summary else None
+    figures = _figures(spec, study, best, refit, test)
+    figures["front"] = front_figure(study, spec, refitted)
+    images = _render(run, figures)
     body = "\n".join(
         [
             f"<h1>Study {html.escape(spec.name)}</h1>",
@@ -63,6 +68,7 @@ def write_report(run: RunDir, spec: StudySpec, study: optuna.Study) -> Path:
                 caption="Dashed lines ending in x are trials the pruner stopped.",
             ),
             _pruning_section(images, spec, study),
+            _front_section(images, spec, study, refitted),
             _fit_section(images, best, refit),
             _test_section(images, test),
             _failures_section(study),
@@ -148,6 +154,26 @@ def _pruning_section(images: dict[str, bytes], spec: StudySpec, study: optuna.St
         caption=f"Epochs trained: {savings}. {pruning_rule(spec)}",
         missing="No trial has trained an epoch yet.",
     )
+
+
+def _front_section(
+    images: dict[str, bytes], spec: StudySpec, study: optuna.Study, refitted: int | None
+) -> str:
+    limits = spec.search.constraints.limits
+    bounds = ", ".join(f"{k} {v:g}" for k, v in limits.items()) or "none"
+    caption = (
+        "Each backbone's serving cost was measured once before the search, on the device the "
+        f"trials trained on. search.constraints: {bounds}. The front's trials, cheapest first:"
+    )
+    section = _image(
+        images,
+        "front",
+        "Accuracy against serving cost",
+        caption=caption,
+        missing="No complete trial with a measured serving cost yet.",
+    )
+    rows = front_rows(study, spec, refitted)
+    return section + (_table(front_head(spec.search.metric), rows) if rows else "")
 
 
 def _fit_section(

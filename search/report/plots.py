@@ -63,7 +63,7 @@ def optimization_history(study: optuna.Study, metric: str) -> Figure | None:
             xs.append(trial.number)
             bests.append(best)
     axes.step(xs, bests, where="post", color="black", linewidth=1.2, label="best complete")
-    _log_scale_if_spread(axes, [value for _, value in points])
+    log_scale_if_spread(axes, [value for _, value in points])
     _dedupe_legend(axes)
     axes.set(xlabel="trial", ylabel=metric, title="Optimization history")
     _whole_numbers(axes.xaxis)
@@ -92,7 +92,7 @@ def trial_curves(study: optuna.Study, metric: str) -> Figure | None:
         )
         if is_pruned(trial):
             axes.plot(epochs[-1], values[-1], "x", color=color, markersize=8)
-    _log_scale_if_spread(axes, [v for t in trials for v in t.intermediate_values.values()])
+    log_scale_if_spread(axes, [v for t in trials for v in t.intermediate_values.values()])
     _dedupe_legend(axes)
     axes.set(xlabel="epoch", ylabel=metric, title=f"{metric} of every trial, by epoch")
     _whole_numbers(axes.xaxis)
@@ -171,7 +171,7 @@ def slices(study: optuna.Study, metric: str) -> Figure | None:
             xs = [str(x) for x in xs]
         values = [last_value(t) for t in shown]
         axes.scatter(xs, values, s=18, c=[_color(t) for t in shown])
-        _log_scale_if_spread(axes, values)
+        log_scale_if_spread(axes, values)
         axes.set(xlabel=name, ylabel=metric)
     for axes in list(grid.flat)[len(names) :]:
         axes.set_visible(False)
@@ -278,7 +278,7 @@ def _whole_numbers(axis: Any) -> None:
     axis.set_major_locator(MaxNLocator(integer=True))
 
 
-def _log_scale_if_spread(axes: Any, values: list[float | None]) -> None:
+def log_scale_if_spread(axes: Any, values: list[float | None]) -> None:
     """A few diverged trials (loss 40 beside 0.1) flatten a linear axis into a line."""
     positive = [v for v in values if v is not None and v > 0]
     if positive and len(positive) == len(values) and max(positive) / min(positive) > 20:

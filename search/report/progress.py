@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from search.trials.attrs import CHOSEN_EPOCHS, FAIL_REASON
-from search.trials.states import is_failed
+from search.trials.attrs import CHOSEN_EPOCHS, FAIL_REASON, INFEASIBLE
+from search.trials.states import is_failed, is_infeasible, state_name
 from search.trials.values import best_or_none, last_value
 
 if TYPE_CHECKING:
@@ -40,12 +40,14 @@ class TrialPrinter:
         epochs = len(trial.intermediate_values)
         if is_failed(trial):  # the whole reason is in trials.csv and the dashboard
             outcome = _shorten(str(trial.user_attrs.get(FAIL_REASON, "failed")), 140)
+        elif is_infeasible(trial):  # told to the sampler, never trained
+            outcome = f"not trained: {trial.user_attrs[INFEASIBLE]}"
         else:
             value = last_value(trial)
             value = float("nan") if value is None else value
             outcome = f"{self.metric} {value:.4f} after {epochs} epoch{'s' * (epochs != 1)}"
         self.echo(
-            f"trial {trial.number:>3} {trial.state.name:<8} {outcome:<32} "
+            f"trial {trial.number:>3} {state_name(trial):<8} {outcome:<32} "
             f"{format_params(shown_params(trial))}{_best(study)}"
         )
 

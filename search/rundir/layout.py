@@ -8,10 +8,13 @@
       best_config.yaml   the best trial's TrainConfig, ready for trainable.train
       best_config.json   the same, for pipelines that are not Python
       model.pt           {"state_dict": refit weights, "meta": classes, image_size, config, ...}
+      model.onnx         the same model for ONNX Runtime: raw uint8 images in (any size: it
+                         resizes and crops them itself), probabilities out
       test_metrics.json  loss, accuracy, macro F1, per-class scores, confusion matrix (test split);
                          multi-label: F-beta, accuracy_thresh, per-tag scores, by threshold
       history.csv        the refit's per-epoch curves
-      summary.json       best trial, its value, trial counts, test scores, timings
+      summary.json       best trial, its value, trial counts, test scores, timings, serving
+                         cost, model.onnx's agreement with model.pt on the test split
       report.html        one self-contained page: summary, plots, fit diagnosis, test scores
       plots/             the report's figures as PNG files
 
@@ -83,6 +86,16 @@ class DataInfo(_Record):
     image_size: int
     images: dict[str, int]  # train / val / test counts
 
+    @classmethod
+    def of(cls, splits: Any) -> DataInfo:
+        """From trainable's Splits."""
+        return cls(
+            classes=list(splits.classes),
+            multilabel=splits.multilabel,
+            image_size=splits.image_size,
+            images={"train": len(splits.train), "val": len(splits.val), "test": len(splits.test)},
+        )
+
 
 class Summary(DataInfo):
     """summary.json: what a finished run found, in one small file."""
@@ -98,6 +111,8 @@ class Summary(DataInfo):
     test: TestScores
     seconds: dict[str, float]  # search, refit
     refit_placement: dict[str, str] = {}  # the Ray node and GPUs the refit ran on
+    serving: dict[str, float] = {}  # the refitted backbone's params_m, macs_g, latency_ms, ...
+    onnx: dict[str, float] = {}  # model.onnx against model.pt on the test split
 
 
 class _Entry:
@@ -124,6 +139,7 @@ class RunDir:
     best_config_yaml = _Entry("best_config.yaml")
     best_config_json = _Entry("best_config.json")
     model = _Entry("model.pt")
+    model_onnx = _Entry("model.onnx")
     test_metrics = _Entry("test_metrics.json")
     history = _Entry("history.csv")
     summary_file = _Entry("summary.json")

@@ -11,14 +11,24 @@ from typing import TYPE_CHECKING, Any
 import yaml
 
 from search.errors import RunDirError
-from search.rundir.layout import DataInfo, RunDir, Summary, TestScores, write_json, write_text
-from search.trials.attrs import CHOSEN_EPOCHS, FAIL_REASON, GPUS, NODE
-from search.trials.states import state_counts
+from search.rundir.layout import (
+    DataInfo,
+    RunDir,
+    Summary,
+    TestScores,
+    write_bytes,
+    write_json,
+    write_text,
+)
+from search.trials.attrs import CHOSEN_EPOCHS, FAIL_REASON, GPUS, INFEASIBLE, NODE
+from search.trials.serving import cost_of
+from search.trials.states import state_counts, state_name
 from search.trials.values import best_of, minimizes
 
 if TYPE_CHECKING:
     import optuna
     import pandas as pd
+    import torch
 
     from search.engine.refit import Refit
     from search.study.spec import StudySpec
@@ -42,16 +52,18 @@ def trials_frame(study: optuna.Study, metric: str) -> pd.DataFrame:
         rows.append(
             {
                 "number": trial.number,
-                "state": trial.state.name,
+                "state": state_name(trial),
                 metric: trial.value,
                 f"best_{metric}": best,
                 "epochs_run": len(curve),
                 **trial.params,
                 **_chosen_epochs(trial),
+                **(cost_of(trial) or {}),
                 "seconds": seconds,
                 "node": trial.user_attrs.get(NODE, ""),
                 "gpus": trial.user_attrs.get(GPUS, ""),
-                "fail_reason": trial.user_attrs.get(FAIL_REASON, ""),
+                "fail_reason": trial.user_attrs.get(FAIL_REASON, "")
+                or trial.user_attrs.get(INFEASIBLE, ""),
             }
         )
     frame = pd.DataFrame(rows)
@@ -91,10 +103,12 @@ def write_results(
         **data.model_dump(),
     }
     temporary = run.model.with_name(f".{run.model.name}.tmp")
-    torch.save({"state_dict": refit.state_dict, "meta": meta}, temporary)
+    fitted = refit.fitted
+    torch.save({"state_dict": fitted.state_dict, "meta": meta}, temporary)
     os.replace(temporary, run.model)
-    write_json(run.test_metrics, refit.test.to_dict())
-    write_text(run.history, pd.DataFrame(refit.history).to_csv(index=False))
+    write_bytes(run.model_onnx, fitted.onnx)
+    write_json(run.test_metrics, fitted.test.to_dict())
+    write_text(run.history, pd.DataFrame(fitted.history).to_csv(index=False))
     summary = Summary(
         **data.model_dump(),
         study=spec.name,
@@ -105,9 +119,11 @@ def write_results(
         best_params=refit.trial_params,
         trials=state_counts(study.get_trials(deepcopy=False)),
         refit_epochs=refit.config.epochs,
-        test=TestScores.of(refit.test),
+        test=TestScores.of(fitted.test),
         seconds=seconds,
         refit_placement=refit.placement,
+        serving=refit.serving,
+        onnx=fitted.onnx_check,
     )
     run.write_summary(summary)
     return summary
@@ -143,10 +159,11 @@ class BestConfig:
         model.load_state_dict(saved["state_dict"])
         return model.to(device).eval()
 
-    def predict(
+    def predict_proba(
         self, images: Any, model: Classifier | None = None, batch_size: int = 256
-    ) -> list[str] | list[set[str]]:
-        """Each image's class name, or for multi-label data its set of tags.
+    ) -> torch.Tensor:
+        """Each image's probabilities, (N, classes): softmax over the classes, or for
+        multi-label data a sigmoid per tag (what model.onnx returns too).
 
         `images`: image files, PIL images, or a uint8 (N, 3, H, W) tensor; each is resized and
         centre-cropped to the size the model was trained at. `model`: from `load_model`, to
@@ -155,20 +172,9 @@ class BestConfig:
         import torch
 
         from trainable import forward
-        from trainable.images import read_image, to_square
 
         model = model or self.load_model()
-        if isinstance(images, torch.Tensor):
-            batch = to_square(images, self.image_size) if images.ndim == 4 else images
-        else:
-            batch = torch.stack(
-                [
-                    read_image(Path(i), self.image_size)
-                    if isinstance(i, (str, Path))
-                    else to_square(i, self.image_size)
-                    for i in images
-                ]
-            )
+        batch = self._squares(images)
         device = next(model.parameters()).device
         outputs = []
         with torch.inference_mode():
@@ -176,10 +182,45 @@ class BestConfig:
                 chunk = batch[start : start + batch_size].to(device)
                 outputs.append(forward(model, chunk, device, self.config.precision).float().cpu())
         logits = torch.cat(outputs) if outputs else torch.empty(0, len(self.classes))
+        return logits.sigmoid() if self.multilabel else logits.softmax(1)
+
+    def predict(
+        self, images: Any, model: Classifier | None = None, batch_size: int = 256
+    ) -> list[str] | list[set[str]]:
+        """Each image's class name, or for multi-label data its set of tags (those above
+        `threshold`). `images` and `model` as for `predict_proba`."""
+        probabilities = self.predict_proba(images, model, batch_size)
         if not self.multilabel:
-            return [self.classes[i] for i in logits.argmax(1).tolist()]
-        chosen = (logits.sigmoid() > self.threshold).tolist()
+            return [self.classes[i] for i in probabilities.argmax(1).tolist()]
+        chosen = (probabilities > self.threshold).tolist()
         return [{t for t, on in zip(self.classes, row, strict=True) if on} for row in chosen]
+
+    def top_k(
+        self, images: Any, k: int = 5, model: Classifier | None = None
+    ) -> list[list[tuple[str, float]]]:
+        """Each image's `k` most probable classes (or tags), with their probabilities."""
+        probabilities = self.predict_proba(images, model)
+        values, indices = probabilities.topk(min(k, len(self.classes)), dim=1)
+        return [
+            [(self.classes[i], round(float(p), 6)) for p, i in zip(ps, ix, strict=True)]
+            for ps, ix in zip(values.tolist(), indices.tolist(), strict=True)
+        ]
+
+    def _squares(self, images: Any) -> torch.Tensor:
+        import torch
+
+        from trainable.images import read_image, to_square
+
+        if isinstance(images, torch.Tensor):
+            return to_square(images, self.image_size) if images.ndim == 4 else images
+        return torch.stack(
+            [
+                read_image(Path(i), self.image_size)
+                if isinstance(i, (str, Path))
+                else to_square(i, self.image_size)
+                for i in images
+            ]
+        )
 
 
 def load_best(run_dir: str | Path) -> BestConfig:

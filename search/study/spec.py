@@ -15,22 +15,24 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    SerializerFunctionWrapHandler,
     ValidationError,
     field_validator,
+    model_serializer,
     model_validator,
 )
 
 from search.errors import StudySpecError
 from search.study.budget import EpochBudget
+from search.study.constraints import ConstraintsSpec
 from search.study.label_kind import check_label_kind
-from search.study.params import CategoricalParam, FloatParam, IntParam, Param, reachable
+from search.study.params import CategoricalParam, Param
+from search.study.settings import check_backbone_choices, check_keys, check_param
 from search.study.validation_errors import first_error
-from trainable import DataConfig, DigitsData, MultiLabelData, TrainConfig, did_you_mean
+from trainable import DataConfig, DigitsData, MultiLabelData, TrainConfig
 
 SamplerName = Literal["tpe", "random", "cmaes", "gp", "qmc"]
 PrunerName = Literal["median", "percentile", "successive_halving", "hyperband", "none"]
-# Set in model:, not in space:/fixed:, so a study has one place that names its network.
-MODEL_FIELDS = ("backbone", "weights")
 MODES = {"val_loss": "min", "val_accuracy": "max", "val_fbeta": "max", "val_accuracy_thresh": "max"}
 MetricName = Literal["val_loss", "val_accuracy", "val_fbeta", "val_accuracy_thresh"]
 
@@ -74,6 +76,7 @@ class SearchSpec(_Frozen):
     retries: int = Field(
         1, ge=0, description="re-runs of a trial that failed for a transient cause"
     )
+    constraints: ConstraintsSpec = ConstraintsSpec()  # what the refitted model may cost to serve
 
     @field_validator("sampler", "pruner", mode="before")
     @classmethod
@@ -157,8 +160,8 @@ class StudySpec(_Frozen):
 
     @model_validator(mode="after")
     def _space_and_fixed_fit_train_config(self) -> StudySpec:
-        _check_keys(self.space, "space")
-        _check_keys(self.fixed, "fixed")
+        check_keys(self.space, "space")
+        check_keys(self.fixed, "fixed")
         both = sorted(set(self.space) & set(self.fixed))
         if both:
             raise ValueError(f"{both[0]} is in both space and fixed; keep it in one of them")
@@ -167,15 +170,34 @@ class StudySpec(_Frozen):
                 "schedule_epochs cannot be set while epochs is searched: every trial's schedule "
                 "then spans space.epochs' highest value; drop schedule_epochs"
             )
+        check_backbone_choices(self)
         base = self.base_config()
         for name, param in self.space.items():
-            _check_param(name, param, base)
+            check_param(name, param, base)
         check_label_kind(self)
         return self
+
+    @model_serializer(mode="wrap")
+    def _backbone_once(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        """A searched backbone is named in space: alone, so a dump validates again."""
+        data = handler(self)
+        if "backbone" in self.space and isinstance(data.get("model"), dict):
+            data["model"].pop("backbone", None)
+        return data
 
     @property
     def multilabel(self) -> bool:
         return isinstance(self.data, MultiLabelData)
+
+    @property
+    def backbones(self) -> list[str]:
+        """Every backbone a trial can train: space.backbone's choices, else model.backbone."""
+        param = self.space.get("backbone")
+        return (
+            [str(c) for c in param.choices]
+            if isinstance(param, CategoricalParam)
+            else [self.model.backbone]
+        )
 
     @property
     def budget(self) -> EpochBudget:
@@ -194,30 +216,6 @@ class StudySpec(_Frozen):
     def train_config(self, params: dict[str, Any] | None = None) -> TrainConfig:
         """The TrainConfig of one trial: the base config with the trial's sampled `params`."""
         return TrainConfig(**{**self.base_config(), **(params or {})})
-
-
-def _check_keys(section: dict[str, Any], where: str) -> None:
-    fields = [f for f in TrainConfig.model_fields if f not in MODEL_FIELDS]
-    for key in section:
-        if key in MODEL_FIELDS:
-            raise ValueError(f"{where}.{key}: set {key} in the model: section")
-        if key not in fields:
-            hint = did_you_mean(key, fields, f"allowed: {', '.join(fields)}")
-            raise ValueError(f"{where}.{key} is not a training setting; {hint}")
-
-
-def _check_param(name: str, param: FloatParam | IntParam | CategoricalParam, base: dict) -> None:
-    """Every value the parameter can take must make a valid TrainConfig."""
-    annotation = str(TrainConfig.model_fields[name].annotation)
-    if isinstance(param, FloatParam) and "float" not in annotation:
-        raise ValueError(f"space.{name} is a whole number: use type: int or categorical")
-    for value in reachable(param):
-        try:
-            TrainConfig(**{**base, name: value})
-        except ValidationError as exc:
-            raise ValueError(
-                f"space.{name} can take {value!r}, but {first_error(exc, TrainConfig)}"
-            ) from None
 
 
 class _Loader(yaml.SafeLoader):

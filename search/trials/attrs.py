@@ -11,3 +11,6 @@ NODE = "node"  # the Ray node id the trial ran on
 GPUS = "gpus"  # the GPU ids the trial saw (its CUDA_VISIBLE_DEVICES), "" for none
 RETRY_OF = "retry_of"  # the number of the failed trial a retry repeats
 INTERRUPTED = "interrupted: the search stopped while this trial ran"
+INFEASIBLE = "infeasible"  # a trial told PRUNED untrained: its backbone breaks search.constraints
+# Its backbone's serving cost, one user attr each (search/study/constraints.py): params_m,
+# macs_g, latency_ms, throughput.

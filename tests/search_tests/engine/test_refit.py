@@ -51,7 +51,12 @@ def test_the_refit_loads_files_with_the_workers_of_a_trial(on_disk, loader_worke
     assert not isinstance(splits.train.images, TensorImages)  # files, loaded per batch
     objective({"lr": 0.005}, splits=splits, spec=on_disk)
     config = on_disk.train_config({"lr": 0.005})
-    state, history, test = train_and_test(config, splits, on_disk.resources.cpus_per_trial, ())
+    fitted = train_and_test(config, splits, on_disk.resources.cpus_per_trial, ())
     assert loader_workers == [1, 1]
+    history = fitted.history
     assert len(history) == 1 and "train_loss" in history[0] and "val_loss" not in history[0]
-    assert test.images == len(splits.test) and state
+    assert fitted.test.images == len(splits.test) and fitted.state_dict
+    # model.onnx, fed the test split's raw uint8 images, answers as the PyTorch model does.
+    assert fitted.onnx.startswith(b"\x08") and fitted.onnx_check["images"] == len(splits.test)
+    assert fitted.onnx_check["top1_agreement"] == 1.0
+    assert abs(fitted.onnx_check["accuracy"] - fitted.onnx_check["torch_accuracy"]) <= 0.001

@@ -6,22 +6,25 @@ from pathlib import Path
 
 import optuna
 import pytest
+from optuna.distributions import CategoricalDistribution, FloatDistribution
 from optuna.trial import TrialState
 from ray.tune.schedulers import TrialScheduler
 from ray.tune.search import Searcher
 
-from search.engine.searcher import outcome
+from search.engine.searcher import OptunaSearcher, outcome
 from search.study.budget import EpochBudget
 from search.trials.attrs import (
     ATTEMPT,
     CHOSEN_EPOCHS,
     FAIL_REASON,
     GPUS,
+    INFEASIBLE,
     NODE,
     RAY_TRIAL_ID,
     RETRY_OF,
 )
 from search.trials.curves import records_of
+from search.trials.states import finished_count, state_counts
 from tests.search_tests.helpers import FakeTrial, epochs, make
 
 
@@ -212,3 +215,63 @@ def test_saving_for_ray_writes_nothing_the_storage_is_the_checkpoint(tmp_path) -
     searcher.suggest("a")
     searcher.save(str(tmp_path / "searcher.pkl"))
     assert not (tmp_path / "searcher.pkl").exists()
+
+
+def constrained(sampler: optuna.samplers.BaseSampler):
+    """A searcher over three backbones of which only `small` is within latency_ms 4."""
+    from search.engine.live_trials import LiveTrials
+    from search.engine.serving import Serving
+
+    costs = {
+        name: {"params_m": params, "macs_g": 0.1, "latency_ms": latency, "throughput": 100.0}
+        for name, params, latency in (("small", 3.0, 1.0), ("mid", 4.0, 5.0), ("big", 5.0, 9.0))
+    }
+    space = {
+        "backbone": CategoricalDistribution(list(costs)),
+        "lr": FloatDistribution(1e-4, 1e-1, log=True),
+    }
+    study = optuna.create_study(sampler=sampler)
+    serving = Serving(costs, "small", {"latency_ms": 4.0}, "cpu")
+    searcher = OptunaSearcher(
+        study, space, LiveTrials(), metric="val_loss", target=12, failure_budget=3, serving=serving
+    )
+    for n in range(12):
+        config = searcher.suggest(f"t{n}")
+        searcher.on_trial_complete(f"t{n}", {"val_loss": config["lr"], "epoch": 1})
+    return study, searcher
+
+
+def test_a_draw_that_breaks_the_constraints_is_never_trained_and_never_counted() -> None:
+    study, searcher = constrained(optuna.samplers.RandomSampler(seed=0))
+    trained = [t for t in study.trials if t.state == TrialState.COMPLETE]
+    skipped = [t for t in study.trials if t.state == TrialState.PRUNED]
+    assert len(trained) == 12 and searcher.finished == 12 and skipped
+    assert {t.params["backbone"] for t in trained} == {"small"}
+    assert all(
+        t.user_attrs["latency_ms"] == 1.0 and t.constraints == {"latency_ms": -3.0} for t in trained
+    )
+    for trial in skipped:
+        assert trial.params["backbone"] in ("mid", "big") and not trial.intermediate_values
+        assert trial.user_attrs[INFEASIBLE].startswith("breaks search.constraints: latency_ms ")
+        assert trial.constraints["latency_ms"] > 0
+    assert finished_count(study) == 12 and state_counts(study.trials)["INFEASIBLE"] == len(skipped)
+
+
+def test_the_constrained_sampler_learns_to_avoid_what_breaks_them() -> None:
+    """TPE reads each trial's constraints: after its random start-up it rarely proposes an
+    infeasible backbone again, where random sampling keeps proposing two in three."""
+    random_skips = [
+        sum(
+            t.state == TrialState.PRUNED
+            for t in constrained(optuna.samplers.RandomSampler(seed=s))[0].trials
+        )
+        for s in range(3)
+    ]
+    tpe_skips = [
+        sum(
+            t.state == TrialState.PRUNED
+            for t in constrained(optuna.samplers.TPESampler(seed=s, n_startup_trials=4))[0].trials
+        )
+        for s in range(3)
+    ]
+    assert sum(tpe_skips) < sum(random_skips) / 2, (tpe_skips, random_skips)

@@ -79,7 +79,7 @@ def test_every_image_of_the_report_loads(finished, browser, screenshots) -> None
     images = page.eval_on_selector_all(
         "img", "all => all.map(i => ({alt: i.alt, done: i.complete, width: i.naturalWidth}))"
     )
-    assert len(images) == 7
+    assert len(images) == 8
     assert all(image["done"] and image["width"] > 100 for image in images), images
     assert page.title() == f"hpsearch: {finished[1].name}"
     page.screenshot(path=screenshots / "report.png", full_page=True)

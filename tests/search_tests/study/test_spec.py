@@ -10,6 +10,7 @@ from search.study.spec import dump_spec, load_study_spec, parse_study_spec
 from tests.search_tests.helpers import tiny_study
 
 ROOT = Path(__file__).parents[3]
+LITES = ["efficientnet_lite0", "efficientnet_lite1", "efficientnet_lite2"]
 STUDIES = sorted([*ROOT.glob("studies/*.yaml"), *ROOT.glob("benchmarks/studies/*.yaml")])
 
 
@@ -66,6 +67,18 @@ ray:
     assert spec.base_config()["optimizer"] == "adamw"
 
 
+def test_the_backbone_can_be_searched_and_the_spec_dumps_and_loads_again() -> None:
+    raw = tiny_study(space={"backbone": {"type": "categorical", "choices": LITES}})
+    del raw["model"]["backbone"]  # named once: in space
+    spec = parse_study_spec(raw)
+    assert spec.backbones == LITES
+    assert spec.train_config({"backbone": "efficientnet_lite2"}).backbone == "efficientnet_lite2"
+    assert parse_study_spec(yaml.safe_load(dump_spec(spec))) == spec
+    ranged = {**raw, "space": {"backbone": {"type": "int", "low": 0, "high": 2}}}
+    with pytest.raises(StudySpecError, match=r"space\.backbone must be type: categorical"):
+        parse_study_spec(ranged)
+
+
 def test_yaml_floats_without_a_dot_are_floats(write_study) -> None:
     path = write_study(yaml.safe_dump(tiny_study()).replace("0.0001", "1e-4"))
     assert "1e-4" in path.read_text()
@@ -90,6 +103,14 @@ def test_pruner_and_sampler_take_a_name_or_a_mapping() -> None:
         ),
         ({"search": {"pruner": "medain"}}, "search.pruner.type must be one of 'median'"),
         ({"search": {"trials": 0}}, "search.trials must be greater than or equal to 1, got 0"),
+        (
+            {"search": {"constraints": {"latency": 4}}},
+            "unknown key search.constraints.latency; did you mean latency_ms?",
+        ),
+        (
+            {"search": {"constraints": {"params_m": 0}}},
+            "search.constraints.params_m must be greater than 0, got 0",
+        ),
         (
             {"search": {"metric": "val_accuracy", "mode": "min"}},
             "search.mode must be max for val_accuracy, got min",
@@ -129,7 +150,16 @@ def test_pruner_and_sampler_take_a_name_or_a_mapping() -> None:
         ),
         (
             {"space": {"backbone": {"type": "categorical", "choices": ["resnet18"]}}},
-            "space.backbone: set backbone in the model: section",
+            "model.backbone efficientnet_lite0 and space.backbone both name the backbone; drop "
+            "model.backbone to search it",
+        ),
+        (
+            {"fixed": {"backbone": "resnet18"}},
+            "fixed.backbone: set backbone in the model: section (or search backbone in space:)",
+        ),
+        (
+            {"space": {"weights": {"type": "categorical", "choices": ["none", "imagenet"]}}},
+            "space.weights: set weights in the model: section",
         ),
         ({"fixed": {"lr": 0.1}}, "lr is in both space and fixed"),
         ({"fixed": {"dropout": 1.5}}, "fixed.dropout must be less than 1, got 1.5"),

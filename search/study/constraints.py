@@ -1,0 +1,47 @@
+"""`search.constraints`: bounds on what the chosen model may cost to serve.
+
+Each bound is one line of the study file, on the figures measured once per backbone
+(trainable/cost.py): `latency_ms`, `params_m` and `macs_g` are maxima, `throughput` (images/s
+at batch 64) a minimum. A trial's excess over a bound is what Optuna's constrained samplers
+read (`Trial.set_constraint`: zero or less is feasible).
+"""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field
+
+MAXIMA = ("latency_ms", "params_m", "macs_g")
+MINIMA = ("throughput",)
+COST_KEYS = ("params_m", "macs_g", "latency_ms", "throughput")  # a backbone's measured figures
+
+
+class ConstraintsSpec(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    latency_ms: float | None = Field(None, gt=0, description="one image at batch 1, at most")
+    params_m: float | None = Field(None, gt=0, description="millions of parameters, at most")
+    macs_g: float | None = Field(None, gt=0, description="GMACs an image, at most")
+    throughput: float | None = Field(None, gt=0, description="images/s at batch 64, at least")
+
+    @property
+    def limits(self) -> dict[str, float]:
+        """The bounds set, by name."""
+        return {k: v for k, v in self.model_dump().items() if v is not None}
+
+
+def excess(cost: dict[str, float], limits: dict[str, float]) -> dict[str, float]:
+    """Per bound, how far `cost` is past it: > 0 breaks it, <= 0 meets it."""
+    return {
+        name: (cost[name] - bound) if name in MAXIMA else (bound - cost[name])
+        for name, bound in limits.items()
+    }
+
+
+def broken(cost: dict[str, float], limits: dict[str, float]) -> str | None:
+    """The bounds `cost` breaks, in words (`latency_ms 5.21 > 4`); None when it meets all."""
+    parts = [
+        f"{name} {cost[name]:g} {'>' if name in MAXIMA else '<'} {limits[name]:g}"
+        for name, over in excess(cost, limits).items()
+        if over > 0
+    ]
+    return ", ".join(parts) or None
