@@ -15,6 +15,7 @@ For each workload (a backbone, an image size, a batch size, in-memory FakeData):
     python benchmarks/gpu_throughput.py --out gpu.json                 # a GPU: every workload
     python benchmarks/gpu_throughput.py --workloads resnet18_32 --out r18.json
     python benchmarks/gpu_throughput.py --tiny --out tiny.json         # anywhere, in a minute
+    python benchmarks/gpu_throughput.py --steps alone --out alone.json # no Ray: train() alone
 
 Nothing is downloaded: random weights (throughput does not depend on them) and FakeData.
 """
@@ -216,11 +217,59 @@ def auto(work: Workload, cpus: float, splits) -> dict[str, Any]:
     return {"gpus_per_trial": chosen.resources.gpus_per_trial, "line": lines[-1]}
 
 
+STEPS = ("alone", "packed", "auto")
+
+
+def print_alone(name: str, work: Workload, splits, a: dict[str, Any]) -> None:
+    size = f"{work.backbone} {work.image_size} px, batch {work.batch_size}"
+    print(f"\n{name}: {size}, {len(splits.train)} training images")
+    print(f"  bare loop  {a['bare_images_per_second']:10,.0f} images/s")
+    ratio = f"ratio train()/bare = {a['train_over_bare']:.3f}"
+    print(f"  train()    {a['train_images_per_second']:10,.0f} images/s  {ratio}")
+    ratio = f"ratio augment/none = {a['augmented_over_plain']:.3f}"
+    print(f"  augmented  {a['augmented_images_per_second']:10,.0f} images/s  {ratio}")
+
+
+def print_packed(name: str, packings: dict[int, dict[str, Any]]) -> None:
+    print(f"\n{name}: packed trials through run_study")
+    ran = {n: p for n, p in packings.items() if "failed" not in p}
+    one = ran[min(ran)]["aggregate_images_per_second"] if ran else 1.0
+    for n, p in packings.items():
+        if "failed" in p:
+            print(f"  {n} at once  failed: {p['failed']}")
+            continue
+        busy = "n/a" if p["gpu_busy_percent"] is None else f"{p['gpu_busy_percent']:.0f}%"
+        memory = (
+            "n/a"
+            if p["peak_memory_mib_per_trial"] is None
+            else f"{p['peak_memory_mib_per_trial']:,.0f} MiB"
+        )
+        print(
+            f"  {n} at once  {p['aggregate_images_per_second']:10,.0f} images/s  "
+            f"x{p['aggregate_images_per_second'] / one:.2f}  busy {busy}  "
+            f"peak {memory} a trial  waiting for data {p['data_wait_fraction']:.1%}"
+        )
+
+
+def auto_against_packed(entry: dict[str, Any]) -> None:
+    """Adds how auto's choice compares with the best fixed packing measured, where both ran."""
+    ran = {n: p for n, p in entry.get("packed", {}).items() if "failed" not in p}
+    share = entry["auto"]["gpus_per_trial"]
+    chosen_n = round(1 / share) if share else None  # None: no GPU, nothing to pack
+    if chosen_n in ran:
+        best_rate = max(p["aggregate_images_per_second"] for p in ran.values())
+        ratio = ran[chosen_n]["aggregate_images_per_second"] / best_rate
+        entry["auto"]["over_best_fixed"] = ratio
+        print(f"  auto       {chosen_n} at once: ratio auto/best fixed = {ratio:.3f}")
+    print(f"  {entry['auto']['line']}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument(
         "--workloads", nargs="*", default=list(WORKLOADS), choices=[*WORKLOADS, *TINY]
     )
+    parser.add_argument("--steps", nargs="*", default=list(STEPS), choices=STEPS)
     parser.add_argument("--packings", nargs="*", type=int, default=[1, 2, 4, 8])
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--cpus-per-trial", type=float, default=1)
@@ -236,50 +285,23 @@ def main() -> None:
     for name in args.workloads:
         work = {**WORKLOADS, **TINY}[name]
         splits = prepare(fake_data(work))
-        entry: dict[str, Any] = {
-            "workload": work.__dict__,
-            "alone": alone(work, splits, device, args.rounds),
-        }
-        a = entry["alone"]
-        size = f"{work.backbone} {work.image_size} px, batch {work.batch_size}"
-        print(f"\n{name}: {size}, {len(splits.train)} training images")
-        print(f"  bare loop  {a['bare_images_per_second']:10,.0f} images/s")
-        ratio = f"ratio train()/bare = {a['train_over_bare']:.3f}"
-        print(f"  train()    {a['train_images_per_second']:10,.0f} images/s  {ratio}")
-        ratio = f"ratio augment/none = {a['augmented_over_plain']:.3f}"
-        print(f"  augmented  {a['augmented_images_per_second']:10,.0f} images/s  {ratio}")
-        with tempfile.TemporaryDirectory() as folder:
-            entry["packed"] = {
-                n: packed(work, n, args.cpus_per_trial, Path(folder)) for n in args.packings
-            }
-        ran = {n: p for n, p in entry["packed"].items() if "failed" not in p}
-        one = ran[min(ran)]["aggregate_images_per_second"] if ran else 1.0
-        for n, p in entry["packed"].items():
-            if "failed" in p:
-                print(f"  {n} at once  failed: {p['failed']}")
-                continue
-            busy = "n/a" if p["gpu_busy_percent"] is None else f"{p['gpu_busy_percent']:.0f}%"
-            memory = (
-                "n/a"
-                if p["peak_memory_mib_per_trial"] is None
-                else f"{p['peak_memory_mib_per_trial']:,.0f} MiB"
-            )
-            print(
-                f"  {n} at once  {p['aggregate_images_per_second']:10,.0f} images/s  "
-                f"x{p['aggregate_images_per_second'] / one:.2f}  busy {busy}  "
-                f"peak {memory} a trial  waiting for data {p['data_wait_fraction']:.1%}"
-            )
-        best_rate = max((p["aggregate_images_per_second"] for p in ran.values()), default=0.0)
-        entry["auto"] = auto(work, args.cpus_per_trial, splits)
-        share = entry["auto"]["gpus_per_trial"]
-        chosen_n = round(1 / share) if share else None  # None: no GPU, nothing to pack
-        if chosen_n in ran:
-            ratio = ran[chosen_n]["aggregate_images_per_second"] / best_rate
-            entry["auto"]["over_best_fixed"] = ratio
-            print(f"  auto       {chosen_n} at once: ratio auto/best fixed = {ratio:.3f}")
-        print(f"  {entry['auto']['line']}")
+        entry: dict[str, Any] = {"workload": work.__dict__}
         results["workloads"][name] = entry
-    args.out.write_text(json.dumps(results, indent=2, default=str))
+        if "alone" in args.steps:
+            entry["alone"] = alone(work, splits, device, args.rounds)
+            print_alone(name, work, splits, entry["alone"])
+            args.out.write_text(json.dumps(results, indent=2, default=str))  # a step at a time
+        if "packed" in args.steps:
+            with tempfile.TemporaryDirectory() as folder:
+                entry["packed"] = {
+                    n: packed(work, n, args.cpus_per_trial, Path(folder)) for n in args.packings
+                }
+            print_packed(name, entry["packed"])
+            args.out.write_text(json.dumps(results, indent=2, default=str))
+        if "auto" in args.steps:
+            entry["auto"] = auto(work, args.cpus_per_trial, splits)
+            auto_against_packed(entry)
+        args.out.write_text(json.dumps(results, indent=2, default=str))
     print(f"\nwritten: {args.out}")
 
 
