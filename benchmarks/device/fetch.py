@@ -247,7 +247,9 @@ def main() -> None:
     python = f"{sys.version_info.major}.{sys.version_info.minor}" if args.here else args.python
     present = present_packages(args.here)
     if args.dest.exists():
-        shutil.rmtree(args.dest)
+        if any(args.dest.iterdir()) and not (args.dest / "manifest.json").exists():
+            raise SystemExit(f"--dest {args.dest} holds files fetch.py did not write: name another")
+        shutil.rmtree(args.dest)  # an earlier fetch: its parts, site and stand-in go with it
     args.dest.mkdir(parents=True)
     with tempfile.TemporaryDirectory() as folder:
         work = Path(folder)
