@@ -115,7 +115,9 @@ def resolve(
 
     A present package ends its branch (it came with its own dependencies there) once its known
     version meets every specifier asked of it; anything else is chosen by pip, one level of
-    dependencies at a time, and checked at the end against every specifier asked of it.
+    dependencies at a time, and checked at the end against every specifier asked of it. (A
+    package's extras are those asked of it by the level that first reached it: enough for this
+    project's requirements, where extras are asked at the top.)
     """
     env = target_env(python)
     asked: dict[str, list[Requirement]] = {}
@@ -142,7 +144,7 @@ def resolve(
                     dep.marker.evaluate({**env, "extra": e}) for e in extras | {""}
                 ):
                     level.append(Requirement(str(dep).split(";")[0]))
-        for name, req in fresh.items():  # a requirement asked again, for extras only
+        for name, req in fresh.items():  # pip's report names every package it was given
             if name not in picked:
                 raise SystemExit(f"pip chose nothing for {req}")
     problems = [
