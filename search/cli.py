@@ -84,11 +84,13 @@ def run(
         _print_result(result)
 
 
-def _print_result(result: RunResult) -> None:
+def _print_result(result: RunResult, chosen: str = "best") -> None:
+    """The run's last lines; `chosen` names how its refitted trial was picked."""
     summary, test = result.summary, result.summary.test
     states = ", ".join(f"{n} {s.lower()}" for s, n in sorted(summary.trials.items()))
     typer.echo(f"trials: {states}")
-    typer.echo(f"best: trial {summary.best_trial}, {summary.metric} {summary.best_value:.4f}")
+    value = f"{summary.metric} {summary.best_value:.4f}"
+    typer.echo(f"{chosen}: trial {summary.best_trial}, {value}")
     typer.echo(f"test: {test.line()} ({summary.images['test']} images)")
     typer.echo(f"run directory: {result.run_dir}")
 
@@ -154,7 +156,7 @@ def refit(
     with _user_errors(debug):
         from search.refit_trial import refit_trial
 
-        _print_result(refit_trial(run_dir, trial, verbose=verbose, echo=typer.echo))
+        _print_result(refit_trial(run_dir, trial, verbose=verbose, echo=typer.echo), "refitted")
 
 
 @app.command()

@@ -102,6 +102,7 @@ def test_any_trial_refits_later_into_its_own_folder(lite0_only) -> None:
     assert done.returncode == 0, done.stderr
     folder = result.run_dir / "refits" / f"trial-{other}"
     assert f"run directory: {folder}" in done.stdout
+    assert f"refitted: trial {other}, val_loss " in done.stdout and "best: " not in done.stdout
     again = load_best(folder)
     assert again.trial_number == other and (folder / "model.onnx").is_file()
     assert hashlib.sha256((result.run_dir / "model.pt").read_bytes()).hexdigest() == before
