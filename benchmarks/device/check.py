@@ -31,6 +31,25 @@ def project_requirements() -> list[str]:
     return re.findall(r'^\s*"([^"]+)"', block, re.M)
 
 
+def applying(
+    lines: list[str], extras: set[str] | frozenset[str] = frozenset(), env: dict | None = None
+):
+    """Each of a distribution's requirements (Requires-Dist lines) that applies on this
+    interpreter, or in `env`, with one of `extras` asked: (the requirement without its marker,
+    the extra that brought it, "" for none)."""
+    for line in lines:
+        dep = Requirement(line)
+        extra: str | None = ""
+        if dep.marker is not None and not dep.marker.evaluate({**(env or {}), "extra": ""}):
+            wanting = [
+                e for e in sorted(extras) if dep.marker.evaluate({**(env or {}), "extra": e})
+            ]
+            extra = wanting[0] if wanting else None
+        if extra is not None:
+            dep.marker = None
+            yield dep, extra
+
+
 def installed() -> dict[str, metadata.Distribution]:
     found: dict[str, metadata.Distribution] = {}
     for dist in metadata.distributions():  # the first on the path wins, as for imports
@@ -58,16 +77,8 @@ def unmet(requirements: list[str], found: dict[str, metadata.Distribution]) -> l
         if (name, frozenset(req.extras)) in seen:
             continue
         seen.add((name, frozenset(req.extras)))
-        for line in dist.requires or []:
-            dep = Requirement(line)
-            by = name
-            if dep.marker is not None and not dep.marker.evaluate({"extra": ""}):
-                wanting = [e for e in sorted(req.extras) if dep.marker.evaluate({"extra": e})]
-                if not wanting:
-                    continue
-                by = f"{name}[{wanting[0]}]"
-            dep.marker = None
-            queue.append((dep, by))
+        for dep, extra in applying(dist.requires or [], req.extras):
+            queue.append((dep, f"{name}[{extra}]" if extra else name))
     return sorted(set(problems))
 
 

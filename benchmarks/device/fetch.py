@@ -31,7 +31,7 @@ import zipfile
 from importlib import metadata
 from pathlib import Path
 
-from check import project_requirements
+from check import applying, project_requirements
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
@@ -68,10 +68,8 @@ def present_packages(here: bool) -> dict[str, str | None]:
         if name in chosen:
             continue
         chosen[name] = installed[name].version
-        for line in installed[name].requires or []:
-            dep = Requirement(line)
-            if dep.marker is None or dep.marker.evaluate({"extra": ""}):
-                queue += [canonicalize_name(dep.name)] * (canonicalize_name(dep.name) in installed)
+        for dep, _ in applying(installed[name].requires or []):
+            queue += [canonicalize_name(dep.name)] * (canonicalize_name(dep.name) in installed)
     return chosen
 
 
@@ -138,12 +136,7 @@ def resolve(
         level = []
         for name, item in picked.items():
             extras = {e for r in asked[name] for e in r.extras}
-            for line in item["requires"]:
-                dep = Requirement(line)
-                if dep.marker is None or any(
-                    dep.marker.evaluate({**env, "extra": e}) for e in extras | {""}
-                ):
-                    level.append(Requirement(str(dep).split(";")[0]))
+            level += [dep for dep, _ in applying(item["requires"], extras, env)]
         for name, req in fresh.items():  # pip's report names every package it was given
             if name not in picked:
                 raise SystemExit(f"pip chose nothing for {req}")
