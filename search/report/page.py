@@ -14,13 +14,13 @@ from typing import TYPE_CHECKING, Any
 from search.report import plots
 from search.report.diagnosis import fit_diagnosis
 from search.report.front import front_figure, front_head, front_rows
-from search.report.progress import format_params, format_value, shown_params
+from search.report.progress import format_params, format_value
 from search.report.pruning import pruning_rule, pruning_savings, rung_epochs
 from search.rundir.layout import RunDir, Summary, write_bytes, write_text
 from search.trials.attrs import FAIL_REASON, TRAIN_SECONDS
 from search.trials.curves import records_of
-from search.trials.states import is_failed, state_counts
-from search.trials.values import best_or_none
+from search.trials.states import is_failed, search_trials, state_counts
+from search.trials.values import best_or_none, shown_params
 
 if TYPE_CHECKING:
     import optuna
@@ -117,7 +117,7 @@ def _render(run: RunDir, figures: dict[str, Figure | None]) -> dict[str, bytes]:
 def _summary_section(
     spec: StudySpec, study: optuna.Study, summary: Summary | None, best: FrozenTrial | None
 ) -> str:
-    trials = study.get_trials(deepcopy=False)
+    trials = search_trials(study)
     states = {state.lower(): count for state, count in state_counts(trials).items()}
     trained = sum(float(t.user_attrs.get(TRAIN_SECONDS, 0)) for t in trials)
     rows = [("trials", ", ".join(f"{n} {s}" for s, n in sorted(states.items())) or "none yet")]
@@ -146,7 +146,7 @@ def _summary_section(
 
 
 def _pruning_section(images: dict[str, bytes], spec: StudySpec, study: optuna.Study) -> str:
-    savings = pruning_savings(spec, study.get_trials(deepcopy=False))
+    savings = pruning_savings(spec, search_trials(study))
     return _image(
         images,
         "epochs_reached",

@@ -8,7 +8,7 @@ import math
 from typing import TYPE_CHECKING, Any
 
 from search.trials.curves import records_of
-from search.trials.states import complete_trials, is_complete, is_pruned
+from search.trials.states import complete_trials, is_complete, is_pruned, search_trials
 from search.trials.values import best_of, last_value, minimizes
 
 if TYPE_CHECKING:
@@ -47,7 +47,7 @@ def _figure(**kwargs: Any) -> Figure:
 
 def optimization_history(study: optuna.Study, metric: str) -> Figure | None:
     """Each finished trial's value, and the best complete one so far."""
-    points = [(t, last_value(t)) for t in study.get_trials(deepcopy=False)]
+    points = [(t, last_value(t)) for t in search_trials(study)]
     points = [(t, v) for t, v in points if v is not None]
     if not points:
         return None
@@ -72,7 +72,7 @@ def optimization_history(study: optuna.Study, metric: str) -> Figure | None:
 
 def trial_curves(study: optuna.Study, metric: str) -> Figure | None:
     """Every trial's metric per epoch; a pruned trial ends in an x where it was stopped."""
-    trials = [t for t in study.get_trials(deepcopy=False) if t.intermediate_values]
+    trials = [t for t in search_trials(study) if t.intermediate_values]
     if not trials:
         return None
     figure = _figure(figsize=(6.5, 3.6))
@@ -101,7 +101,7 @@ def trial_curves(study: optuna.Study, metric: str) -> Figure | None:
 
 def epochs_reached(study: optuna.Study, budget: int, rungs: list[int]) -> Figure | None:
     """How far each trial trained: one bar a trial, coloured by how it ended."""
-    trials = [t for t in study.get_trials(deepcopy=False) if t.intermediate_values]
+    trials = [t for t in search_trials(study) if t.intermediate_values]
     if not trials:
         return None
     figure = _figure(figsize=(6.5, max(2.2, 0.22 * len(trials) + 1.0)))
@@ -149,7 +149,7 @@ def importances(study: optuna.Study) -> Figure | None:
 
 def slices(study: optuna.Study, metric: str) -> Figure | None:
     """The value of each finished trial against each parameter."""
-    trials = [t for t in study.get_trials(deepcopy=False) if t.params and last_value(t) is not None]
+    trials = [t for t in search_trials(study) if t.params and last_value(t) is not None]
     if not trials:
         return None
     names = list(dict.fromkeys(name for t in trials for name in t.params))

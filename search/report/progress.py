@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from search.trials.attrs import CHOSEN_EPOCHS, FAIL_REASON, INFEASIBLE
+from search.trials.attrs import FAIL_REASON, INFEASIBLE
 from search.trials.states import is_failed, is_infeasible, state_name
-from search.trials.values import best_or_none, last_value
+from search.trials.values import best_or_none, last_value, shown_params
 
 if TYPE_CHECKING:
     import optuna
@@ -22,12 +22,6 @@ def format_value(value: Any) -> str:
 
 def format_params(params: dict[str, Any]) -> str:
     return " ".join(f"{k}={format_value(v)}" for k, v in params.items())
-
-
-def shown_params(trial: FrozenTrial) -> dict[str, Any]:
-    """The sampled parameters, and the epochs a complete trial chose when epochs is searched."""
-    chosen = trial.user_attrs.get(CHOSEN_EPOCHS)
-    return trial.params if chosen is None else {**trial.params, "epochs": chosen}
 
 
 class TrialPrinter:

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from search.report.progress import format_params
-from search.trials.states import is_finished
+from search.trials.states import is_finished, search_trials
 from search.trials.values import best_or_none
 
 if TYPE_CHECKING:
@@ -66,7 +66,7 @@ class Tally:
 
 def tally_of(study: optuna.Study, spec: StudySpec) -> Tally:
     """The footer's counts from the storage: what a resumed run starts from."""
-    trials = study.get_trials(deepcopy=False)
+    trials = search_trials(study)
     best = best_or_none(study)
     return Tally(
         metric=spec.search.metric,

@@ -27,6 +27,7 @@ from search.study.budget import EpochBudget
 from search.study.constraints import ConstraintsSpec
 from search.study.label_kind import check_label_kind
 from search.study.params import CategoricalParam, Param
+from search.study.select import SelectSpec
 from search.study.settings import check_backbone_choices, check_keys, check_param
 from search.study.validation_errors import first_error
 from trainable import DataConfig, DigitsData, MultiLabelData, TrainConfig
@@ -77,6 +78,7 @@ class SearchSpec(_Frozen):
         1, ge=0, description="re-runs of a trial that failed for a transient cause"
     )
     constraints: ConstraintsSpec = ConstraintsSpec()  # what the refitted model may cost to serve
+    select: SelectSpec = SelectSpec()  # the single best trial, or a race of the top few
 
     @field_validator("sampler", "pruner", mode="before")
     @classmethod

@@ -9,13 +9,29 @@ from typing import TYPE_CHECKING
 
 from optuna.trial import TrialState
 
-from search.trials.attrs import FAIL_REASON, INFEASIBLE, INTERRUPTED
+from search.trials.attrs import FAIL_REASON, INFEASIBLE, INTERRUPTED, RACE_OF
 
 if TYPE_CHECKING:
     import optuna
     from optuna.trial import FrozenTrial
 
 FINISHED = (TrialState.COMPLETE, TrialState.PRUNED)  # what search.trials counts
+States = tuple[TrialState, ...] | None
+
+
+def is_race_run(trial: FrozenTrial) -> bool:
+    """A run of the race before the refit (search/trials/race.py): it trains a search trial's
+    configuration again, and counts towards nothing the search counts."""
+    return RACE_OF in trial.user_attrs
+
+
+def search_trials(study: optuna.Study, states: States = None) -> list[FrozenTrial]:
+    """The search's own trials (in `states`), race runs left out."""
+    return [t for t in study.get_trials(deepcopy=False, states=states) if not is_race_run(t)]
+
+
+def race_runs(study: optuna.Study, states: States = None) -> list[FrozenTrial]:
+    return [t for t in study.get_trials(deepcopy=False, states=states) if is_race_run(t)]
 
 
 def is_complete(trial: FrozenTrial) -> bool:
@@ -57,17 +73,17 @@ def state_counts(trials: Iterable[FrozenTrial]) -> dict[str, int]:
 
 
 def complete_trials(study: optuna.Study) -> list[FrozenTrial]:
-    return study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
+    return search_trials(study, (TrialState.COMPLETE,))
 
 
 def finished_count(study: optuna.Study) -> int:
-    return sum(is_finished(t) for t in study.get_trials(deepcopy=False, states=FINISHED))
+    return sum(is_finished(t) for t in search_trials(study, FINISHED))
 
 
 def failed_trials(study: optuna.Study) -> list[FrozenTrial]:
     """Trials that failed by themselves (interrupted ones are the search's fault, not theirs)."""
     return [
         t
-        for t in study.get_trials(deepcopy=False, states=(TrialState.FAIL,))
+        for t in search_trials(study, (TrialState.FAIL,))
         if t.user_attrs.get(FAIL_REASON) != INTERRUPTED
     ]

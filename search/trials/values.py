@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from optuna.study import StudyDirection
+
+from search.trials.attrs import CHOSEN_EPOCHS
 
 if TYPE_CHECKING:
     import optuna
@@ -25,11 +27,15 @@ def best_of(values: Iterable[float], minimize: bool) -> float | None:
 
 
 def best_or_none(study: optuna.Study) -> FrozenTrial | None:
-    """The best complete trial, or None while there is none (Optuna raises then)."""
-    try:
-        return study.best_trial
-    except ValueError:
+    """The search's best complete trial (race runs left out), or None while there is none;
+    the earliest of equals, as Optuna's best_trial."""
+    from search.trials.states import complete_trials
+
+    complete = complete_trials(study)
+    if not complete:
         return None
+    sign = 1 if minimizes(study) else -1
+    return min(complete, key=lambda t: sign * float(t.value))
 
 
 def last_value(trial: FrozenTrial) -> float | None:
@@ -38,3 +44,10 @@ def last_value(trial: FrozenTrial) -> float | None:
         return trial.value
     values = [v for _, v in sorted(trial.intermediate_values.items())]
     return values[-1] if values else None
+
+
+def shown_params(trial: FrozenTrial) -> dict[str, Any]:
+    """The sampled parameters, and the epochs a complete trial chose when epochs is searched:
+    what its refit would train."""
+    chosen = trial.user_attrs.get(CHOSEN_EPOCHS)
+    return trial.params if chosen is None else {**trial.params, "epochs": chosen}

@@ -1,0 +1,165 @@
+"""The race before the refit (`search.select: race`), read off the stored trials.
+
+The `top_k` best complete trials of the search (distinct configurations, within
+search.constraints) are its contenders. Each is trained `repeats` more times, as a trial of its
+own tagged `race_of` (search/trials/attrs.py): run i of every contender shares one training seed
+and, where the study carves its validation split, one reshuffled train/val split of the same
+pool (the test split never moves), so contenders are compared on the same draws. The winner is
+the best mean over its race runs; the search's own value, the lucky draw that put it in the
+race, is shown beside it but does not count.
+
+Everything here is a function of the storage: a resumed run finds the runs a killed one
+finished, and runs only the rest.
+"""
+
+from __future__ import annotations
+
+import statistics
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from search.trials.attrs import FAIL_REASON, INTERRUPTED, RACE_OF, RACE_RUN
+from search.trials.states import is_complete, is_failed
+from search.trials.values import shown_params
+
+if TYPE_CHECKING:
+    from optuna.trial import FrozenTrial
+
+
+def configuration(trial: FrozenTrial) -> tuple[tuple[str, str], ...]:
+    """What a refit of `trial` would train: its parameters and the epochs its curve chose."""
+    return tuple(sorted((k, repr(v)) for k, v in shown_params(trial).items()))
+
+
+def top_distinct(ranked: list[FrozenTrial], k: int) -> list[FrozenTrial]:
+    """The first `k` of `ranked` (best first) that train distinct configurations."""
+    seen: set[tuple[tuple[str, str], ...]] = set()
+    top = []
+    for trial in ranked:
+        key = configuration(trial)
+        if key not in seen:
+            seen.add(key)
+            top.append(trial)
+        if len(top) == k:
+            break
+    return top
+
+
+@dataclass(frozen=True)
+class RaceRun:
+    """One run the race needs: contender `of`'s run `run`, with its seeds."""
+
+    of: int
+    run: int
+    seed: int  # the training seed
+    split_seed: int | None  # the train/val split's seed; None: the study's own split
+
+
+def run_seeds(run: int, train_seed: int, split_seed: int | None) -> tuple[int, int | None]:
+    """Run i's seeds: the study's own, moved on by i (the search trained on run 0's)."""
+    return train_seed + run, None if split_seed is None else split_seed + run
+
+
+@dataclass(frozen=True)
+class Contender:
+    number: int  # the search trial
+    value: float  # its value in the search: the draw that put it in the race
+    params: dict[str, Any]  # as shown: sampled parameters, and the epochs its curve chose
+    runs: dict[int, float]  # race run -> its value, for the complete ones
+    out: str | None = None  # why it left the race: a run failed by itself
+
+    def mean(self, repeats: int) -> float | None:
+        """The mean over its race runs, once all `repeats` are in; None before, or if out."""
+        if self.out is not None or len(self.runs) < repeats:
+            return None
+        return statistics.fmean(self.runs[i] for i in range(1, repeats + 1))
+
+    def to_dict(self, repeats: int) -> dict[str, Any]:
+        return {
+            "trial": self.number,
+            "search_value": self.value,
+            "params": self.params,
+            "runs": [self.runs.get(i) for i in range(1, repeats + 1)],
+            "mean": self.mean(repeats),
+            "out": self.out,
+        }
+
+
+@dataclass(frozen=True)
+class Standings:
+    """The race as the storage holds it: contenders best first by their search value."""
+
+    contenders: list[Contender]
+    repeats: int
+    minimize: bool
+
+    @property
+    def finished(self) -> bool:
+        return all(c.out is not None or len(c.runs) >= self.repeats for c in self.contenders)
+
+    @property
+    def winner(self) -> Contender:
+        """The best mean; the single best trial when no contender finished its runs."""
+        scored = [(c.mean(self.repeats), i, c) for i, c in enumerate(self.contenders)]
+        finished = [(m, i, c) for m, i, c in scored if m is not None]
+        if not finished:
+            return self.contenders[0]
+        sign = 1 if self.minimize else -1
+        return min(finished, key=lambda s: (sign * s[0], s[1]))[2]
+
+    @property
+    def changed(self) -> bool:
+        """The race crowned another configuration than the single best draw."""
+        return self.winner.number != self.contenders[0].number
+
+    def to_dict(self) -> dict[str, Any]:
+        """summary.json's `race`."""
+        return {
+            "repeats": self.repeats,
+            "contenders": [c.to_dict(self.repeats) for c in self.contenders],
+            "winner": self.winner.number,
+            "single_best": self.contenders[0].number,
+            "changed": self.changed,
+        }
+
+
+def standings(
+    contenders: list[FrozenTrial], runs: list[FrozenTrial], repeats: int, minimize: bool
+) -> Standings:
+    """Each contender's race runs: complete ones count, one that failed by itself puts it out
+    (a configuration that fails on another seed is not a safe choice); interrupted ones are
+    run again."""
+    by_contender: dict[int, list[FrozenTrial]] = {}
+    for trial in runs:
+        by_contender.setdefault(int(trial.user_attrs[RACE_OF]), []).append(trial)
+    entries = []
+    for trial in contenders:
+        values: dict[int, float] = {}
+        out = None
+        for run in by_contender.get(trial.number, []):
+            index = int(run.user_attrs[RACE_RUN])
+            if index > repeats:
+                continue  # from a race with more repeats, before search.select changed
+            if is_complete(run):
+                values.setdefault(index, float(run.value))
+            elif is_failed(run) and run.user_attrs.get(FAIL_REASON) != INTERRUPTED:
+                reason = run.user_attrs.get(FAIL_REASON, "failed")
+                out = f"its race run {index} (trial {run.number}) failed: {reason}"
+        if len(values) >= repeats:
+            out = None  # a retry of the failed run finished
+        entries.append(
+            Contender(trial.number, float(trial.value), shown_params(trial), values, out)
+        )
+    return Standings(entries, repeats, minimize)
+
+
+def missing_runs(table: Standings, train_seed: int, split_seed: int | None) -> list[RaceRun]:
+    """The runs the race still needs, run by run (every contender's first run, then every
+    second), so an interrupted race has compared all contenders on the same draws so far."""
+    missing = []
+    for run in range(1, table.repeats + 1):
+        seed, split = run_seeds(run, train_seed, split_seed)
+        for contender in table.contenders:
+            if contender.out is None and run not in contender.runs:
+                missing.append(RaceRun(contender.number, run, seed, split))
+    return missing
