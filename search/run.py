@@ -107,7 +107,12 @@ def run_study(
         run = _Run(spec, folder, splits, shared, verbose, progress.say, serving)
         started = time.perf_counter()
         _search(run, opened, progress)
-        return _refit(run, opened.study, time.perf_counter() - started, progress)
+        seconds = {"search": round(time.perf_counter() - started, 1)}
+        if spec.search.select.races:
+            started = time.perf_counter()
+            _race(run, opened, progress)
+            seconds["race"] = round(time.perf_counter() - started, 1)
+        return _refit(run, opened.study, seconds, progress)
 
 
 def _study_line(spec: StudySpec, url: str) -> str:
@@ -152,7 +157,52 @@ def _search(run: _Run, opened: OpenStudy, progress: Progress) -> None:
         )
 
 
-def _refit(run: _Run, study: optuna.Study, search_seconds: float, progress: Progress) -> RunResult:
+def _race(run: _Run, opened: OpenStudy, progress: Progress) -> None:
+    """Race the best few configurations on fresh draws (search.select: race); say who won."""
+    from search.engine.optuna_study import fail_interrupted
+    from search.engine.race import run_race
+    from search.report.race import race_lines
+    from search.rundir.results import write_trials
+
+    spec = run.spec
+    try:
+        outcome = run_race(
+            spec,
+            run.run_dir.path,
+            run.splits,
+            run.shared,
+            opened,
+            watch=progress,
+            say=progress.say,
+            verbose=run.verbose,
+        )
+    except KeyboardInterrupt:
+        fail_interrupted(opened)
+        raise _race_interrupted(opened.study, spec) from None
+    finally:
+        write_trials(run.run_dir, opened.study, spec.search.metric)
+    if outcome.interrupted:
+        raise _race_interrupted(opened.study, spec)
+    if outcome.standings is not None:
+        for line in race_lines(outcome.standings, spec.search.metric):
+            progress.say(line)
+
+
+def _race_interrupted(study: optuna.Study, spec: StudySpec) -> SearchInterrupted:
+    from search.trials.race import race_standings
+
+    table = race_standings(study, spec)
+    done = sum(len(c.runs) for c in table.contenders) if table else 0
+    wanted = len(table.contenders) * table.repeats if table else 0
+    return SearchInterrupted(
+        f"interrupted during the race: {done} of {wanted} race runs finished and are kept "
+        "(the search's trials too); run the same command again to resume"
+    )
+
+
+def _refit(
+    run: _Run, study: optuna.Study, seconds: dict[str, float], progress: Progress
+) -> RunResult:
     from search.engine.refit import best_config, refit_best
     from search.rundir.results import write_results
     from search.rundir.resume import finished_results
@@ -160,8 +210,9 @@ def _refit(run: _Run, study: optuna.Study, search_seconds: float, progress: Prog
     config, best = best_config(study, run.spec)
     existing = finished_results(run.run_dir, best.number)
     if existing is not None:
+        chosen = "the race's winner" if run.spec.search.select.races else "the best"
         run.echo(
-            f"nothing new to refit: trial {best.number} is still the best, its refit is "
+            f"nothing new to refit: trial {best.number} is still {chosen}, its refit is "
             f"in {run.run_dir}"
         )
         return RunResult(run.run_dir.path, existing, refitted=False)
@@ -177,7 +228,7 @@ def _refit(run: _Run, study: optuna.Study, search_seconds: float, progress: Prog
         )
     except KeyboardInterrupt:
         raise _interrupted(study, run.spec, during="the refit") from None
-    seconds = {"search": round(search_seconds, 1), "refit": round(time.perf_counter() - started, 1)}
+    seconds = {**seconds, "refit": round(time.perf_counter() - started, 1)}
     summary = write_results(run.run_dir, run.spec, study, refit, DataInfo.of(splits), seconds)
     return RunResult(run.run_dir.path, summary, refitted=True)
 

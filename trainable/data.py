@@ -65,6 +65,7 @@ class Splits:
     hflip: bool = True
     flip_vertical: bool = False
     notes: tuple[str, ...] = field(default=())  # what preparing skipped or decided, for the user
+    carved_val: bool = False  # val was drawn from the pool by seed (not given as a folder)
 
     @property
     def image_size(self) -> int:
@@ -91,6 +92,27 @@ class Splits:
             ):
                 return images.paths[0]
         return None
+
+    def reshuffled(self, seed: int) -> Splits:
+        """Train and validation drawn again from their pool by `seed`, val as large as before
+        and stratified as before; test untouched. As they were where val was given as is."""
+        if self.val is None or not self.carved_val:
+            return self
+        pool = self.for_refit().train
+        labels = pool.labels.numpy()
+        if self.multilabel:
+            from trainable.tags import iterative_split
+
+            share = len(self.val) / len(pool)
+            train, val = iterative_split(labels, (1 - share, share), seed)
+        else:
+            from sklearn.model_selection import train_test_split
+
+            train, val = train_test_split(
+                np.arange(len(pool)), test_size=len(self.val), stratify=labels, random_state=seed
+            )
+        pooled = sources.Pool(pool.images, labels)
+        return replace(self, train=_take(pooled, np.sort(train)), val=_take(pooled, np.sort(val)))
 
     def for_refit(self) -> Splits:
         """Train and validation merged for the final fit; test untouched."""
@@ -126,6 +148,7 @@ def prepare(cfg: DataConfig) -> Splits:
         hflip=cfg.hflip,
         flip_vertical=cfg.flip_vertical,
         notes=tuple(notes),
+        carved_val="val" not in pools,
     )
 
 

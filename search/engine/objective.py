@@ -14,6 +14,7 @@ import ray
 from ray import ObjectRef
 
 from search.study.spec import StudySpec
+from search.trials.attrs import RACE_SPLIT_SEED
 from trainable import Splits
 
 
@@ -29,6 +30,10 @@ def objective(config: dict[str, Any], *, splits: Splits | ObjectRef, spec: Study
 
     if isinstance(splits, ray.ObjectRef):
         splits = ray.get(splits)
+    config = dict(config)
+    split_seed = config.pop(RACE_SPLIT_SEED, None)
+    if split_seed is not None:  # a race run: train/val drawn again from their pool
+        splits = splits.reshuffled(int(split_seed))
     worker = set_up_worker(spec.resources.cpus_per_trial, spec.resources.gpus_per_trial)
     here = placement()  # each report says where the trial runs; the searcher records it
     unreadable = data_unreadable_here(splits)

@@ -22,9 +22,8 @@ from search.errors import ClusterError, SearchFailed, first_line
 from search.study.spec import StudySpec
 from search.trials.attrs import CHOSEN_EPOCHS
 from search.trials.curves import records_of
-from search.trials.serving import cost_of, meets
+from search.trials.serving import cost_of
 from search.trials.states import complete_trials
-from search.trials.values import minimizes
 
 if TYPE_CHECKING:
     import optuna
@@ -64,25 +63,28 @@ class Refit:
 def best_config(
     study: optuna.Study, spec: StudySpec
 ) -> tuple[TrainConfig, optuna.trial.FrozenTrial]:
-    """The best complete trial within search.constraints, and the TrainConfig that replays
-    it (its epochs, its schedule; multi-label: its validation-tuned threshold)."""
-    complete = complete_trials(study)
-    if not complete:
+    """The trial to refit and the TrainConfig that replays it (its epochs, its schedule;
+    multi-label: its validation-tuned threshold): the race's winner (search.select: race),
+    else the best complete trial within search.constraints."""
+    from search.trials.race import contenders, race_standings
+
+    if not complete_trials(study):
         raise SearchFailed(
             f"study {spec.name} has no complete trial to refit (all pruned or failed); "
             "see `hpsearch trials` for the reasons, then widen the space or relax the pruner"
         )
-    limits = spec.search.constraints.limits
-    allowed = [t for t in complete if meets(t, limits)]
-    if not allowed:
+    ranked = contenders(study, spec)
+    if not ranked:
+        limits = spec.search.constraints.limits
         raise SearchFailed(
             f"no complete trial of study {spec.name} meets search.constraints "
             f"({', '.join(f'{k} {v:g}' for k, v in limits.items())}); relax them, or raise "
             "search.trials so the search finds one that does"
         )
-    sign = 1 if minimizes(study) else -1
-    best = min(allowed, key=lambda t: sign * float(t.value))  # the earliest of equals
-    return trial_config(best, spec), best
+    table = race_standings(study, spec)
+    number = ranked[0].number if table is None else table.winner.number
+    winner = next(t for t in ranked if t.number == number)  # the race's contenders are these
+    return trial_config(winner, spec), winner
 
 
 def trial_config(trial: optuna.trial.FrozenTrial, spec: StudySpec) -> TrainConfig:

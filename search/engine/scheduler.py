@@ -18,11 +18,14 @@ from search.engine.live_trials import LiveTrials
 
 class OptunaPruningScheduler(FIFOScheduler):
     """`budget`: the epochs a trial may train; a trial that has trained them all is done, and
-    is never pruned at its last epoch (it would be told PRUNED having spent everything)."""
+    is never pruned at its last epoch (it would be told PRUNED having spent everything).
+    `prunes=False` (the race): every epoch is recorded, no trial is stopped."""
 
-    def __init__(self, live: LiveTrials, metric: str, budget: int | None = None) -> None:
+    def __init__(
+        self, live: LiveTrials, metric: str, budget: int | None = None, *, prunes: bool = True
+    ) -> None:
         super().__init__()
-        self.live, self.metric_name, self.budget = live, metric, budget
+        self.live, self.metric_name, self.budget, self.prunes = live, metric, budget, prunes
 
     def on_trial_result(self, tune_controller: Any, trial: Any, result: dict) -> str:
         live = self.live.get(trial.trial_id)
@@ -32,7 +35,7 @@ class OptunaPruningScheduler(FIFOScheduler):
         if not math.isfinite(value):  # the trainable raises DivergedError on its own
             return TrialScheduler.CONTINUE
         live.trial.report(float(value), int(epoch))
-        if self.budget is not None and epoch >= self.budget:
+        if not self.prunes or (self.budget is not None and epoch >= self.budget):
             return TrialScheduler.CONTINUE  # the trial ends by itself now
         if live.trial.should_prune():
             live.pruned = True

@@ -63,8 +63,7 @@ def run_search(
         serving=serving,
     )
     if searcher.finished < spec.search.trials and not searcher.over_failure_budget:
-        _quiet_ray(verbose)
-        _fit(_tuner(spec, run_dir, splits, searcher, live, verbose))
+        fit_quietly(tuner_for(spec, run_dir, splits, searcher, live, verbose), verbose)
     return SearchOutcome(
         finished=searcher.finished,
         failed=searcher.failed,
@@ -73,14 +72,17 @@ def run_search(
     )
 
 
-def _tuner(
+def tuner_for(
     spec: StudySpec,
     run_dir: Path,
     splits: Splits | ObjectRef,
     searcher: OptunaSearcher,
     live: LiveTrials,
     verbose: bool,
+    *,
+    race: bool = False,
 ) -> tune.Tuner:
+    """The search's Tuner; `race`: the race's (its runs never pruned)."""
     from ray import tune
 
     from search.engine.objective import objective
@@ -94,13 +96,15 @@ def _tuner(
         trainable,
         tune_config=tune.TuneConfig(
             search_alg=searcher,
-            scheduler=OptunaPruningScheduler(live, spec.search.metric, budget=spec.budget.epochs),
+            scheduler=OptunaPruningScheduler(
+                live, spec.search.metric, budget=spec.budget.epochs, prunes=not race
+            ),
             num_samples=-1,  # the searcher says when the study is done
             max_concurrent_trials=spec.search.concurrency,
             reuse_actors=True,  # ~5x less overhead per short trial
         ),
         run_config=tune.RunConfig(
-            name="ray",
+            name="ray-race" if race else "ray",
             storage_path=str(run_dir.resolve()),
             verbose=2 if verbose else 0,
             failure_config=tune.FailureConfig(max_failures=0),
@@ -108,7 +112,9 @@ def _tuner(
     )
 
 
-def _fit(tuner: tune.Tuner) -> None:
+def fit_quietly(tuner: tune.Tuner, verbose: bool) -> None:
+    """tuner.fit(), with our lines in place of Ray's unless --verbose."""
+    _quiet_ray(verbose)
     # Ray installs a SIGINT handler for the search and leaves it behind: restored, so Ctrl-C
     # during the refit interrupts it instead of setting an event nobody watches.
     previous = signal.getsignal(signal.SIGINT)
@@ -146,4 +152,4 @@ def _quiet_ray(verbose: bool) -> None:
             logger.addFilter(_DropRayMessagesWeReplace())
 
 
-__all__ = ["SearchOutcome", "run_search"]
+__all__ = ["SearchOutcome", "fit_quietly", "run_search", "tuner_for"]

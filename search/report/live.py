@@ -16,7 +16,8 @@ from typing import TYPE_CHECKING, Any
 
 from search.report.progress import TrialPrinter
 from search.report.status_area import Running, status_table, tally_of
-from search.trials.states import is_finished
+from search.trials.attrs import CHOSEN_EPOCHS, RACE_OF, RACE_RUN
+from search.trials.states import is_finished, is_race_run
 from search.trials.values import best_or_none
 
 if TYPE_CHECKING:
@@ -95,15 +96,22 @@ class Progress:
     # The searcher's events.
     def started(self, trial: optuna.trial.Trial) -> None:
         with self._lock:
-            self.running[trial.number] = Running(f"trial {trial.number}", trial.params, self.epochs)
+            self.running[trial.number] = self._row(trial)
+
+    def _row(self, trial: optuna.trial.Trial) -> Running:
+        attrs = trial.user_attrs
+        if RACE_OF in attrs:  # it trains as long as its contender's refit would
+            label = f"race: trial {attrs[RACE_OF]} run {attrs[RACE_RUN]}"
+            return Running(label, trial.params, int(attrs.get(CHOSEN_EPOCHS, self.epochs)))
+        return Running(f"trial {trial.number}", trial.params, self.epochs)
 
     def epoch(self, trial: optuna.trial.Trial, result: dict[str, Any]) -> None:
         if "epoch" not in result:
             return
         epoch, value = int(result["epoch"]), result.get(self.spec.search.metric)
         with self._lock:
-            row = self.running.setdefault(
-                trial.number, Running(f"trial {trial.number}", trial.params, self.epochs)
+            row = self.running.get(trial.number) or self.running.setdefault(
+                trial.number, self._row(trial)
             )
             if epoch <= row.epoch:
                 return
@@ -115,14 +123,13 @@ class Progress:
             self._estimate()
         if not self.terminal:
             shown = "" if value is None else f"  {self.spec.search.metric} {value:.4f}"
-            self.say(
-                f"trial {trial.number:>3} epoch {epoch}/{self.epochs}{shown}  ({row.elapsed()})"
-            )
+            name = row.label if row.label.startswith("race") else f"trial {trial.number:>3}"
+            self.say(f"{name} epoch {epoch}/{row.of}{shown}  ({row.elapsed()})")
 
     def finished(self, study: optuna.Study, trial: FrozenTrial) -> None:
         with self._lock:
             row = self.running.pop(trial.number, None)
-            if is_finished(trial):
+            if is_finished(trial) and not is_race_run(trial):
                 self.tally.finished += 1
                 trained = len(trial.intermediate_values) or (row.epoch if row else 0)
                 self._trial_epochs.append(trained)

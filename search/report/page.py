@@ -68,6 +68,7 @@ def write_report(run: RunDir, spec: StudySpec, study: optuna.Study) -> Path:
                 caption="Dashed lines ending in x are trials the pruner stopped.",
             ),
             _pruning_section(images, spec, study),
+            _race_section(spec, study),
             _front_section(images, spec, study, refitted),
             _fit_section(images, best, refit),
             _test_section(images, test),
@@ -243,6 +244,18 @@ def _tag_section(images: dict[str, bytes], test: dict[str, Any]) -> str:
         + text
         + _table(["tag", "precision", "recall", beta, "images with it"], rows)
     )
+
+
+def _race_section(spec: StudySpec, study: optuna.Study) -> str:
+    from search.report.race import race_rows, verdict
+    from search.trials.race import race_standings
+
+    table = race_standings(study, spec)
+    if table is None:
+        return ""
+    head = ["trial", "parameters", "in the search", "race runs", "mean"]
+    text = f"<p>{html.escape(verdict(table))}; the mean over race runs decides.</p>"
+    return "<h2>Race before the refit</h2>" + text + _table(head, race_rows(table))
 
 
 def _failures_section(study: optuna.Study) -> str:

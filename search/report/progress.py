@@ -5,8 +5,15 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from search.trials.attrs import FAIL_REASON, INFEASIBLE
-from search.trials.states import is_failed, is_infeasible, state_name
+from search.trials.attrs import (
+    FAIL_REASON,
+    INFEASIBLE,
+    RACE_OF,
+    RACE_RUN,
+    RACE_SEED,
+    RACE_SPLIT_SEED,
+)
+from search.trials.states import is_failed, is_infeasible, is_race_run, state_name
 from search.trials.values import best_or_none, last_value, shown_params
 
 if TYPE_CHECKING:
@@ -40,6 +47,15 @@ class TrialPrinter:
             value = last_value(trial)
             value = float("nan") if value is None else value
             outcome = f"{self.metric} {value:.4f} after {epochs} epoch{'s' * (epochs != 1)}"
+        if is_race_run(trial):  # its parameters are its contender's: the seeds say what differs
+            attrs = trial.user_attrs
+            split = attrs.get(RACE_SPLIT_SEED)
+            draws = f"seed {attrs[RACE_SEED]}" + ("" if split is None else f", split {split}")
+            self.echo(
+                f"race: trial {attrs[RACE_OF]} run {attrs[RACE_RUN]} {state_name(trial):<8} "
+                f"{outcome}  (trial {trial.number}, {draws})"
+            )
+            return
         self.echo(
             f"trial {trial.number:>3} {state_name(trial):<8} {outcome:<32} "
             f"{format_params(shown_params(trial))}{_best(study)}"

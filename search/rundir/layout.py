@@ -113,6 +113,9 @@ class Summary(DataInfo):
     refit_placement: dict[str, str] = {}  # the Ray node and GPUs the refit ran on
     serving: dict[str, float] = {}  # the refitted backbone's params_m, macs_g, latency_ms, ...
     onnx: dict[str, float] = {}  # model.onnx against model.pt on the test split
+    # search.select: race: each contender's search value, race runs and mean, the winner, and
+    # whether it differs from the single best draw (search/trials/race.py); {} without a race
+    race: dict[str, Any] = {}
 
 
 class _Entry:

@@ -20,9 +20,17 @@ from search.rundir.layout import (
     write_json,
     write_text,
 )
-from search.trials.attrs import CHOSEN_EPOCHS, FAIL_REASON, GPUS, INFEASIBLE, NODE
+from search.trials.attrs import (
+    CHOSEN_EPOCHS,
+    FAIL_REASON,
+    GPUS,
+    INFEASIBLE,
+    NODE,
+    RACE_OF,
+    RACE_RUN,
+)
 from search.trials.serving import cost_of
-from search.trials.states import state_counts, state_name
+from search.trials.states import search_trials, state_counts, state_name
 from search.trials.values import best_of, minimizes
 
 if TYPE_CHECKING:
@@ -64,12 +72,21 @@ def trials_frame(study: optuna.Study, metric: str) -> pd.DataFrame:
                 "gpus": trial.user_attrs.get(GPUS, ""),
                 "fail_reason": trial.user_attrs.get(FAIL_REASON, "")
                 or trial.user_attrs.get(INFEASIBLE, ""),
+                **_race(trial),
             }
         )
     frame = pd.DataFrame(rows)
-    if "epochs" in frame:  # whole numbers, blank where a trial chose none
-        frame["epochs"] = frame["epochs"].astype("Int64")
+    for column in ("epochs", RACE_OF, RACE_RUN):  # whole numbers, blank where none
+        if column in frame:
+            frame[column] = frame[column].astype("Int64")
     return frame
+
+
+def _race(trial: optuna.trial.FrozenTrial) -> dict[str, Any]:
+    """A race run's contender and run number (race_of, race_run); nothing for a search trial."""
+    if RACE_OF not in trial.user_attrs:
+        return {}
+    return {RACE_OF: trial.user_attrs[RACE_OF], RACE_RUN: trial.user_attrs[RACE_RUN]}
 
 
 def _chosen_epochs(trial: optuna.trial.FrozenTrial) -> dict[str, Any]:
@@ -92,6 +109,10 @@ def write_results(
     """Everything after the refit: best config, weights, test metrics, curves, summary."""
     import pandas as pd
     import torch
+
+    from search.trials.race import race_standings
+
+    race = race_standings(study, spec)
 
     config = refit.config.model_dump(mode="json")
     write_text(run.best_config_yaml, yaml.safe_dump(config, sort_keys=False))
@@ -117,13 +138,14 @@ def write_results(
         best_trial=refit.trial_number,
         best_value=refit.trial_value,
         best_params=refit.trial_params,
-        trials=state_counts(study.get_trials(deepcopy=False)),
+        trials=state_counts(search_trials(study)),
         refit_epochs=refit.config.epochs,
         test=TestScores.of(fitted.test),
         seconds=seconds,
         refit_placement=refit.placement,
         serving=refit.serving,
         onnx=fitted.onnx_check,
+        race=race.to_dict() if race is not None else {},
     )
     run.write_summary(summary)
     return summary

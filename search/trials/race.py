@@ -19,11 +19,15 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from search.trials.attrs import FAIL_REASON, INTERRUPTED, RACE_OF, RACE_RUN
-from search.trials.states import is_complete, is_failed
-from search.trials.values import shown_params
+from search.trials.serving import meets
+from search.trials.states import complete_trials, is_complete, is_failed, race_runs
+from search.trials.values import minimizes, shown_params
 
 if TYPE_CHECKING:
+    import optuna
     from optuna.trial import FrozenTrial
+
+    from search.study.spec import StudySpec
 
 
 def configuration(trial: FrozenTrial) -> tuple[tuple[str, str], ...]:
@@ -53,6 +57,7 @@ class RaceRun:
     run: int
     seed: int  # the training seed
     split_seed: int | None  # the train/val split's seed; None: the study's own split
+    attempt: int = 1  # 2 for the retry of a run that raised, ...
 
 
 def run_seeds(run: int, train_seed: int, split_seed: int | None) -> tuple[int, int | None]:
@@ -135,7 +140,7 @@ def standings(
     entries = []
     for trial in contenders:
         values: dict[int, float] = {}
-        out = None
+        failed: dict[int, str] = {}
         for run in by_contender.get(trial.number, []):
             index = int(run.user_attrs[RACE_RUN])
             if index > repeats:
@@ -144,22 +149,46 @@ def standings(
                 values.setdefault(index, float(run.value))
             elif is_failed(run) and run.user_attrs.get(FAIL_REASON) != INTERRUPTED:
                 reason = run.user_attrs.get(FAIL_REASON, "failed")
-                out = f"its race run {index} (trial {run.number}) failed: {reason}"
-        if len(values) >= repeats:
-            out = None  # a retry of the failed run finished
+                why = f"its race run {index} (trial {run.number}) failed: {reason}"
+                failed.setdefault(index, why)
+        out = next((why for index, why in sorted(failed.items()) if index not in values), None)
         entries.append(
             Contender(trial.number, float(trial.value), shown_params(trial), values, out)
         )
     return Standings(entries, repeats, minimize)
 
 
-def missing_runs(table: Standings, train_seed: int, split_seed: int | None) -> list[RaceRun]:
+def missing_runs(
+    table: Standings, train_seeds: dict[int, int], split_seed: int | None
+) -> list[RaceRun]:
     """The runs the race still needs, run by run (every contender's first run, then every
-    second), so an interrupted race has compared all contenders on the same draws so far."""
+    second), so an interrupted race has compared all contenders on the same draws so far.
+    `train_seeds`: each contender's own training seed (the one its search trial ran)."""
     missing = []
     for run in range(1, table.repeats + 1):
-        seed, split = run_seeds(run, train_seed, split_seed)
         for contender in table.contenders:
             if contender.out is None and run not in contender.runs:
+                seed, split = run_seeds(run, train_seeds[contender.number], split_seed)
                 missing.append(RaceRun(contender.number, run, seed, split))
     return missing
+
+
+def contenders(study: optuna.Study, spec: StudySpec) -> list[FrozenTrial]:
+    """The search's best complete trials within search.constraints, best first: the race's
+    `top_k` distinct configurations (all of them with search.select: best)."""
+    allowed = [t for t in complete_trials(study) if meets(t, spec.search.constraints.limits)]
+    sign = 1 if minimizes(study) else -1
+    ranked = sorted(allowed, key=lambda t: (sign * float(t.value), t.number))
+    select = spec.search.select
+    return top_distinct(ranked, select.top_k) if select.races else ranked
+
+
+def race_standings(study: optuna.Study, spec: StudySpec) -> Standings | None:
+    """The race as the storage holds it; None where there is none to run (select: best, or
+    fewer than two distinct complete configurations)."""
+    if not spec.search.select.races:
+        return None
+    racing = contenders(study, spec)
+    if len(racing) < 2:
+        return None
+    return standings(racing, race_runs(study), spec.search.select.repeats, minimizes(study))

@@ -1,0 +1,189 @@
+"""The race before the refit, on Ray: each run a trial of its own in the study, spread over the
+cluster like the search's trials (the same resources, concurrency and objective), never pruned.
+
+What the race is and how its winner is chosen: search/trials/race.py. This module creates the
+race runs' Optuna trials (tagged, with the contender's parameters, so the dashboard and
+trials.csv show them beside the search) and runs the ones the storage does not hold yet.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from search.engine.live_trials import LiveTrials
+from search.engine.optuna_study import OpenStudy, fail_interrupted
+from search.engine.searcher import OptunaSearcher, Watcher
+from search.study.constraints import COST_KEYS
+from search.study.spec import StudySpec
+from search.trials.attrs import (
+    ATTEMPT,
+    CHOSEN_EPOCHS,
+    RACE_OF,
+    RACE_RUN,
+    RACE_SEED,
+    RACE_SPLIT_SEED,
+    RAY_TRIAL_ID,
+)
+from search.trials.race import RaceRun, Standings, missing_runs, race_standings
+
+if TYPE_CHECKING:
+    import optuna
+    from optuna.trial import FrozenTrial
+    from ray import ObjectRef
+
+    from trainable import Splits
+
+Say = Any  # Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class RaceOutcome:
+    standings: Standings | None
+    interrupted: list[int]  # race runs that were running when the race stopped early
+
+
+def run_race(
+    spec: StudySpec,
+    run_dir: Path,
+    splits: Splits,
+    shared: Splits | ObjectRef,
+    opened: OpenStudy,
+    *,
+    watch: Watcher | None,
+    say: Say,
+    verbose: bool = False,
+) -> RaceOutcome:
+    """Run the race runs the storage lacks, then read the standings back.
+
+    `splits` tells whether validation can be reshuffled; `shared` is what trials read.
+    """
+    from search.engine.refit import trial_config
+    from search.engine.tuner import fit_quietly, tuner_for
+
+    study = opened.study
+    table = race_standings(study, spec)
+    if table is None:
+        if spec.search.select.races:
+            say("race: none, fewer than two distinct complete configurations to race")
+        return RaceOutcome(None, [])
+    by_number = {t.number: t for t in study.get_trials(deepcopy=False)}
+    configs = {c.number: trial_config(by_number[c.number], spec) for c in table.contenders}
+    reshuffle = spec.search.select.reshuffle and splits.carved_val
+    split_seed = spec.data.seed if reshuffle else None
+    seeds = {n: config.seed for n, config in configs.items()}
+    missing = missing_runs(table, seeds, split_seed)
+    say(_header(table, len(missing), reshuffle, spec.search.select.reshuffle))
+    if missing:
+        live = LiveTrials()
+        searcher = RaceSearcher(
+            opened,
+            missing,
+            {n: c.model_dump() for n, c in configs.items()},
+            by_number,
+            live,
+            metric=spec.search.metric,
+            retries=spec.search.retries,
+            watch=watch,
+        )
+        fit_quietly(tuner_for(spec, run_dir, shared, searcher, live, verbose, race=True), verbose)
+    interrupted = fail_interrupted(opened)
+    return RaceOutcome(race_standings(study, spec), interrupted)
+
+
+def _header(table: Standings, missing: int, reshuffled: bool, asked: bool) -> str:
+    numbers = ", ".join(str(c.number) for c in table.contenders)
+    draws = "fresh seeds and train/val splits" if reshuffled else "fresh seeds"
+    if asked and not reshuffled:
+        draws += " (the study's validation split is given as is)"
+    total = len(table.contenders) * table.repeats
+    left = f"{missing} of {total} runs to go" if missing else f"all {total} runs already ran"
+    repeats = f"{table.repeats} more run{'s' * (table.repeats != 1)}"
+    return (
+        f"race: the {len(table.contenders)} best configurations (trials {numbers}), "
+        f"{repeats} each on {draws}; {left}"
+    )
+
+
+class RaceSearcher(OptunaSearcher):
+    """Hands Ray the race runs still missing, each as a new Optuna trial with its contender's
+    parameters and tags; told back like any trial (curves, placement, FAIL reasons), with the
+    value of the epoch it ends on: the one its contender's refit would train to."""
+
+    def __init__(
+        self,
+        opened: OpenStudy,
+        runs: list[RaceRun],
+        configs: dict[int, dict[str, Any]],
+        trials: dict[int, FrozenTrial],
+        live: LiveTrials,
+        *,
+        metric: str,
+        retries: int,
+        watch: Watcher | None,
+    ) -> None:
+        super().__init__(
+            opened.study,
+            {},
+            live,
+            metric=metric,
+            target=len(runs),
+            failure_budget=len(runs),  # a failed run puts its contender out; the race goes on
+            retries=retries,
+            watch=watch,
+        )
+        self.storage = opened.storage
+        self.pending, self.configs, self.trials = list(runs), configs, trials
+        self.runs: dict[int, RaceRun] = {}  # Optuna trial number -> the run it is
+
+    def suggest(self, trial_id: str) -> dict[str, Any] | str | None:
+        from ray.tune.search import Searcher
+
+        if not self.pending:
+            return Searcher.FINISHED
+        run = self.pending.pop(0)
+        trial = self._new_trial(run)
+        trial.set_user_attr(RAY_TRIAL_ID, trial_id)
+        self.runs[trial.number] = run
+        self.live.start(trial_id, trial)
+        if self.watch is not None:
+            self.watch.started(trial)
+        config = {**self.configs[run.of], "seed": run.seed}
+        if run.split_seed is not None:
+            config[RACE_SPLIT_SEED] = run.split_seed
+        return config
+
+    def _new_trial(self, run: RaceRun) -> optuna.trial.Trial:
+        """A RUNNING trial with the contender's parameters (and distributions), so the
+        dashboard shows it among the search's; never sampled, never queued (a WAITING trial
+        would be the next search's)."""
+        from optuna.trial import Trial, TrialState, create_trial
+
+        contender = self.trials[run.of]
+        attrs: dict[str, Any] = {
+            RACE_OF: run.of,
+            RACE_RUN: run.run,
+            RACE_SEED: run.seed,
+            CHOSEN_EPOCHS: int(self.configs[run.of]["epochs"]),
+        }
+        attrs.update({k: contender.user_attrs[k] for k in COST_KEYS if k in contender.user_attrs})
+        if run.split_seed is not None:
+            attrs[RACE_SPLIT_SEED] = run.split_seed
+        if run.attempt > 1:
+            attrs[ATTEMPT] = run.attempt
+        template = create_trial(
+            state=TrialState.RUNNING,
+            params=contender.params,
+            distributions=contender.distributions,
+            user_attrs=attrs,
+        )
+        study_id = self.storage.get_study_id_from_name(self.study.study_name)
+        return Trial(self.study, self.storage.create_new_trial(study_id, template_trial=template))
+
+    def _maybe_retry(self, failed: FrozenTrial) -> None:
+        """A run that raised runs again (up to search.retries times), as a search trial
+        would; one that failed by itself puts its contender out."""
+        run = self.runs.get(failed.number)
+        if run is not None and run.attempt <= self.retries:
+            self.pending.append(replace(run, attempt=run.attempt + 1))
