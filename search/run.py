@@ -105,14 +105,16 @@ def run_study(
         live = Progress(spec, opened.study, echo, terminal=False if verbose else None)
         progress = stack.enter_context(live)  # lines go above its status area while it shows
         run = _Run(spec, folder, splits, shared, verbose, progress.say, serving)
-        started = time.perf_counter()
-        _search(run, opened, progress)
-        seconds = {"search": round(time.perf_counter() - started, 1)}
+        seconds = {"search": _timed(_search, run, opened, progress)}
         if spec.search.select.races:
-            started = time.perf_counter()
-            _race(run, opened, progress)
-            seconds["race"] = round(time.perf_counter() - started, 1)
+            seconds["race"] = _timed(_race, run, opened, progress)
         return _refit(run, opened.study, seconds, progress)
+
+
+def _timed(step: Callable[..., None], *args: object) -> float:
+    started = time.perf_counter()
+    step(*args)
+    return round(time.perf_counter() - started, 1)
 
 
 def _study_line(spec: StudySpec, url: str) -> str:

@@ -26,14 +26,20 @@ class SelectSpec(BaseModel):
         """`select: best`, `select: race`, or the race's settings alone."""
         if isinstance(value, str):
             return {"type": value}
-        if isinstance(value, dict) and "type" not in value:
+        if isinstance(value, dict) and value and "type" not in value:
             return {"type": "race", **value}
         return value
 
     @model_validator(mode="after")
     def _settings_only_for_a_race(self) -> SelectSpec:
-        if self.type == "best" and self.model_fields_set - {"type"}:
-            extra = sorted(self.model_fields_set - {"type"})[0]
+        """A race's settings beside select: best do nothing: refused (at their defaults they
+        are what a dump of the spec writes, and do no harm)."""
+        default = SelectSpec.model_construct()
+        changed = [
+            k for k in ("top_k", "repeats", "reshuffle") if getattr(self, k) != getattr(default, k)
+        ]
+        if self.type == "best" and changed:
+            extra = changed[0]
             raise ValueError(
                 f"{extra} only applies to a race; drop it, or set type: race (select: best "
                 "refits the single best trial)"

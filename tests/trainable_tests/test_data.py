@@ -235,3 +235,25 @@ def test_torchvision_dataset_without_splits_is_split_by_fraction(tmp_path: Path)
         splits.classes == ("a", "b")
         and len(splits.train) + len(splits.val) + len(splits.test) == 18
     )
+
+
+def test_reshuffled_splits_draw_train_and_val_again_and_keep_test(digits) -> None:
+    other = digits.reshuffled(7)
+    assert [len(other.train), len(other.val)] == [len(digits.train), len(digits.val)]
+    assert torch.equal(pixels(other.test), pixels(digits.test))  # the test split never moves
+    pool = row_keys(digits.train) | row_keys(digits.val)
+    assert row_keys(other.train) | row_keys(other.val) == pool
+    assert not row_keys(other.train) & row_keys(other.val)
+    assert row_keys(other.val) != row_keys(digits.val)
+    counts = [Counter(s.labels.tolist()) for s in (digits.val, other.val)]
+    assert all(abs(counts[0][c] - counts[1][c]) <= 1 for c in range(10))  # stratified
+    assert row_keys(digits.reshuffled(7).val) == row_keys(other.val)  # by seed
+    assert digits.carved_val
+
+
+def test_a_validation_split_given_as_a_folder_is_never_reshuffled(
+    image_tree: Callable[..., Path],
+) -> None:
+    root = image_tree({"cat": 4, "dog": 4}, splits=("train", "val", "test"))
+    splits = prepare(ImageFolderData(source="imagefolder", root=root, image_size=8))
+    assert not splits.carved_val and splits.reshuffled(5) is splits

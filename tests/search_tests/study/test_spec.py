@@ -196,3 +196,32 @@ def test_augment_true_and_false_still_mean_on_and_off() -> None:
     on = parse_study_spec(tiny_study(fixed={"augment": True})).train_config()
     off = parse_study_spec(tiny_study(fixed={"augment": False})).train_config()
     assert (on.augment, off.augment) == ("standard", "none")
+
+
+@pytest.mark.parametrize(
+    ("select", "expected"),
+    [
+        (None, ("best", 3, 2)),
+        ("best", ("best", 3, 2)),
+        ("race", ("race", 3, 2)),
+        ({"top_k": 4, "repeats": 1}, ("race", 4, 1)),
+        ({"type": "race", "top_k": 2}, ("race", 2, 2)),
+    ],
+)
+def test_select_is_best_a_race_or_the_race_settings_alone(select, expected) -> None:
+    search = {"select": select} if select is not None else {}
+    chosen = parse_study_spec(tiny_study(search=search)).search.select
+    assert (chosen.type, chosen.top_k, chosen.repeats) == expected
+
+
+@pytest.mark.parametrize(
+    ("select", "message"),
+    [
+        ({"type": "best", "repeats": 3}, r"search\.select\.repeats only applies to a race"),
+        ({"top_k": 1}, r"search\.select\.top_k must be greater than or equal to 2, got 1"),
+        ("racing", r"search\.select\.type must be one of 'best', 'race', got 'racing'"),
+    ],
+)
+def test_select_mistakes_are_one_line_naming_the_field(select, message) -> None:
+    with pytest.raises(StudySpecError, match=message):
+        parse_study_spec(tiny_study(search={"select": select}))
