@@ -1,19 +1,29 @@
-"""Search quality for the compute: hpsearch against random search and Ray Tune's own ASHA.
+"""Search quality for the compute: hpsearch against random search and Ray Tune's own ASHA, and
+the race before the refit against picking the single best trial.
 
     python benchmarks/search_quality.py STUDY [--seeds N] [--pruners median,successive_halving]
+                                              [--top-k 3] [--repeats 2]
 
 On one study, side by side in one run, for each seed:
 
-- hpsearch        `run_study` as the study configures it (or with each pruner of --pruners);
+- hpsearch        `run_study` as the study configures it (or with each pruner of --pruners),
+                  refitting the single best trial (search.select: best);
+- race ...        the same search (the first pruner's), then search.select: race over its
+                  --top-k best configurations, --repeats runs each. The runs of one race also
+                  give the smaller races inside it (fewer contenders, fewer repeats: the same
+                  draws), and the rule that adds the search's own value to the mean; each is an
+                  arm of its own, at its own epochs;
 - random          the same number of trials, random sampler, no pruner: every trial trains
                   the whole budget (the unpruned reference);
 - ray asha        Ray Tune's OptunaSearch + ASHAScheduler (epochs as max_t, grace 1,
-                  factor 3), sampling trials until it has trained as many epochs as the first
-                  hpsearch arm did.
+                  factor 3), sampling trials until it has trained as many epochs as the
+                  largest race arm did (search and race).
 
-Each arm's best configuration is refitted on train + val with the same `trainable` code and
-tested once on the test split. Printed: refit test accuracy (mean and spread over seeds),
-epochs trained, wall time and the epochs each arm chose; the figures go to --out as JSON.
+Each arm's choice is refitted on train + val with the same `trainable` code and tested once on
+the test split, and so are the other configurations of its top k: the selection regret is the
+best test accuracy among those refits less the accuracy of the one the arm picked. Printed:
+refit test accuracy (mean and spread over seeds), regret, epochs trained (race included),
+wall time and the epochs each arm chose; the figures go to --out as JSON.
 """
 
 from __future__ import annotations
@@ -38,9 +48,10 @@ class Outcome:
     arm: str
     seed: int
     accuracy: float  # refit, on the test split
-    epochs_trained: int  # summed over the search's trials
+    epochs_trained: int  # summed over the search's trials (and the race's runs)
     chosen_epochs: int  # the refit's epochs
-    seconds: float  # the search and the refit
+    seconds: float  # the search and the refit (a race arm: the whole run of its race)
+    regret: float  # best test accuracy among refits of the arm's top k, less its own
 
 
 def with_search(spec: StudySpec, **changes: Any) -> StudySpec:
@@ -49,25 +60,131 @@ def with_search(spec: StudySpec, **changes: Any) -> StudySpec:
     return StudySpec.model_validate(raw)
 
 
-def hpsearch(spec: StudySpec, arm: str, seed: int, folder: Path) -> Outcome:
+def hpsearch(
+    spec: StudySpec, splits: Splits, arm: str, seed: int, folder: Path, top_k: int
+) -> Outcome:
+    """The study as configured (select: best), its top k refitted for the regret."""
+    import optuna
+
     from search.run import run_study
-    from search.rundir.layout import RunDir
-    from search.rundir.resume import load_run_study
+    from search.trials.states import search_trials
 
     started = time.perf_counter()
     result = run_study(spec, folder / arm.replace(" ", "_"), echo=lambda line: None)
-    _, study = load_run_study(RunDir(result.run_dir))
+    study = optuna.load_study(study_name=spec.name, storage=f"sqlite:///{result.run_dir}/optuna.db")
+    picked = result.summary.best_trial
+    tested = _top_k_tested(study, spec, splits, top_k, {picked: result.summary.test.accuracy})
     return Outcome(
         arm=arm,
         seed=seed,
-        accuracy=result.summary.test.accuracy,
-        epochs_trained=sum(len(t.intermediate_values) for t in study.trials),
+        accuracy=tested[picked],
+        epochs_trained=sum(len(t.intermediate_values) for t in search_trials(study)),
         chosen_epochs=result.summary.refit_epochs,
         seconds=time.perf_counter() - started,
+        regret=max(tested.values()) - tested[picked],
     )
 
 
-def ray_asha(spec: StudySpec, splits: Splits, seed: int, epochs: int, folder: Path) -> Outcome:
+def raced(
+    spec: StudySpec, splits: Splits, seed: int, folder: Path, top_k: int, repeats: int
+) -> list[Outcome]:
+    """One search with a race of `top_k` x `repeats`; the single best and every smaller race
+    read off the same trials, each an arm at its own epochs, over the same top-k refits."""
+    import optuna
+
+    from search.engine.refit import trial_config
+    from search.run import run_study
+    from search.trials.race import contenders, race_standings, standings
+    from search.trials.states import race_runs, search_trials
+
+    race_spec = with_search(spec, select={"top_k": top_k, "repeats": repeats})
+    started = time.perf_counter()
+    result = run_study(race_spec, folder / "race", echo=lambda line: None)
+    seconds = time.perf_counter() - started
+    study = optuna.load_study(study_name=spec.name, storage=f"sqlite:///{result.run_dir}/optuna.db")
+    minimize = spec.search.direction == "min"
+    # No race where fewer than two configurations completed: every arm picks the only one.
+    table = race_standings(study, race_spec) or standings(
+        contenders(study, race_spec), [], repeats, minimize
+    )
+    numbers = [c.number for c in table.contenders]
+    tested = _tested(
+        study, spec, splits, numbers, {table.winner.number: result.summary.test.accuracy}
+    )
+    best_possible = max(tested.values())
+    searched = sum(len(t.intermediate_values) for t in search_trials(study))
+    run_epochs = {
+        (t.user_attrs["race_of"], t.user_attrs["race_run"]): len(t.intermediate_values)
+        for t in race_runs(study)
+    }
+    sign = 1 if minimize else -1
+    by_number = {t.number: t for t in study.get_trials(deepcopy=False)}
+    outcomes = []
+    for name, k, r, with_search_value in _race_arms(top_k, repeats):
+        racing = [c for c in table.contenders[:k] if all(i in c.runs for i in range(1, r + 1))]
+        racing = racing or table.contenders[:1]
+        if r == 0 or len(racing) == 1:
+            winner = racing[0]
+        else:
+
+            def score(c: Any, r: int = r, with_search_value: bool = with_search_value) -> float:
+                values = [c.runs[i] for i in range(1, r + 1)] + [c.value] * with_search_value
+                return sign * statistics.fmean(values)
+
+            winner = min(racing, key=lambda c: (score(c), racing.index(c)))
+        epochs = searched + sum(
+            run_epochs.get((c.number, i), 0) for c in racing for i in range(1, r + 1)
+        )
+        outcomes.append(
+            Outcome(
+                arm=name,
+                seed=seed,
+                accuracy=tested[winner.number],
+                epochs_trained=epochs,
+                chosen_epochs=trial_config(by_number[winner.number], spec).epochs,
+                seconds=seconds,
+                regret=best_possible - tested[winner.number],
+            )
+        )
+    return outcomes
+
+
+def _race_arms(top_k: int, repeats: int) -> list[tuple[str, int, int, bool]]:
+    """(arm, contenders, repeats, the search value in the mean): the single best first."""
+    arms = [(f"hpsearch, single best of top {top_k}", top_k, 0, False)]
+    for k in range(2, top_k + 1):
+        for r in range(1, repeats + 1):
+            arms.append((f"race top {k} x {r}", k, r, False))
+    arms.append((f"race top {top_k} x {repeats}, mean with search", top_k, repeats, True))
+    return arms
+
+
+def _top_k_tested(
+    study: Any, spec: StudySpec, splits: Splits, k: int, known: dict[int, float]
+) -> dict[int, float]:
+    """Test accuracy of the refits of the study's k best distinct configurations."""
+    from search.trials.race import contenders
+
+    top = contenders(study, with_search(spec, select={"top_k": max(2, k)}))[:k]
+    return _tested(study, spec, splits, [t.number for t in top], known)
+
+
+def _tested(
+    study: Any, spec: StudySpec, splits: Splits, numbers: list[int], known: dict[int, float]
+) -> dict[int, float]:
+    from search.engine.refit import trial_config
+
+    by_number = {t.number: t for t in study.get_trials(deepcopy=False)}
+    tested = dict(known)
+    for number in numbers:
+        if number not in tested:
+            tested[number] = _refit_and_test(trial_config(by_number[number], spec), splits)
+    return tested
+
+
+def ray_asha(
+    spec: StudySpec, splits: Splits, seed: int, epochs: int, folder: Path, top_k: int
+) -> Outcome:
     """Ray Tune's own wiring, given `epochs` to spend in all."""
     from ray import tune
     from ray.tune.schedulers import ASHAScheduler
@@ -103,15 +220,30 @@ def ray_asha(spec: StudySpec, splits: Splits, seed: int, epochs: int, folder: Pa
     grid = tuner.fit()
     frames = [r.metrics_dataframe for r in grid if r.metrics_dataframe is not None]
     trained = sum(len(f) for f in frames)
-    best = grid.get_best_result(spec.search.metric, mode, scope="all")
-    history = best.metrics_dataframe
-    column = history[spec.search.metric]
-    row = history.loc[column.idxmin() if mode == "min" else column.idxmax()]
-    params = {k: best.config[k] for k in _ray_space(spec)}
-    config = budget.replay(spec.train_config(budget.trial_config(params)), int(row["epoch"]))
-    accuracy = _refit_and_test(config, splits)
+    ranked = []  # (best value, config to refit), best first; as get_best_result(scope="all")
+    for result in grid:
+        history = result.metrics_dataframe
+        if history is None or spec.search.metric not in history:
+            continue
+        column = history[spec.search.metric]
+        row = history.loc[column.idxmin() if mode == "min" else column.idxmax()]
+        params = {k: result.config[k] for k in _ray_space(spec)}
+        config = budget.replay(spec.train_config(budget.trial_config(params)), int(row["epoch"]))
+        ranked.append((float(row[spec.search.metric]) * (1 if mode == "min" else -1), config))
+    ranked.sort(key=lambda pair: pair[0])
+    top: list[Any] = []
+    for _, config in ranked:
+        if config not in top:
+            top.append(config)
+    accuracies = [_refit_and_test(config, splits) for config in top[:top_k]]
     return Outcome(
-        "ray asha", seed, accuracy, trained, config.epochs, time.perf_counter() - started
+        "ray asha",
+        seed,
+        accuracies[0],
+        trained,
+        top[0].epochs,
+        time.perf_counter() - started,
+        max(accuracies) - accuracies[0],
     )
 
 
@@ -166,27 +298,34 @@ def _refit_and_test(config: Any, splits: Splits) -> float:
     return evaluate(history.model, splits.test, splits.classes).accuracy
 
 
-def run_seed(spec: StudySpec, splits: Splits, seed: int, pruners: list[str]) -> list[Outcome]:
+def run_seed(
+    spec: StudySpec, splits: Splits, seed: int, pruners: list[str], top_k: int, repeats: int
+) -> list[Outcome]:
     outcomes = []
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
-        for pruner in pruners:
-            arm = f"hpsearch {pruner}"
+        first = with_search(spec, seed=seed, pruner={"type": pruners[0]})
+        for outcome in raced(first, splits, seed, folder, top_k, repeats):
+            outcomes.append(outcome)
+            _say(outcome)
+        for pruner in pruners[1:]:
             arm_spec = with_search(spec, seed=seed, pruner={"type": pruner})
-            outcomes.append(hpsearch(arm_spec, arm, seed, folder))
+            outcomes.append(hpsearch(arm_spec, splits, f"hpsearch {pruner}", seed, folder, top_k))
             _say(outcomes[-1])
         unpruned = with_search(spec, seed=seed, sampler={"type": "random"}, pruner={"type": "none"})
-        outcomes.append(hpsearch(unpruned, "random, no pruning", seed, folder))
+        outcomes.append(hpsearch(unpruned, splits, "random, no pruning", seed, folder, top_k))
         _say(outcomes[-1])
-        outcomes.append(ray_asha(spec, splits, seed, outcomes[0].epochs_trained, folder))
+        most = max(o.epochs_trained for o in outcomes if o.arm.startswith("race"))
+        outcomes.append(ray_asha(spec, splits, seed, most, folder, top_k))
         _say(outcomes[-1])
     return outcomes
 
 
 def _say(outcome: Outcome) -> None:
     print(
-        f"  seed {outcome.seed} {outcome.arm:<28} accuracy {outcome.accuracy:.3f}  "
-        f"{outcome.epochs_trained:>3} epochs  chose {outcome.chosen_epochs}  "
+        f"  seed {outcome.seed} {outcome.arm:<36} accuracy {outcome.accuracy:.3f}  "
+        f"regret {outcome.regret:.3f}  {outcome.epochs_trained:>3} epochs  "
+        f"chose {outcome.chosen_epochs}  "
         f"{outcome.seconds:.0f} s",
         flush=True,
     )
@@ -196,18 +335,24 @@ def table(outcomes: list[Outcome]) -> str:
     arms = list(dict.fromkeys(o.arm for o in outcomes))
     reference = [o for o in outcomes if o.arm == "random, no pruning"]
     unpruned_epochs = statistics.mean(o.epochs_trained for o in reference) if reference else 0
+    single = [o for o in outcomes if o.arm.startswith("hpsearch, single best")]
+    single_epochs = statistics.mean(o.epochs_trained for o in single) if single else 0
     lines = [
-        "| arm | test accuracy, mean (min-max) | epochs trained | of unpruned | wall s | chose |",
-        "|---|---|---|---|---|---|",
+        "| arm | test accuracy, mean (min-max) | regret, mean (max) | epochs trained "
+        "| of unpruned | of single best | wall s | chose |",
+        "|---|---|---|---|---|---|---|---|",
     ]
     for arm in arms:
         rows = [o for o in outcomes if o.arm == arm]
         accuracy = [o.accuracy for o in rows]
         epochs = statistics.mean(o.epochs_trained for o in rows)
         share = f"{epochs / unpruned_epochs:.0%}" if unpruned_epochs else "-"
+        more = f"{epochs / single_epochs - 1:+.0%}" if single_epochs else "-"
+        regret = [o.regret for o in rows]
         lines.append(
             f"| {arm} | {statistics.mean(accuracy):.3f} ({min(accuracy):.3f}-{max(accuracy):.3f})"
-            f" | {epochs:.1f} | {share} | {statistics.mean(o.seconds for o in rows):.0f} | "
+            f" | {statistics.mean(regret):.3f} ({max(regret):.3f}) | {epochs:.1f} | {share} | "
+            f"{more} | {statistics.mean(o.seconds for o in rows):.0f} | "
             f"{', '.join(str(o.chosen_epochs) for o in rows)} |"
         )
     return "\n".join(lines)
@@ -218,6 +363,8 @@ def main() -> None:
     parser.add_argument("study", type=Path)
     parser.add_argument("--seeds", type=int, default=3)
     parser.add_argument("--pruners", default="", help="comma-separated; default: the study's")
+    parser.add_argument("--top-k", type=int, default=3, help="the race's contenders")
+    parser.add_argument("--repeats", type=int, default=2, help="the race's runs of each")
     parser.add_argument("--out", type=Path, default=None, help="JSON file for the figures")
     args = parser.parse_args()
 
@@ -232,10 +379,12 @@ def main() -> None:
         f"{spec.name}: {spec.search.trials} trials a search, budget "
         f"{spec.budget.epochs} epochs a trial, {len(splits.test)} test images"
     )
-    outcomes = [o for seed in range(args.seeds) for o in run_seed(spec, splits, seed, pruners)]
+    outcomes: list[Outcome] = []
+    for seed in range(args.seeds):
+        outcomes += run_seed(spec, splits, seed, pruners, args.top_k, args.repeats)
+        if args.out:  # after every seed: a long run that stops keeps what it measured
+            args.out.write_text(json.dumps([asdict(o) for o in outcomes], indent=2) + "\n")
     print(table(outcomes))
-    if args.out:
-        args.out.write_text(json.dumps([asdict(o) for o in outcomes], indent=2) + "\n")
 
 
 if __name__ == "__main__":
