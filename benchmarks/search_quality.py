@@ -2,7 +2,7 @@
 the race before the refit against picking the single best trial.
 
     python benchmarks/search_quality.py STUDY [--seeds N] [--pruners median,successive_halving]
-                                              [--top-k 3] [--repeats 2]
+                                              [--top-k 3] [--repeats 2] [--no-random]
 
 On one study, side by side in one run, for each seed:
 
@@ -299,7 +299,13 @@ def _refit_and_test(config: Any, splits: Splits) -> float:
 
 
 def run_seed(
-    spec: StudySpec, splits: Splits, seed: int, pruners: list[str], top_k: int, repeats: int
+    spec: StudySpec,
+    splits: Splits,
+    seed: int,
+    pruners: list[str],
+    top_k: int,
+    repeats: int,
+    random: bool = True,
 ) -> list[Outcome]:
     outcomes = []
     with tempfile.TemporaryDirectory() as tmp:
@@ -312,9 +318,12 @@ def run_seed(
             arm_spec = with_search(spec, seed=seed, pruner={"type": pruner})
             outcomes.append(hpsearch(arm_spec, splits, f"hpsearch {pruner}", seed, folder, top_k))
             _say(outcomes[-1])
-        unpruned = with_search(spec, seed=seed, sampler={"type": "random"}, pruner={"type": "none"})
-        outcomes.append(hpsearch(unpruned, splits, "random, no pruning", seed, folder, top_k))
-        _say(outcomes[-1])
+        if random:
+            unpruned = with_search(
+                spec, seed=seed, sampler={"type": "random"}, pruner={"type": "none"}
+            )
+            outcomes.append(hpsearch(unpruned, splits, "random, no pruning", seed, folder, top_k))
+            _say(outcomes[-1])
         most = max(o.epochs_trained for o in outcomes if o.arm.startswith("race"))
         outcomes.append(ray_asha(spec, splits, seed, most, folder, top_k))
         _say(outcomes[-1])
@@ -365,6 +374,9 @@ def main() -> None:
     parser.add_argument("--pruners", default="", help="comma-separated; default: the study's")
     parser.add_argument("--top-k", type=int, default=3, help="the race's contenders")
     parser.add_argument("--repeats", type=int, default=2, help="the race's runs of each")
+    parser.add_argument(
+        "--no-random", action="store_true", help="leave out the unpruned random search arm"
+    )
     parser.add_argument("--out", type=Path, default=None, help="JSON file for the figures")
     args = parser.parse_args()
 
@@ -381,7 +393,9 @@ def main() -> None:
     )
     outcomes: list[Outcome] = []
     for seed in range(args.seeds):
-        outcomes += run_seed(spec, splits, seed, pruners, args.top_k, args.repeats)
+        outcomes += run_seed(
+            spec, splits, seed, pruners, args.top_k, args.repeats, random=not args.no_random
+        )
         if args.out:  # after every seed: a long run that stops keeps what it measured
             args.out.write_text(json.dumps([asdict(o) for o in outcomes], indent=2) + "\n")
     print(table(outcomes))

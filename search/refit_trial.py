@@ -26,7 +26,8 @@ def refit_trial(
     from search.rundir.lock import RunLock
     from search.rundir.results import write_results
     from search.rundir.resume import load_run_study
-    from search.trials.states import is_complete, state_name
+    from search.trials.attrs import RACE_OF
+    from search.trials.states import is_complete, is_race_run, state_name
 
     run = RunDir(Path(run_dir))
     spec, study = load_run_study(run)
@@ -37,6 +38,12 @@ def refit_trial(
             f"`hpsearch trials {run}` lists them"
         )
     trial = trials[number]
+    if is_race_run(trial):  # its seed and split are the race's, not what a refit trains
+        raise RunDirError(
+            f"--trial {number}: trial {number} is a race run of trial "
+            f"{trial.user_attrs[RACE_OF]}; refit trial {trial.user_attrs[RACE_OF]}, the "
+            "configuration it raced"
+        )
     if not is_complete(trial):
         raise RunDirError(
             f"--trial {number} is {state_name(trial)}: only a COMPLETE trial stands for a "

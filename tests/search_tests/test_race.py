@@ -7,6 +7,7 @@ import json
 import signal
 import subprocess
 
+import optuna
 import pandas as pd
 import pytest
 from optuna.trial import TrialState
@@ -35,8 +36,6 @@ RACE = {"top_k": 2, "repeats": 2}
 @pytest.fixture(scope="module")
 def raced(ray_session, tmp_path_factory):
     """A tiny study with a race: (RunResult, study, progress lines)."""
-    import optuna
-
     raw = tiny_study(search={"trials": 4, "concurrency": 2, "select": RACE})
     lines: list[str] = []
     result = run_study(
@@ -104,6 +103,38 @@ def test_progress_trials_csv_and_report_show_the_race(raced) -> None:
     assert set(frame.loc[frame["race_of"].notna(), "race_run"]) == {1, 2}
     page = (result.run_dir / "report.html").read_text()
     assert "Race before the refit" in page and "(winner)" in page
+
+
+def test_the_dashboard_shows_the_race_runs_tagged(raced) -> None:
+    import urllib.request
+
+    from search.report.dashboard import beside
+
+    result, study, _ = raced
+    url = f"sqlite:///{result.run_dir / 'optuna.db'}"
+    study_id = optuna.storages.RDBStorage(url).get_study_id_from_name("tiny")
+    with beside(url, "127.0.0.1", 0) as address:
+        api = address.removesuffix("dashboard/") + f"api/studies/{study_id}"
+        shown = json.load(urllib.request.urlopen(api, timeout=10))
+    tagged = {
+        t["number"]: {a["key"]: a["value"] for a in t["user_attrs"]}
+        for t in shown["trials"]
+        if any(a["key"] == RACE_OF for a in t["user_attrs"])
+    }
+    runs = {t.number: t for t in study.get_trials() if is_race_run(t)}
+    assert sorted(tagged) == sorted(runs)
+    for number, attrs in tagged.items():
+        assert str(runs[number].user_attrs[RACE_OF]) in str(attrs[RACE_OF])
+
+
+def test_refitting_a_race_run_by_number_names_its_contender(raced) -> None:
+    from search.errors import RunDirError
+    from search.refit_trial import refit_trial
+
+    result, study, _ = raced
+    run = next(t for t in study.get_trials() if is_race_run(t))
+    with pytest.raises(RunDirError, match=rf"trial {run.number} is a race run of trial "):
+        refit_trial(result.run_dir, run.number)
 
 
 def test_a_second_run_finds_the_race_finished_and_trains_nothing(raced) -> None:
