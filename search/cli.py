@@ -90,6 +90,13 @@ def _print_result(result: RunResult, chosen: str = "best") -> None:
     states = ", ".join(f"{n} {s.lower()}" for s, n in sorted(summary.trials.items()))
     typer.echo(f"trials: {states}")
     value = f"{summary.metric} {summary.best_value:.4f}"
+    race = summary.race
+    mean = next(
+        (c["mean"] for c in race.get("contenders", []) if c["trial"] == race["winner"]), None
+    )
+    if mean is not None and chosen == "best":  # the race's winner: its mean says more
+        value += f" in the search, {mean:.4f} the mean of {race['repeats']} race runs"
+        chosen = "race winner"
     typer.echo(f"{chosen}: trial {summary.best_trial}, {value}")
     typer.echo(f"test: {test.line()} ({summary.images['test']} images)")
     typer.echo(f"run directory: {result.run_dir}")
