@@ -208,6 +208,7 @@ def _refit(
     from search.engine.refit import best_config, refit_best
     from search.rundir.results import write_results
     from search.rundir.resume import finished_results
+    from search.trials.race import race_standings
 
     config, best = best_config(study, run.spec)
     existing = finished_results(run.run_dir, best.number)
@@ -217,6 +218,11 @@ def _refit(
             f"nothing new to refit: trial {best.number} is still {chosen}, its refit is "
             f"in {run.run_dir}"
         )
+        table = race_standings(study, run.spec)
+        race = table.to_dict() if table is not None else {}
+        if race != existing.race:  # a race run after the refit (select changed): kept too
+            existing = existing.model_copy(update={"race": race})
+            run.run_dir.write_summary(existing)
         return RunResult(run.run_dir.path, existing, refitted=False)
     splits = run.splits
     run.echo(

@@ -13,6 +13,7 @@ import pytest
 from optuna.trial import TrialState
 
 from search.run import run_study
+from search.study.select import SelectSpec
 from search.study.spec import parse_study_spec
 from search.trials.attrs import (
     CHOSEN_EPOCHS,
@@ -31,6 +32,7 @@ from tests.servers import shell_env
 pytestmark = pytest.mark.slow
 
 RACE = {"top_k": 2, "repeats": 2}
+RACE_SPEC = SelectSpec(type="race", top_k=2, repeats=2)
 
 
 @pytest.fixture(scope="module")
@@ -147,6 +149,21 @@ def test_a_second_run_finds_the_race_finished_and_trains_nothing(raced) -> None:
     assert len(header) == 1 and header[0].endswith("all 4 runs already ran")
     assert not [line for line in lines if " COMPLETE " in line]
     assert len([t for t in trials(result.run_dir) if is_race_run(t)]) == 4
+
+
+def test_a_finished_run_switched_to_a_race_races_and_keeps_it(finished, tmp_path) -> None:
+    import shutil
+
+    result, spec, _ = finished
+    copy = tmp_path / "tiny"
+    shutil.copytree(result.run_dir, copy, ignore=shutil.ignore_patterns(".lock"))
+    raced = spec.model_copy(update={"search": spec.search.model_copy(update={"select": RACE_SPEC})})
+    lines: list[str] = []
+    again = run_study(raced, copy, echo=lines.append)
+    race = json.loads((copy / "summary.json").read_text())["race"]
+    assert race and race["winner"] == again.summary.best_trial == again.summary.race["winner"]
+    assert again.refitted == race["changed"]  # the same trial: its refit is kept
+    assert again.summary.trials == result.summary.trials  # the search itself is untouched
 
 
 def test_a_race_killed_mid_way_resumes_without_re_running_finished_runs(write_study, tmp_path):
