@@ -254,7 +254,8 @@ def _race_section(spec: StudySpec, study: optuna.Study) -> str:
     if table is None:
         return ""
     head = ["trial", "parameters", "in the search", "race runs", "mean"]
-    text = f"<p>{html.escape(verdict(table))}; the mean over race runs decides.</p>"
+    said = verdict(table).removeprefix("race: ")
+    text = f"<p>{html.escape(said[:1].upper() + said[1:])}; the mean over race runs decides.</p>"
     return "<h2>Race before the refit</h2>" + text + _table(head, race_rows(table))
 
 
