@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import signal
-import subprocess
 
 import optuna
 import pandas as pd
@@ -25,9 +24,9 @@ from search.trials.attrs import (
     RACE_SPLIT_SEED,
 )
 from search.trials.states import is_race_run, search_trials
-from tests.search_tests.drivers import HPSEARCH, process_study, start, trials, wait_for
+from tests.search_tests.drivers import process_study, start, trials, wait_for
+from tests.search_tests.drivers import run as hpsearch
 from tests.search_tests.helpers import outcome_lines, tiny_study
-from tests.servers import shell_env
 
 pytestmark = pytest.mark.slow
 
@@ -179,13 +178,7 @@ def test_a_race_killed_mid_way_resumes_without_re_running_finished_runs(write_st
     assert kept and len(kept) >= len([t for t in mid_race if is_race_run(t) and _complete(t)])
     assert running
 
-    resumed = subprocess.run(
-        [HPSEARCH, "run", str(study_file), "--run-dir", str(run_dir)],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        env=shell_env(),
-    )
+    resumed = hpsearch("run", str(study_file), "--run-dir", str(run_dir))
     assert resumed.returncode == 0, resumed.stderr
     final = trials(run_dir)
     for number, value in kept.items():  # finished race runs kept, not re-run
