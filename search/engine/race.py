@@ -140,8 +140,8 @@ class RaceSearcher(OptunaSearcher):
     def suggest(self, trial_id: str) -> dict[str, Any] | str | None:
         from ray.tune.search import Searcher
 
-        if not self.pending:
-            return Searcher.FINISHED
+        if not self.pending:  # None while runs run: one that raises runs again
+            return None if len(self.live) else Searcher.FINISHED
         run = self.pending.pop(0)
         trial = self._new_trial(run)
         trial.set_user_attr(RAY_TRIAL_ID, trial_id)

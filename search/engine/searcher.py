@@ -122,8 +122,12 @@ class OptunaSearcher(Searcher):
         return self.failed > self.failure_budget
 
     def suggest(self, trial_id: str) -> dict[str, Any] | str | None:
-        if self.over_failure_budget or self.finished + len(self.live) >= self.target:
+        if self.over_failure_budget:
             return Searcher.FINISHED
+        if self.finished + len(self.live) >= self.target:
+            # None while trials run: one may fail and need replacing (Ray never asks a
+            # searcher again once it said FINISHED).
+            return None if len(self.live) else Searcher.FINISHED
         trial = self._ask_within_constraints()
         trial.set_user_attr(RAY_TRIAL_ID, trial_id)
         self.live.start(trial_id, trial)

@@ -118,9 +118,13 @@ def test_finished_once_the_study_holds_the_target_counting_running_trials() -> N
     _, searcher, _, _ = make(target=2)
     assert isinstance(searcher.suggest("a"), dict)
     assert isinstance(searcher.suggest("b"), dict)
-    assert searcher.suggest("c") == Searcher.FINISHED  # two running already
-    searcher.on_trial_complete("a", None, error=True)  # a failure is replaced
+    # Two running already: none now, but not FINISHED (Ray would never ask again), ...
+    assert searcher.suggest("c") is None
+    searcher.on_trial_complete("a", None, error=True)  # ... for a failure is replaced
     assert isinstance(searcher.suggest("d"), dict)
+    searcher.on_trial_complete("b", {"val_loss": 0.5})
+    searcher.on_trial_complete("d", {"val_loss": 0.4})
+    assert searcher.suggest("e") == Searcher.FINISHED  # two finished, none running
 
 
 def test_finished_when_failures_exceed_the_budget() -> None:
