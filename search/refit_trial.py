@@ -26,8 +26,8 @@ def refit_trial(
     from search.rundir.lock import RunLock
     from search.rundir.results import write_results
     from search.rundir.resume import load_run_study
-    from search.trials.attrs import RACE_OF
-    from search.trials.states import is_complete, is_race_run, state_name
+    from search.trials.attrs import RACE_OF, WARM_FROM, WARM_TRIAL
+    from search.trials.states import is_complete, is_race_run, is_warm, state_name
 
     run = RunDir(Path(run_dir))
     spec, study = load_run_study(run)
@@ -43,6 +43,11 @@ def refit_trial(
             f"--trial {number}: trial {number} is a race run of trial "
             f"{trial.user_attrs[RACE_OF]}; refit trial {trial.user_attrs[RACE_OF]}, the "
             "configuration it raced"
+        )
+    if is_warm(trial):  # another study's trial, on its data
+        raise RunDirError(
+            f"--trial {number}: trial {number} came from {trial.user_attrs[WARM_FROM]} "
+            f"(its trial {trial.user_attrs[WARM_TRIAL]}) as a warm start; refit it there"
         )
     if not is_complete(trial):
         raise RunDirError(

@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager, nullcontext
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from search.errors import SearchFailed, SearchInterrupted
 from search.rundir.layout import DataInfo, RunDir, Summary
@@ -26,6 +26,7 @@ if TYPE_CHECKING:
 
     from search.engine.optuna_study import OpenStudy
     from search.engine.serving import Serving
+    from search.engine.warm_start import WarmBatch
     from search.report.live import Progress
     from trainable import Splits
 
@@ -66,10 +67,11 @@ def run_study(
     `dashboard` (host, port) serves optuna-dashboard beside the search while it runs.
     """
     from search.engine.cluster import share
-    from search.engine.optuna_study import open_study
     from search.engine.serving import measure_serving
     from search.engine.signals import sigterm_as_interrupt
+    from search.engine.warm_start import read_warm_starts
     from search.preflight import checked_inputs, placed
+    from search.race_step import race_step
     from search.report.live import Progress
     from search.rundir.lock import RunLock
     from search.rundir.resume import check_resumable, move_aside
@@ -84,6 +86,7 @@ def run_study(
             echo(f"restart: the previous run is now {moved}")
     with ExitStack() as stack:
         stack.enter_context(RunLock(folder))
+        warm = read_warm_starts(spec)  # earlier studies: read first, they fail in a second
         splits = checked_inputs(spec, verbose, echo)
         check_resumable(folder, spec)  # after the inputs: a missing data folder is the news
         shared = share(splits)
@@ -94,9 +97,7 @@ def run_study(
         # Held before anything reads the study's trials: another driver's running trials are
         # not ours to tell FAIL.
         stack.enter_context(StudyLease(url, spec.name, folder.path, echo=echo))
-        opened = open_study(spec, storage)
-        folder.write_spec(spec)
-        echo(_study_line(spec, url))
+        opened = _opened(spec, folder, url, storage, warm, echo)
         serving = measure_serving(spec, opened.study, splits.num_classes, splits.image_size, echo)
         if dashboard is not None:
             stack.enter_context(_dashboard_beside(url, dashboard, folder, echo))
@@ -105,10 +106,35 @@ def run_study(
         live = Progress(spec, opened.study, echo, terminal=False if verbose else None)
         progress = stack.enter_context(live)  # lines go above its status area while it shows
         run = _Run(spec, folder, splits, shared, verbose, progress.say, serving)
-        seconds = {"search": _timed(_search, run, opened, progress)}
+        started = time.perf_counter()
+        budget = _search(run, opened, progress)
+        seconds = {"search": round(time.perf_counter() - started, 1)}
         if spec.search.select.races:
-            seconds["race"] = _timed(_race, run, opened, progress)
-        return _refit(run, opened.study, seconds, progress)
+            race = (spec, folder.path, splits, shared, opened)
+            seconds["race"] = _timed(race_step, *race, progress, verbose)
+        return _refit(run, opened.study, seconds, progress, budget)
+
+
+def _opened(
+    spec: StudySpec,
+    folder: RunDir,
+    url: str,
+    storage: optuna.storages.BaseStorage,
+    warm: list[WarmBatch],
+    echo: Echo,
+) -> OpenStudy:
+    """The study opened and its spec saved, with what it starts from: earlier studies'
+    trials (search.warm_start) and the built-in portfolio (search.start)."""
+    from search.engine.optuna_study import open_study
+    from search.engine.start import enqueue_portfolio
+    from search.engine.warm_start import add_warm_starts
+
+    opened = open_study(spec, storage)
+    folder.write_spec(spec)
+    echo(_study_line(spec, url))
+    add_warm_starts(opened.study, warm, echo)
+    enqueue_portfolio(opened.study, spec, echo)
+    return opened
 
 
 def _timed(step: Callable[..., None], *args: object) -> float:
@@ -121,15 +147,18 @@ def _study_line(spec: StudySpec, url: str) -> str:
     from search.rundir.storage import shown
 
     search = spec.search
+    stop = f"{search.trials} trials" if search.budget is None else f"budget {search.stop.shown()}"
     return (
-        f"study {spec.name}: {search.trials} trials, {search.concurrency} at a time, "
+        f"study {spec.name}: {stop}, {search.concurrency} at a time, "
         f"{search.sampler.type} sampler, {search.pruner.type} pruner, storage {shown(url)}"
     )
 
 
-def _search(run: _Run, opened: OpenStudy, progress: Progress) -> None:
-    """Run the trials; raise if the search was interrupted or failed too often."""
+def _search(run: _Run, opened: OpenStudy, progress: Progress) -> dict[str, Any]:
+    """Run the trials; raise if the search was interrupted or failed too often. Returns what
+    it spent of search.budget (summary.json's `budget`)."""
     from search.engine.optuna_study import fail_interrupted
+    from search.engine.spend import spent_line
     from search.engine.tuner import run_search
     from search.rundir.results import write_trials
 
@@ -157,53 +186,17 @@ def _search(run: _Run, opened: OpenStudy, progress: Progress) -> None:
             f"{spec.search.failure_budget}; see fail_reason in {run.run_dir.trials_csv}, "
             "fix the cause and run again to resume"
         )
-
-
-def _race(run: _Run, opened: OpenStudy, progress: Progress) -> None:
-    """Race the best few configurations on fresh draws (search.select: race); say who won."""
-    from search.engine.optuna_study import fail_interrupted
-    from search.engine.race import run_race
-    from search.report.race import race_lines
-    from search.rundir.results import write_trials
-
-    spec = run.spec
-    try:
-        outcome = run_race(
-            spec,
-            run.run_dir.path,
-            run.splits,
-            run.shared,
-            opened,
-            watch=progress,
-            say=progress.say,
-            verbose=run.verbose,
-        )
-    except KeyboardInterrupt:
-        fail_interrupted(opened)
-        raise _race_interrupted(opened.study, spec) from None
-    finally:
-        write_trials(run.run_dir, opened.study, spec.search.metric)
-    if outcome.interrupted:
-        raise _race_interrupted(opened.study, spec)
-    if outcome.standings is not None:
-        for line in race_lines(outcome.standings, spec.search.metric):
-            progress.say(line)
-
-
-def _race_interrupted(study: optuna.Study, spec: StudySpec) -> SearchInterrupted:
-    from search.trials.race import race_standings
-
-    table = race_standings(study, spec)
-    done = sum(len(c.runs) for c in table.contenders) if table else 0
-    wanted = len(table.contenders) * table.repeats if table else 0
-    return SearchInterrupted(
-        f"interrupted during the race: {done} of {wanted} race runs finished and are kept "
-        "(the search's trials too); run the same command again to resume"
-    )
+    if spec.search.budget is not None:
+        progress.say(spent_line(outcome.budget))
+    return outcome.budget
 
 
 def _refit(
-    run: _Run, study: optuna.Study, seconds: dict[str, float], progress: Progress
+    run: _Run,
+    study: optuna.Study,
+    seconds: dict[str, float],
+    progress: Progress,
+    budget: dict[str, Any],
 ) -> RunResult:
     from search.engine.refit import best_config, refit_best
     from search.rundir.results import write_results
@@ -219,9 +212,9 @@ def _refit(
             f"in {run.run_dir}"
         )
         table = race_standings(study, run.spec)
-        race = table.to_dict() if table is not None else {}
-        if race != existing.race:  # a race run after the refit (select changed): kept too
-            existing = existing.model_copy(update={"race": race})
+        news = {"race": table.to_dict() if table is not None else {}, "budget": budget}
+        if any(getattr(existing, k) != v for k, v in news.items()):  # the study went on
+            existing = existing.model_copy(update=news)
             run.run_dir.write_summary(existing)
         return RunResult(run.run_dir.path, existing, refitted=False)
     splits = run.splits
@@ -237,7 +230,9 @@ def _refit(
     except KeyboardInterrupt:
         raise _interrupted(study, run.spec, during="the refit") from None
     seconds = {**seconds, "refit": round(time.perf_counter() - started, 1)}
-    summary = write_results(run.run_dir, run.spec, study, refit, DataInfo.of(splits), seconds)
+    summary = write_results(
+        run.run_dir, run.spec, study, refit, DataInfo.of(splits), seconds, budget
+    )
     return RunResult(run.run_dir.path, summary, refitted=True)
 
 
@@ -256,8 +251,10 @@ def _interrupted(
 ) -> SearchInterrupted:
     from search.trials.states import finished_count
 
+    wanted = spec.search.trial_limit
+    of = f" of {wanted}" if wanted is not None else ""
     return SearchInterrupted(
-        f"interrupted during {during}: {finished_count(study)} of {spec.search.trials} trials "
+        f"interrupted during {during}: {finished_count(study)}{of} trials "
         "finished and are kept; run the same command again to resume"
     )
 

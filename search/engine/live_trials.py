@@ -17,6 +17,7 @@ class LiveTrial:
     curves: list[dict[str, float]] = field(default_factory=list)  # written once, at its end
     placed: bool = False  # its node and GPUs are recorded on the Optuna trial
     pruned: bool = False  # the scheduler stopped it
+    stopped: str | None = None  # the search.budget limit that stopped it (minutes, ...)
     error: str | None = None  # the exception line of a trial that raised (Ray tells only that)
 
 

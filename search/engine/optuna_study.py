@@ -10,8 +10,9 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from search.engine.strategies import make_pruner, make_sampler
+from search.engine.warm_view import warm_pruner, warm_sampler
 from search.study.spec import StudySpec
-from search.trials.attrs import FAIL_REASON, INTERRUPTED
+from search.trials.attrs import FAIL_REASON, INTERRUPTED, STUDY_SPEC
 
 if TYPE_CHECKING:
     import optuna
@@ -30,15 +31,30 @@ def open_study(spec: StudySpec, storage: optuna.storages.BaseStorage) -> OpenStu
     summary = next(
         (s for s in optuna.get_all_study_summaries(storage) if s.study_name == spec.name), None
     )
+    sampler = make_sampler(spec.search, spec.search.seed + (summary.n_trials if summary else 0))
+    pruner = make_pruner(spec.search.pruner, spec.budget.epochs)
+    if spec.search.warm_start:  # earlier studies' trials, by rank, for the sampler alone
+        sampler = warm_sampler(sampler)
+        if spec.search.pruner.type in ("median", "percentile"):
+            pruner = warm_pruner(pruner)
     study = optuna.create_study(
         study_name=spec.name,
         storage=storage,
-        sampler=make_sampler(spec.search, spec.search.seed + (summary.n_trials if summary else 0)),
-        pruner=make_pruner(spec.search.pruner, spec.budget.epochs),
+        sampler=sampler,
+        pruner=pruner,
         direction="minimize" if spec.search.direction == "min" else "maximize",
         load_if_exists=True,
     )
+    # What it searched, for a later study that warm-starts from this one's storage.
+    study.set_user_attr(STUDY_SPEC, _without_urls(spec))
     return OpenStudy(study, storage)
+
+
+def _without_urls(spec: StudySpec) -> dict:
+    """The spec as JSON, less the storage URLs (they may hold a password)."""
+    raw = spec.model_dump(mode="json", exclude={"storage": True})
+    raw["search"]["warm_start"] = [s for s in raw["search"]["warm_start"] if isinstance(s, str)]
+    return raw
 
 
 def fail_interrupted(opened: OpenStudy) -> list[int]:

@@ -14,24 +14,36 @@ from typing import Any
 from ray.tune.schedulers import FIFOScheduler, TrialScheduler
 
 from search.engine.live_trials import LiveTrials
+from search.engine.spend import Spend
 
 
 class OptunaPruningScheduler(FIFOScheduler):
     """`budget`: the epochs a trial may train; a trial that has trained them all is done, and
     is never pruned at its last epoch (it would be told PRUNED having spent everything).
-    `prunes=False` (the race): every epoch is recorded, no trial is stopped."""
+    `prunes=False` (the race): every epoch is recorded, no trial is stopped. `spend`: each
+    epoch counts towards search.budget, and once a limit is reached every running trial
+    stops at the end of its epoch."""
 
     def __init__(
-        self, live: LiveTrials, metric: str, budget: int | None = None, *, prunes: bool = True
+        self,
+        live: LiveTrials,
+        metric: str,
+        budget: int | None = None,
+        *,
+        prunes: bool = True,
+        spend: Spend | None = None,
     ) -> None:
         super().__init__()
         self.live, self.metric_name, self.budget, self.prunes = live, metric, budget, prunes
+        self.spend = spend
 
     def on_trial_result(self, tune_controller: Any, trial: Any, result: dict) -> str:
         live = self.live.get(trial.trial_id)
         value, epoch = result.get(self.metric_name), result.get("epoch")
         if live is None or value is None or epoch is None:
             return TrialScheduler.CONTINUE
+        if self.spend is not None:
+            self.spend.epoch(result)
         if not math.isfinite(value):  # the trainable raises DivergedError on its own
             return TrialScheduler.CONTINUE
         live.trial.report(float(value), int(epoch))
@@ -39,6 +51,10 @@ class OptunaPruningScheduler(FIFOScheduler):
             return TrialScheduler.CONTINUE  # the trial ends by itself now
         if live.trial.should_prune():
             live.pruned = True
+            return TrialScheduler.STOP
+        spent = self.spend.reached() if self.spend is not None else None
+        if spent is not None:  # search.budget: it ends with the epoch it just finished
+            live.stopped = spent
             return TrialScheduler.STOP
         return TrialScheduler.CONTINUE
 

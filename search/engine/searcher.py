@@ -31,6 +31,7 @@ from search.trials.attrs import (
     PER_TAG,
     RAY_TRIAL_ID,
     RETRY_OF,
+    STOPPED,
     TRAIN_SECONDS,
 )
 from search.trials.curves import add_epoch, per_tag, to_history
@@ -43,6 +44,7 @@ if TYPE_CHECKING:
     from optuna.trial import FrozenTrial, TrialState
 
     from search.engine.serving import Serving
+    from search.engine.spend import Spend
     from search.study.budget import EpochBudget
 
 MAX_DRAWS = 1000  # asks for one trial within search.constraints before giving up
@@ -93,12 +95,13 @@ class OptunaSearcher(Searcher):
         live: LiveTrials,
         *,
         metric: str,
-        target: int,
+        target: int | None,
         failure_budget: int,
         retries: int = 0,
         budget: EpochBudget | None = None,
         watch: Watcher | None = None,
         serving: Serving | None = None,
+        spend: Spend | None = None,
     ) -> None:
         # Ray is not told the metric: it would then reject the result a failing trial reports
         # ({"failed": reason}, no metric). The searcher reads the metric itself.
@@ -106,7 +109,7 @@ class OptunaSearcher(Searcher):
         self.metric_name = metric
         self.study, self.space, self.live = study, space, live
         self.target, self.failure_budget, self.watch = target, failure_budget, watch
-        self.retries, self.budget, self.serving = retries, budget, serving
+        self.retries, self.budget, self.serving, self.spend = retries, budget, serving, spend
         # Counted once, then kept as trials are told: the driver is the storage's only writer
         # (the run-directory lock sees to that), and a query per suggest costs ~6 ms on SQLite.
         self.finished = finished_count(study)
@@ -121,10 +124,18 @@ class OptunaSearcher(Searcher):
     def over_failure_budget(self) -> bool:
         return self.failed > self.failure_budget
 
+    @property
+    def done(self) -> bool:
+        """Nothing more to start: the trials wanted are finished or running, or the budget
+        (search.budget: epochs, minutes, GPU-hours) is spent."""
+        if self.target is not None and self.finished + len(self.live) >= self.target:
+            return True
+        return self.spend is not None and self.spend.reached() is not None
+
     def suggest(self, trial_id: str) -> dict[str, Any] | str | None:
         if self.over_failure_budget:
             return Searcher.FINISHED
-        if self.finished + len(self.live) >= self.target:
+        if self.done:
             # None while trials run: one may fail and need replacing (Ray never asks a
             # searcher again once it said FINISHED).
             return None if len(self.live) else Searcher.FINISHED
@@ -188,12 +199,14 @@ class OptunaSearcher(Searcher):
         _record_placement(live, result)
         add_epoch(curves, result)  # a stopped trial's last epoch comes only here
         value, epochs = self._value(result, curves)
+        if live.stopped is not None:  # kept as it stands: usable if it reached a choice
+            trial.set_user_attr(STOPPED, f"search.budget.{live.stopped} reached")
         state, value, reason = outcome(
             value,
             metric=self.metric_name,
             error=error,
             failed=result.get("failed"),
-            pruned=live.pruned,
+            pruned=live.pruned or (live.stopped is not None and not self._choosable(epochs)),
             raised=live.error,
         )
         if reason:
@@ -226,6 +239,12 @@ class OptunaSearcher(Searcher):
         minimize = minimizes(self.study)
         chosen = self.budget.choose(curve, minimize)
         return (None, None) if chosen is None else (chosen[1], chosen[0])
+
+    def _choosable(self, epochs: int | None) -> bool:
+        """A trial stopped at `epochs` stands for a configuration the refit can replay: the
+        study searches epochs, and the trial's curve reached one of the counts allowed."""
+        budget = self.budget
+        return budget is not None and budget.searched and epochs in budget.choices
 
     def _maybe_retry(self, failed: FrozenTrial) -> None:
         """A trial that raised (a crashed worker, a flaky read) runs again as a new trial with

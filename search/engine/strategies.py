@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from search.study.search_budget import DEFAULT_TRIALS
 from search.study.spec import PrunerSpec, SamplerSpec, SearchSpec
 
 if TYPE_CHECKING:
@@ -31,7 +32,7 @@ def sampler_choice(
     spec: SamplerSpec = search.sampler
     startup = spec.startup_trials
     if startup is None:
-        startup = min(10, max(2, search.trials // 4))
+        startup = min(10, max(2, (search.trial_limit or DEFAULT_TRIALS) // 4))
     quiet = {"warn_independent_sampling": False}
     if spec.type == "tpe":
         # multivariate models interactions (lr x batch size); constant liar keeps parallel

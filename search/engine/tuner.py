@@ -11,7 +11,9 @@ import os
 import signal
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
+
+from ray.tune import Callback
 
 from search.engine.live_trials import LiveTrials
 from search.engine.optuna_study import OpenStudy, fail_interrupted
@@ -23,6 +25,7 @@ if TYPE_CHECKING:
     from ray import ObjectRef, tune
 
     from search.engine.serving import Serving
+    from search.engine.spend import Spend
     from trainable import Splits
 
 
@@ -32,6 +35,7 @@ class SearchOutcome:
     failed: int  # failed by themselves (interrupted ones excluded)
     over_failure_budget: bool
     interrupted: list[int]  # trials that were running when the search stopped early
+    budget: dict[str, Any]  # search.budget: its limits, what was spent, what stopped it
 
 
 def run_search(
@@ -48,27 +52,36 @@ def run_search(
 
     Trials still running when Ray stops (Ctrl-C) are told FAIL as interrupted and reported.
     """
+    from search.engine.spend import Spend
+
     fail_interrupted(opened)  # left RUNNING by a run that was killed
     live = LiveTrials()
+    spend = Spend(opened.study, spec.search.stop, float(spec.resources.gpus_per_trial))
     searcher = OptunaSearcher(
         opened.study,
         distributions(spec),
         live,
         metric=spec.search.metric,
-        target=spec.search.trials,
+        target=spec.search.trial_limit,
         failure_budget=spec.search.failure_budget,
         retries=spec.search.retries,
         budget=spec.budget,
         watch=watch,
         serving=serving,
+        spend=spend,
     )
-    if searcher.finished < spec.search.trials and not searcher.over_failure_budget:
-        fit_quietly(tuner_for(spec, run_dir, splits, searcher, live, verbose), verbose)
+    try:
+        if not searcher.done and not searcher.over_failure_budget:
+            tuner = tuner_for(spec, run_dir, splits, searcher, live, verbose, spend=spend)
+            fit_quietly(tuner, verbose)
+    finally:
+        spend.save()  # what this run spent, interrupted or not
     return SearchOutcome(
         finished=searcher.finished,
         failed=searcher.failed,
         over_failure_budget=searcher.over_failure_budget,
         interrupted=fail_interrupted(opened),
+        budget=spend.summary(searcher.finished),
     )
 
 
@@ -81,8 +94,10 @@ def tuner_for(
     verbose: bool,
     *,
     race: bool = False,
+    spend: Spend | None = None,
 ) -> tune.Tuner:
-    """The search's Tuner; `race`: the race's (its runs never pruned)."""
+    """The search's Tuner; `race`: the race's (its runs never pruned); `spend`: what the
+    search's trials spend of search.budget."""
     from ray import tune
 
     from search.engine.objective import objective
@@ -97,7 +112,7 @@ def tuner_for(
         tune_config=tune.TuneConfig(
             search_alg=searcher,
             scheduler=OptunaPruningScheduler(
-                live, spec.search.metric, budget=spec.budget.epochs, prunes=not race
+                live, spec.search.metric, budget=spec.budget.epochs, prunes=not race, spend=spend
             ),
             num_samples=-1,  # the searcher says when the study is done
             max_concurrent_trials=spec.search.concurrency,
@@ -108,8 +123,19 @@ def tuner_for(
             storage_path=str(run_dir.resolve()),
             verbose=2 if verbose else 0,
             failure_config=tune.FailureConfig(max_failures=0),
+            callbacks=[] if spend is None else [_SpendClock(spend)],
         ),
     )
+
+
+class _SpendClock(Callback):
+    """Saves the time spent every few seconds, so a kill -9 loses little of it."""
+
+    def __init__(self, spend: Spend) -> None:
+        self.spend = spend
+
+    def on_step_end(self, iteration: int, trials: list, **info: Any) -> None:
+        self.spend.tick()
 
 
 def fit_quietly(tuner: tune.Tuner, verbose: bool) -> None:

@@ -11,12 +11,13 @@ from __future__ import annotations
 
 import sys
 import threading
+import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from search.report.progress import TrialPrinter
 from search.report.status_area import Running, status_table, tally_of
-from search.trials.attrs import CHOSEN_EPOCHS, RACE_OF, RACE_RUN
+from search.trials.attrs import BUDGET_SPENT, CHOSEN_EPOCHS, RACE_OF, RACE_RUN
 from search.trials.states import is_finished, is_race_run
 from search.trials.values import best_or_none
 
@@ -51,6 +52,9 @@ class Progress:
         self.terminal = sys.stdout.isatty() if terminal is None else terminal
         self.running: dict[int, Running] = {}
         self.tally = tally_of(study, spec)
+        spent = study.user_attrs.get(BUDGET_SPENT, {})
+        self._seconds_before = float(spent.get("seconds", 0.0))
+        self._clock = time.monotonic()  # search.budget.minutes counts from about here
         self._epoch_seconds: list[float] = []
         self._trial_epochs: list[int] = []
         self._lock = threading.Lock()
@@ -151,15 +155,28 @@ class Progress:
 
     def _estimate(self) -> None:
         """Time left: the trials still to run at the epochs a trial has trained on average,
-        plus what running trials have left, at the mean epoch time, over the concurrency."""
+        plus what running trials have left, at the mean epoch time, over the concurrency;
+        no more than what search.budget's epochs and minutes leave."""
         if not self._trial_epochs or not self._epoch_seconds:
             return
         per_trial = sum(self._trial_epochs) / len(self._trial_epochs)
         per_epoch = sum(self._epoch_seconds[-50:]) / len(self._epoch_seconds[-50:])
-        unstarted = max(0, self.tally.wanted - self.tally.finished - len(self.running))
-        in_flight = sum(max(0.0, per_trial - r.epoch) for n, r in self.running.items() if n >= 0)
-        epochs_left = unstarted * per_trial + in_flight
-        self.tally.left_seconds = epochs_left * per_epoch / self.spec.search.concurrency
+        concurrency = self.spec.search.concurrency
+        stop = self.spec.search.stop
+        estimates = []
+        if self.tally.wanted is not None:
+            unstarted = max(0, self.tally.wanted - self.tally.finished - len(self.running))
+            running = [r for n, r in self.running.items() if n >= 0]
+            in_flight = sum(max(0.0, per_trial - r.epoch) for r in running)
+            estimates.append((unstarted * per_trial + in_flight) * per_epoch / concurrency)
+        if stop.epochs is not None:
+            estimates.append(max(0, stop.epochs - self.tally.epochs) * per_epoch / concurrency)
+        if stop.minutes is not None:
+            estimates.append(max(0.0, stop.minutes * 60 - self._spent_seconds()))
+        self.tally.left_seconds = min(estimates) if estimates else None
+
+    def _spent_seconds(self) -> float:
+        return self._seconds_before + time.monotonic() - self._clock
 
     def render(self) -> RenderableType:
         with self._lock:

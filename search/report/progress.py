@@ -13,7 +13,14 @@ from search.trials.attrs import (
     RACE_SEED,
     RACE_SPLIT_SEED,
 )
-from search.trials.states import is_failed, is_infeasible, is_race_run, state_name
+from search.trials.states import (
+    is_complete,
+    is_failed,
+    is_infeasible,
+    is_race_run,
+    is_stopped,
+    state_name,
+)
 from search.trials.values import best_or_none, last_value, shown_params
 
 if TYPE_CHECKING:
@@ -47,6 +54,8 @@ class TrialPrinter:
             value = last_value(trial)
             value = float("nan") if value is None else value
             outcome = f"{self.metric} {value:.4f} after {epochs} epoch{'s' * (epochs != 1)}"
+            if is_stopped(trial) and is_complete(trial):  # STOPPED says it for the others
+                outcome += " (budget)"
         if is_race_run(trial):  # its parameters are its contender's: the seeds say what differs
             attrs = trial.user_attrs
             split = attrs.get(RACE_SPLIT_SEED)

@@ -40,7 +40,7 @@ class Tally:
     """The footer: how far the search is."""
 
     metric: str
-    wanted: int
+    wanted: int | None  # finished trials; None where only search.budget's others stop it
     finished: int = 0
     epochs: int = 0
     best: tuple[float, int] | None = None  # value, trial number
@@ -59,7 +59,8 @@ class Tally:
             left = "almost done"
         else:
             left = f"about {duration(self.left_seconds)} left"
-        parts = [f"{self.finished}/{self.wanted} trials finished", best]
+        of = "" if self.wanted is None else f"/{self.wanted}"
+        parts = [f"{self.finished}{of} trials finished", best]
         parts += [f"{self.epochs} epochs trained", left]
         return " · ".join(p for p in parts if p)
 
@@ -70,7 +71,7 @@ def tally_of(study: optuna.Study, spec: StudySpec) -> Tally:
     best = best_or_none(study)
     return Tally(
         metric=spec.search.metric,
-        wanted=spec.search.trials,
+        wanted=spec.search.trial_limit,
         finished=sum(is_finished(t) for t in trials),
         epochs=sum(len(t.intermediate_values) for t in trials),
         best=(best.value, best.number) if best is not None else None,

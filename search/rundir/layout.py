@@ -116,6 +116,9 @@ class Summary(DataInfo):
     # search.select: race: each contender's search value, race runs and mean, the winner, and
     # whether it differs from the single best draw (search/trials/race.py); {} without a race
     race: dict[str, Any] = {}
+    # search.budget's limits, what the search spent of each (trials, epochs, minutes,
+    # GPU-hours) and which limit stopped it (search/engine/spend.py)
+    budget: dict[str, Any] = {}
 
 
 class _Entry:

@@ -26,12 +26,18 @@ from search.trials.attrs import (
     GPUS,
     INFEASIBLE,
     NODE,
+    PORTFOLIO,
     RACE_OF,
     RACE_RUN,
+    STOPPED,
+    WARM_FROM,
+    WARM_TRIAL,
 )
 from search.trials.serving import cost_of
 from search.trials.states import search_trials, state_counts, state_name
 from search.trials.values import best_of, minimizes
+
+TAGS = (RACE_OF, RACE_RUN, STOPPED, WARM_FROM, WARM_TRIAL, PORTFOLIO)  # trials.csv columns
 
 if TYPE_CHECKING:
     import optuna
@@ -72,21 +78,21 @@ def trials_frame(study: optuna.Study, metric: str) -> pd.DataFrame:
                 "gpus": trial.user_attrs.get(GPUS, ""),
                 "fail_reason": trial.user_attrs.get(FAIL_REASON, "")
                 or trial.user_attrs.get(INFEASIBLE, ""),
-                **_race(trial),
+                **_tags(trial),
             }
         )
     frame = pd.DataFrame(rows)
-    for column in ("epochs", RACE_OF, RACE_RUN):  # whole numbers, blank where none
+    for column in ("epochs", RACE_OF, RACE_RUN, WARM_TRIAL, PORTFOLIO):  # blank where none
         if column in frame:
             frame[column] = frame[column].astype("Int64")
     return frame
 
 
-def _race(trial: optuna.trial.FrozenTrial) -> dict[str, Any]:
-    """A race run's contender and run number (race_of, race_run); nothing for a search trial."""
-    if RACE_OF not in trial.user_attrs:
-        return {}
-    return {RACE_OF: trial.user_attrs[RACE_OF], RACE_RUN: trial.user_attrs[RACE_RUN]}
+def _tags(trial: optuna.trial.FrozenTrial) -> dict[str, Any]:
+    """What kind of trial it is, where not a plain search trial: a race run's contender and
+    run (race_of, race_run), the budget limit that stopped it (stopped), the earlier study a
+    warm-start trial comes from (warm_start_from, warm_start_trial), its portfolio entry."""
+    return {k: trial.user_attrs[k] for k in TAGS if k in trial.user_attrs}
 
 
 def _chosen_epochs(trial: optuna.trial.FrozenTrial) -> dict[str, Any]:
@@ -105,6 +111,7 @@ def write_results(
     refit: Refit,
     data: DataInfo,
     seconds: dict[str, float],
+    budget: dict[str, Any] | None = None,
 ) -> Summary:
     """Everything after the refit: best config, weights, test metrics, curves, summary."""
     import pandas as pd
@@ -146,6 +153,7 @@ def write_results(
         serving=refit.serving,
         onnx=fitted.onnx_check,
         race=race.to_dict() if race is not None else {},
+        budget=budget or {},
     )
     run.write_summary(summary)
     return summary

@@ -24,18 +24,20 @@ from pydantic import (
 
 from search.errors import StudySpecError
 from search.study.budget import EpochBudget
-from search.study.constraints import ConstraintsSpec
 from search.study.label_kind import check_label_kind
 from search.study.params import CategoricalParam, Param
-from search.study.select import SelectSpec
+from search.study.search_spec import (
+    MODES,
+    MetricName,
+    PrunerName,
+    PrunerSpec,
+    SamplerName,
+    SamplerSpec,
+    SearchSpec,
+)
 from search.study.settings import check_backbone_choices, check_keys, check_param
 from search.study.validation_errors import first_error
 from trainable import DataConfig, DigitsData, MultiLabelData, TrainConfig
-
-SamplerName = Literal["tpe", "random", "cmaes", "gp", "qmc"]
-PrunerName = Literal["median", "percentile", "successive_halving", "hyperband", "none"]
-MODES = {"val_loss": "min", "val_accuracy": "max", "val_fbeta": "max", "val_accuracy_thresh": "max"}
-MetricName = Literal["val_loss", "val_accuracy", "val_fbeta", "val_accuracy_thresh"]
 
 
 class _Frozen(BaseModel):
@@ -45,66 +47,6 @@ class _Frozen(BaseModel):
 class ModelSpec(_Frozen):
     backbone: str = "efficientnet_lite0"
     weights: str = "imagenet"
-
-
-class SamplerSpec(_Frozen):
-    type: SamplerName = "tpe"
-    # Random trials before the model-based sampler takes over; null: a quarter of the trials,
-    # between 2 and 10 (Optuna's fixed 10 would leave a 12-trial study nearly random).
-    startup_trials: int | None = Field(None, ge=0)
-
-
-class PrunerSpec(_Frozen):
-    # Successive halving by default: on the quickstart and a real-photo study it matched the
-    # unpruned search's test accuracy on 33-65% of its epochs, where the median pruner needed
-    # 53-71% (benchmarks/search_quality.py).
-    type: PrunerName = "successive_halving"
-    startup_trials: int = Field(3, ge=0, description="finished trials before pruning starts")
-    warmup_epochs: int = Field(0, ge=0, description="epochs a trial runs before it can be pruned")
-    percentile: float = Field(25.0, gt=0, lt=100, description="percentile pruner only")
-    reduction_factor: int = Field(3, ge=2, description="successive_halving and hyperband")
-
-
-class SearchSpec(_Frozen):
-    metric: MetricName = "val_loss"
-    mode: Literal["min", "max"] | None = None  # null: min for val_loss, max for the others
-    sampler: SamplerSpec = SamplerSpec()
-    pruner: PrunerSpec = PrunerSpec()
-    trials: int = Field(20, ge=1, description="finished (complete or pruned) trials wanted")
-    concurrency: int = Field(1, ge=1, description="trials running at once")
-    seed: int = 0
-    max_failed_trials: int | None = Field(None, ge=0, description="null: max(3, trials // 2)")
-    retries: int = Field(
-        1, ge=0, description="re-runs of a trial that failed for a transient cause"
-    )
-    constraints: ConstraintsSpec = ConstraintsSpec()  # what the refitted model may cost to serve
-    select: SelectSpec = SelectSpec()  # the single best trial, or a race of the top few
-
-    @field_validator("sampler", "pruner", mode="before")
-    @classmethod
-    def _name_alone(cls, value: Any) -> Any:
-        return {"type": value} if isinstance(value, str) else value
-
-    @model_validator(mode="after")
-    def _mode_matches_metric(self) -> SearchSpec:
-        if self.mode is not None and self.mode != MODES[self.metric]:
-            raise ValueError(
-                f"mode must be {MODES[self.metric]} for {self.metric}, got {self.mode}; "
-                "or leave mode out"
-            )
-        return self
-
-    @property
-    def direction(self) -> Literal["min", "max"]:
-        return self.mode or MODES[self.metric]  # type: ignore[return-value]
-
-    @property
-    def failure_budget(self) -> int:
-        return (
-            self.max_failed_trials
-            if self.max_failed_trials is not None
-            else max(3, self.trials // 2)
-        )
 
 
 class ResourcesSpec(_Frozen):
@@ -177,6 +119,16 @@ class StudySpec(_Frozen):
         for name, param in self.space.items():
             check_param(name, param, base)
         check_label_kind(self)
+        return self
+
+    @model_validator(mode="after")
+    def _gpu_hours_need_gpus(self) -> StudySpec:
+        if self.search.stop.gpu_hours is not None and self.resources.gpus_per_trial == 0:
+            raise ValueError(
+                "search.budget.gpu_hours counts GPU time, and resources.gpus_per_trial is 0, "
+                "so trials spend none: give each trial a GPU share, or set "
+                "search.budget.minutes instead"
+            )
         return self
 
     @model_serializer(mode="wrap")
@@ -263,4 +215,16 @@ def dump_spec(spec: StudySpec) -> str:
     return yaml.safe_dump(spec.model_dump(mode="json"), sort_keys=False)
 
 
-__all__ = ["StudySpec", "dump_spec", "load_study_spec", "parse_study_spec"]
+__all__ = [
+    "MODES",
+    "MetricName",
+    "PrunerName",
+    "PrunerSpec",
+    "SamplerName",
+    "SamplerSpec",
+    "SearchSpec",
+    "StudySpec",
+    "dump_spec",
+    "load_study_spec",
+    "parse_study_spec",
+]

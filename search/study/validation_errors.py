@@ -82,10 +82,16 @@ def _model_at(path: list[Any], root: type[BaseModel]) -> type[BaseModel] | None:
             model = tags[part]
             continue
         field = model.model_fields.get(str(part)) if model else None
-        annotation = field.annotation if field else None
-        is_model = isinstance(annotation, type) and issubclass(annotation, BaseModel)
-        model = annotation if is_model else None
+        model = _model_in(field.annotation if field else None)
     return model
+
+
+def _model_in(annotation: Any) -> type[BaseModel] | None:
+    """The model an annotation holds: `Budget`, or `Budget | None`."""
+    for candidate in (annotation, *typing.get_args(annotation)):
+        if isinstance(candidate, type) and issubclass(candidate, BaseModel):
+            return candidate
+    return None
 
 
 @functools.cache

@@ -20,3 +20,14 @@ RACE_OF = "race_of"  # the number of the search trial whose configuration it run
 RACE_RUN = "race_run"  # 1, 2, ...: which of its repeats; run i of every contender shares seeds
 RACE_SEED = "race_seed"  # the training seed of the run
 RACE_SPLIT_SEED = "race_split_seed"  # the seed of its train/val split; absent: the study's split
+# search.budget (search/engine/spend.py): a trial stopped when a limit was reached, kept as it
+# stood: COMPLETE where it reached an epoch count the study may choose, else PRUNED.
+STOPPED = "stopped"  # "search.budget.minutes reached"
+# search.warm_start (search/engine/warm_start.py): a finished trial of an earlier study, added
+# for the sampler to learn from; it counts towards nothing the search counts.
+WARM_FROM = "warm_start_from"  # the earlier study: its run directory, or its name and storage
+WARM_TRIAL = "warm_start_trial"  # its number there
+PORTFOLIO = "portfolio"  # search.start: portfolio: which entry of the built-in portfolio
+# Study user attrs.
+BUDGET_SPENT = "budget_spent"  # {"seconds", "gpu_seconds"}: what search.budget's clock has spent
+STUDY_SPEC = "hpsearch_study"  # the resolved study file (storage left out): what it searched

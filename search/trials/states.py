@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 
 from optuna.trial import TrialState
 
-from search.trials.attrs import FAIL_REASON, INFEASIBLE, INTERRUPTED, RACE_OF
+from search.trials.attrs import FAIL_REASON, INFEASIBLE, INTERRUPTED, RACE_OF, STOPPED, WARM_FROM
 
 if TYPE_CHECKING:
     import optuna
@@ -25,9 +25,23 @@ def is_race_run(trial: FrozenTrial) -> bool:
     return RACE_OF in trial.user_attrs
 
 
+def is_warm(trial: FrozenTrial) -> bool:
+    """A trial of an earlier study (search.warm_start), there for the sampler to learn from;
+    it counts towards nothing the search counts and is never refitted."""
+    return WARM_FROM in trial.user_attrs
+
+
+def is_search_trial(trial: FrozenTrial) -> bool:
+    return not is_race_run(trial) and not is_warm(trial)
+
+
 def search_trials(study: optuna.Study, states: States = None) -> list[FrozenTrial]:
-    """The search's own trials (in `states`), race runs left out."""
-    return [t for t in study.get_trials(deepcopy=False, states=states) if not is_race_run(t)]
+    """The search's own trials (in `states`): race runs and warm-start trials left out."""
+    return [t for t in study.get_trials(deepcopy=False, states=states) if is_search_trial(t)]
+
+
+def warm_trials(study: optuna.Study) -> list[FrozenTrial]:
+    return [t for t in study.get_trials(deepcopy=False) if is_warm(t)]
 
 
 def race_runs(study: optuna.Study, states: States = None) -> list[FrozenTrial]:
@@ -39,8 +53,13 @@ def is_complete(trial: FrozenTrial) -> bool:
 
 
 def is_pruned(trial: FrozenTrial) -> bool:
-    """Stopped by the pruner (not skipped as infeasible)."""
-    return trial.state == TrialState.PRUNED and not is_infeasible(trial)
+    """Stopped by the pruner (not skipped as infeasible, nor stopped by the budget)."""
+    return trial.state == TrialState.PRUNED and not is_infeasible(trial) and not is_stopped(trial)
+
+
+def is_stopped(trial: FrozenTrial) -> bool:
+    """Stopped by search.budget before its epochs were done (COMPLETE or PRUNED)."""
+    return STOPPED in trial.user_attrs
 
 
 def is_infeasible(trial: FrozenTrial) -> bool:
@@ -63,8 +82,13 @@ def is_finished(trial: FrozenTrial) -> bool:
 
 
 def state_name(trial: FrozenTrial) -> str:
-    """COMPLETE, PRUNED, FAIL, RUNNING, ... or INFEASIBLE for a trial skipped untrained."""
-    return "INFEASIBLE" if is_infeasible(trial) else trial.state.name
+    """COMPLETE, PRUNED, FAIL, RUNNING, ...; INFEASIBLE for a trial skipped untrained, STOPPED
+    for one the budget stopped short of any epoch count it could stand for."""
+    if is_infeasible(trial):
+        return "INFEASIBLE"
+    if trial.state == TrialState.PRUNED and is_stopped(trial):
+        return "STOPPED"
+    return trial.state.name
 
 
 def state_counts(trials: Iterable[FrozenTrial]) -> dict[str, int]:

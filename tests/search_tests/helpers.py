@@ -27,7 +27,7 @@ def benchmark_module(name: str) -> ModuleType:
         sys.path.remove(str(BENCHMARKS))
 
 
-OUTCOME = re.compile(r"^trial +\d+ (COMPLETE|PRUNED|FAIL) ")
+OUTCOME = re.compile(r"^trial +\d+ (COMPLETE|PRUNED|STOPPED|FAIL) ")
 
 
 def outcome_lines(lines: list[str] | str) -> list[str]:

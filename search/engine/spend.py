@@ -1,0 +1,106 @@
+"""What a search has spent of `search.budget`, and which limit it reached first.
+
+Epochs are counted as trials report them (and, on resume, read off the storage: every epoch a
+trial ran is an intermediate value there). Minutes are the search's wall-clock time and
+GPU-hours the GPU time of its trials (a trial's share of a GPU times its running time); both
+are kept in the study's user attr `budget_spent` as the search goes, so a run that resumes,
+after Ctrl-C or a kill -9, goes on from what the earlier ones spent. The search's trial count
+is the searcher's own (search/engine/searcher.py).
+"""
+
+from __future__ import annotations
+
+import time
+from typing import TYPE_CHECKING, Any
+
+from search.study.search_budget import LIMITS, BudgetSpec, LimitName
+from search.trials.attrs import BUDGET_SPENT
+from search.trials.states import search_trials
+
+if TYPE_CHECKING:
+    import optuna
+
+SAVE_EVERY = 10.0  # seconds between saves while nothing else is written
+
+
+class Spend:
+    def __init__(self, study: optuna.Study, stop: BudgetSpec, gpus_per_trial: float) -> None:
+        self.study, self.stop, self.gpus = study, stop, float(gpus_per_trial)
+        earlier = study.user_attrs.get(BUDGET_SPENT, {})
+        self._seconds_before = float(earlier.get("seconds", 0.0))
+        self.gpu_seconds = float(earlier.get("gpu_seconds", 0.0))
+        self.epochs = sum(len(t.intermediate_values) for t in search_trials(study))
+        self._started = time.monotonic()
+        self._saved = self._started
+        self.stopped_by: LimitName | None = None  # the first limit reached, once it is
+
+    @property
+    def seconds(self) -> float:
+        return self._seconds_before + time.monotonic() - self._started
+
+    def epoch(self, result: dict[str, Any]) -> None:
+        """A search trial reported an epoch; `time_this_iter_s` is Ray's time since its last
+        report (its start, for the first): the time it held its GPU share for it."""
+        self.epochs += 1
+        self.gpu_seconds += self.gpus * float(result.get("time_this_iter_s") or 0.0)
+        self.save()
+
+    def reached(self, finished: int | None = None) -> LimitName | None:
+        """The first limit reached, in LIMITS' order; `finished`: the finished trials (the
+        trials limit is checked only when given). Kept once found: the stop's reason."""
+        if self.stopped_by is not None:
+            return self.stopped_by
+        spent = self.figures(finished)
+        for name in LIMITS:
+            limit = self.stop.limits.get(name)
+            if limit is not None and name in spent and spent[name] >= limit:
+                self.stopped_by = name
+                self.save()
+                return name
+        return None
+
+    def figures(self, finished: int | None = None) -> dict[str, float]:
+        """What was spent of each: trials (where known), epochs, minutes, GPU-hours."""
+        spent: dict[str, float] = {} if finished is None else {"trials": finished}
+        spent.update(
+            epochs=self.epochs,
+            minutes=round(self.seconds / 60, 2),
+            gpu_hours=round(self.gpu_seconds / 3600, 4),
+        )
+        return spent
+
+    def tick(self) -> None:
+        """Called often by Ray's loop: the time spent, saved every SAVE_EVERY seconds."""
+        if time.monotonic() - self._saved >= SAVE_EVERY:
+            self.save()
+
+    def save(self) -> None:
+        self._saved = time.monotonic()
+        self.study.set_user_attr(
+            BUDGET_SPENT,
+            {"seconds": round(self.seconds, 1), "gpu_seconds": round(self.gpu_seconds, 1)},
+        )
+
+    def summary(self, finished: int) -> dict[str, Any]:
+        """summary.json's `budget`: the limits, what was spent of each, what stopped it."""
+        reached = self.reached(finished)
+        spent = self.figures(finished)
+        return {"limits": dict(self.stop.limits), "spent": spent, "stopped_by": reached}
+
+
+def spent_line(summary: dict[str, Any]) -> str:
+    """'budget: stopped by minutes; spent 3.02 of 3 minutes, 41 epochs, 14 trials'."""
+    limits, spent = summary["limits"], summary["spent"]
+    parts = []
+    for name in LIMITS:
+        if name not in spent or (name == "gpu_hours" and not spent[name] and name not in limits):
+            continue
+        unit = "GPU-hours" if name == "gpu_hours" else name
+        of = f" of {limits[name]:g}" if name in limits else ""
+        parts.append(f"{spent[name]:g}{of} {unit}")
+    reached = summary.get("stopped_by")
+    head = f"stopped by its {reached} limit" if reached else "within all its limits"
+    return f"budget: {head}; spent {', '.join(parts)}"
+
+
+__all__ = ["Spend", "spent_line"]
