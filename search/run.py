@@ -158,9 +158,10 @@ def _search(run: _Run, opened: OpenStudy, progress: Progress) -> dict[str, Any]:
     """Run the trials; raise if the search was interrupted or failed too often. Returns what
     it spent of search.budget (summary.json's `budget`)."""
     from search.engine.optuna_study import fail_interrupted
-    from search.engine.spend import spent_line
     from search.engine.tuner import run_search
     from search.rundir.results import write_trials
+    from search.study.search_budget import spent_line
+    from search.trials.states import complete_trials
 
     spec, study = run.spec, opened.study
     try:
@@ -188,6 +189,13 @@ def _search(run: _Run, opened: OpenStudy, progress: Progress) -> dict[str, Any]:
         )
     if spec.search.budget is not None:
         progress.say(spent_line(outcome.budget))
+    limit = outcome.budget["stopped_by"]
+    if limit not in (None, "trials") and not complete_trials(study):
+        raise SearchFailed(
+            f"search.budget.{limit} ran out before any trial completed "
+            f"({spent_line(outcome.budget).removeprefix('budget: ')}); raise it, or let trials "
+            "train fewer epochs; run again to go on from the trials kept"
+        )
     return outcome.budget
 
 

@@ -88,19 +88,4 @@ class Spend:
         return {"limits": dict(self.stop.limits), "spent": spent, "stopped_by": reached}
 
 
-def spent_line(summary: dict[str, Any]) -> str:
-    """'budget: stopped by minutes; spent 3.02 of 3 minutes, 41 epochs, 14 trials'."""
-    limits, spent = summary["limits"], summary["spent"]
-    parts = []
-    for name in LIMITS:
-        if name not in spent or (name == "gpu_hours" and not spent[name] and name not in limits):
-            continue
-        unit = "GPU-hours" if name == "gpu_hours" else name
-        of = f" of {limits[name]:g}" if name in limits else ""
-        parts.append(f"{spent[name]:g}{of} {unit}")
-    reached = summary.get("stopped_by")
-    head = f"stopped by its {reached} limit" if reached else "within all its limits"
-    return f"budget: {head}; spent {', '.join(parts)}"
-
-
-__all__ = ["Spend", "spent_line"]
+__all__ = ["Spend"]

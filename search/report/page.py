@@ -16,11 +16,12 @@ from search.report.diagnosis import fit_diagnosis
 from search.report.front import front_figure, front_head, front_rows
 from search.report.progress import format_params, format_value
 from search.report.pruning import pruning_rule, pruning_savings, rung_epochs
+from search.report.summary_rows import summary_rows
 from search.rundir.layout import RunDir, Summary, write_bytes, write_text
-from search.trials.attrs import FAIL_REASON, TRAIN_SECONDS
+from search.trials.attrs import FAIL_REASON
 from search.trials.curves import records_of
-from search.trials.states import is_failed, search_trials, state_counts
-from search.trials.values import best_or_none, shown_params
+from search.trials.states import is_failed, search_trials
+from search.trials.values import best_or_none
 
 if TYPE_CHECKING:
     import optuna
@@ -118,32 +119,7 @@ def _render(run: RunDir, figures: dict[str, Figure | None]) -> dict[str, bytes]:
 def _summary_section(
     spec: StudySpec, study: optuna.Study, summary: Summary | None, best: FrozenTrial | None
 ) -> str:
-    trials = search_trials(study)
-    states = {state.lower(): count for state, count in state_counts(trials).items()}
-    trained = sum(float(t.user_attrs.get(TRAIN_SECONDS, 0)) for t in trials)
-    rows = [("trials", ", ".join(f"{n} {s}" for s, n in sorted(states.items())) or "none yet")]
-    if best is not None:
-        rows.append(("best trial", f"#{best.number}: {spec.search.metric} {best.value:.4f}"))
-        rows.append(("best parameters", format_params(shown_params(best))))
-    rows += [
-        ("metric", f"{spec.search.metric} ({spec.search.direction})"),
-        ("sampler, pruner", f"{spec.search.sampler.type}, {spec.search.pruner.type}"),
-        ("epochs trained", str(pruning_savings(spec, trials))),
-        ("time in trials", f"{trained:.0f} s of training, summed over trials"),
-    ]
-    if summary is None:
-        rows.append(("test split", "not evaluated yet: the search has not finished"))
-    else:
-        seconds, test = summary.seconds, summary.test
-        rows.append(
-            (
-                "wall time",
-                f"search {seconds.get('search', '?')} s, "
-                f"refit and test {seconds.get('refit', '?')} s",
-            )
-        )
-        rows.append(("test split", test.line()))
-    return "<h2>Summary</h2>" + _table(["", ""], rows, header=False)
+    return "<h2>Summary</h2>" + _table(["", ""], summary_rows(spec, study, summary, best), False)
 
 
 def _pruning_section(images: dict[str, bytes], spec: StudySpec, study: optuna.Study) -> str:

@@ -126,14 +126,16 @@ def epochs_reached(study: optuna.Study, budget: int, rungs: list[int]) -> Figure
 
 
 def importances(study: optuna.Study) -> Figure | None:
-    """optuna.importance (fANOVA) over the complete trials; None below two of them."""
+    """optuna.importance (fANOVA) over the search's complete trials; None below two."""
     import optuna
 
     complete = complete_trials(study)
     if len(complete) < 2 or not complete[0].params:
         return None
+    own = optuna.create_study(directions=study.directions)  # race runs, warm trials left out
+    own.add_trials(complete)
     try:
-        scores = optuna.importance.get_param_importances(study)
+        scores = optuna.importance.get_param_importances(own)
     except (RuntimeError, ValueError):  # e.g. every complete trial has the same params
         return None
     figure = _figure(figsize=(6.5, 0.5 + 0.45 * len(scores)))

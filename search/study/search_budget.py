@@ -8,7 +8,7 @@ reached (search/engine/spend.py). `search.trials` alone is `budget: {trials: N}`
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -44,6 +44,21 @@ class BudgetSpec(BaseModel):
         return " or ".join(f"{_number(v)} {_unit(k, v)}" for k, v in self.limits.items())
 
 
+def spent_line(summary: dict[str, Any]) -> str:
+    """'budget: stopped by minutes; spent 3.02 of 3 minutes, 41 epochs, 14 trials'."""
+    limits, spent = summary["limits"], summary["spent"]
+    parts = []
+    for name in LIMITS:
+        if name not in spent or (name == "gpu_hours" and not spent[name] and name not in limits):
+            continue
+        unit = "GPU-hours" if name == "gpu_hours" else name
+        of = f" of {limits[name]:g}" if name in limits else ""
+        parts.append(f"{spent[name]:g}{of} {unit}")
+    reached = summary.get("stopped_by")
+    head = f"stopped by its {reached} limit" if reached else "within all its limits"
+    return f"budget: {head}; spent {', '.join(parts)}"
+
+
 def _number(value: float) -> str:
     return f"{value:g}"
 
@@ -55,4 +70,4 @@ def _unit(name: str, value: float) -> str:
     return unit[:-1] if value == 1 else unit
 
 
-__all__ = ["DEFAULT_TRIALS", "LIMITS", "BudgetSpec", "LimitName"]
+__all__ = ["DEFAULT_TRIALS", "LIMITS", "BudgetSpec", "LimitName", "spent_line"]

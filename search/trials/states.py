@@ -92,8 +92,9 @@ def state_name(trial: FrozenTrial) -> str:
 
 
 def state_counts(trials: Iterable[FrozenTrial]) -> dict[str, int]:
-    """State name (as `state_name` says it) -> how many trials are in it."""
-    return dict(Counter(state_name(t) for t in trials))
+    """State name (as `state_name` says it) -> how many trials are in it; trials still
+    queued (WAITING: a portfolio entry or a retry the search stopped before) are not counted."""
+    return dict(Counter(state_name(t) for t in trials if t.state != TrialState.WAITING))
 
 
 def complete_trials(study: optuna.Study) -> list[FrozenTrial]:

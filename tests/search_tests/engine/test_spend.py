@@ -6,9 +6,9 @@ from __future__ import annotations
 import optuna
 from ray.tune.schedulers import TrialScheduler
 
-from search.engine.spend import Spend, spent_line
+from search.engine.spend import Spend
 from search.study.budget import EpochBudget
-from search.study.search_budget import BudgetSpec
+from search.study.search_budget import BudgetSpec, spent_line
 from search.trials.attrs import BUDGET_SPENT, STOPPED
 from search.trials.states import state_name
 from tests.search_tests.helpers import FakeTrial, epochs, make
