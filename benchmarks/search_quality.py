@@ -195,10 +195,10 @@ def ray_asha(
     mode = spec.search.direction
     tuner = tune.Tuner(
         tune.with_resources(
-            tune.with_parameters(_ray_trial, splits=splits, spec=spec),
+            tune.with_parameters(ray_trial, splits=splits, spec=spec),
             {"cpu": spec.resources.cpus_per_trial},
         ),
-        param_space=_ray_space(spec),
+        param_space=ray_space(spec),
         tune_config=tune.TuneConfig(
             search_alg=OptunaSearch(metric=spec.search.metric, mode=mode, seed=seed),
             scheduler=ASHAScheduler(
@@ -227,7 +227,7 @@ def ray_asha(
             continue
         column = history[spec.search.metric]
         row = history.loc[column.idxmin() if mode == "min" else column.idxmax()]
-        params = {k: result.config[k] for k in _ray_space(spec)}
+        params = {k: result.config[k] for k in ray_space(spec)}
         config = budget.replay(spec.train_config(budget.trial_config(params)), int(row["epoch"]))
         ranked.append((float(row[spec.search.metric]) * (1 if mode == "min" else -1), config))
     ranked.sort(key=lambda pair: pair[0])
@@ -261,7 +261,7 @@ class EpochStopper(Stopper):
         return self.seen >= self.epochs
 
 
-def _ray_space(spec: StudySpec) -> dict[str, Any]:
+def ray_space(spec: StudySpec) -> dict[str, Any]:
     from ray import tune
 
     from search.study.params import CategoricalParam, FloatParam
@@ -279,7 +279,7 @@ def _ray_space(spec: StudySpec) -> dict[str, Any]:
     return space
 
 
-def _ray_trial(config: dict[str, Any], splits: Splits, spec: StudySpec) -> None:
+def ray_trial(config: dict[str, Any], splits: Splits, spec: StudySpec) -> None:
     import torch
     from ray import tune
 

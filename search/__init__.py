@@ -10,9 +10,16 @@ Other pipelines import a finished search with
 
 from __future__ import annotations
 
+from importlib.metadata import PackageNotFoundError, version
+
 from search.errors import HPSearchError, StudySpecError
 from search.rundir.results import BestConfig, load_best
 from search.study.spec import StudySpec, load_study_spec
+
+try:
+    __version__ = version("hpsearch")  # pyproject.toml's, the one place it is written
+except PackageNotFoundError:  # a source tree that was never installed
+    __version__ = "0+unknown"
 
 __all__ = [
     "BestConfig",

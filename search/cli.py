@@ -20,7 +20,25 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
 )
+
+
+def _print_version(asked: bool) -> None:
+    if asked:
+        from search import __version__
+
+        typer.echo(f"hpsearch {__version__}")
+        raise typer.Exit(0)
+
+
+@app.callback()
+def _main(
+    version: bool = typer.Option(
+        False, "--version", callback=_print_version, is_eager=True, help="Print the version."
+    ),
+) -> None:
+    """Hyperparameter search for fine-tuning pretrained image classifiers."""
 
 DEBUG = typer.Option(False, "--debug", help="Show the full traceback of an error.")
 

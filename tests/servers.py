@@ -49,9 +49,17 @@ class PostgresServer:
         if self.as_postgres:
             shutil.chown(self.folder, "postgres")
 
+    # A role that must give its password (every other connection is trusted): what a real
+    # server asks of a study's storage URL.
+    PASSWORD_ROLE = "guarded"
+    PASSWORD = "s3cret-pw"
+
     def start(self) -> PostgresServer:
         data, log = self.folder / "data", self.folder / "server.log"
         self._run("initdb", "-D", data, "-U", "postgres", "--auth=trust", "--no-sync", "-E", "UTF8")
+        hba = data / "pg_hba.conf"  # rewritten in place: it keeps its owner
+        rule = f"host all {self.PASSWORD_ROLE} 127.0.0.1/32 scram-sha-256\n"
+        hba.write_text(rule + hba.read_text())
         options = (
             f"-p {self.port} -k {self.folder} -c listen_addresses=127.0.0.1 "
             "-c fsync=off -c max_connections=200"
@@ -70,6 +78,18 @@ class PostgresServer:
         with psycopg.connect(self._dsn("postgres"), autocommit=True) as connection:
             connection.execute(f'CREATE DATABASE "{name}"')
         return f"postgresql://postgres@127.0.0.1:{self.port}/{name}"
+
+    def guarded_database(self, name: str) -> str:
+        """A new database owned by the role that needs its password; its URL without it."""
+        import psycopg
+
+        role, password = self.PASSWORD_ROLE, self.PASSWORD
+        with psycopg.connect(self._dsn("postgres"), autocommit=True) as connection:
+            exists = connection.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (role,))
+            if exists.fetchone() is None:
+                connection.execute(f"CREATE ROLE {role} LOGIN PASSWORD '{password}'")
+            connection.execute(f'CREATE DATABASE "{name}" OWNER {role}')
+        return f"postgresql://{role}@127.0.0.1:{self.port}/{name}"
 
     def _dsn(self, database: str) -> str:
         return f"host=127.0.0.1 port={self.port} user=postgres dbname={database}"

@@ -98,3 +98,31 @@ def test_photo_tags_are_a_tags_csv_a_multilabel_study_can_read(tmp_path: Path) -
     assert sorted(splits.classes) == sorted(tags.TAGS) and splits.multilabel
     counts = splits.train.labels.sum(1)
     assert counts.min() >= 1 and (counts >= 2).any()  # every crop tagged, some twice
+
+
+def test_shapes_are_five_classes_a_study_can_read(tmp_path: Path) -> None:
+    from trainable import ImageFolderData, prepare
+
+    shapes = benchmark_module("shapes")
+    root = shapes.make(tmp_path / "shapes", per_class=8)
+    splits = prepare(ImageFolderData(source="imagefolder", root=root, image_size=32))
+    assert list(splits.classes) == sorted(shapes.CLASSES)
+    assert len(splits.train) + len(splits.val) + len(splits.test) == 5 * 8
+
+
+def test_warm_start_benchmark_runs_tiny(tmp_path: Path) -> None:
+    """Two tiny tasks, each warm-started from the other, beside cold, portfolio and Ray."""
+    done = subprocess.run(
+        [
+            sys.executable,
+            str(BENCHMARKS / "warm_start.py"),
+            *("--seeds", "1", "--trials", "3", "--tasks", "digits,shapes"),
+            *("--tiny", str(tmp_path)),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    for arm in ("cold", "portfolio", "warm (other tasks)", "ray asha"):
+        assert f"| {arm} | " in done.stdout

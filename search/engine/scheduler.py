@@ -14,6 +14,7 @@ from typing import Any
 from ray.tune.schedulers import FIFOScheduler, TrialScheduler
 
 from search.engine.live_trials import LiveTrials
+from search.engine.searcher import HOLD_THE_STUDY
 from search.engine.spend import Spend
 
 
@@ -57,6 +58,10 @@ class OptunaPruningScheduler(FIFOScheduler):
             live.stopped = spent
             return TrialScheduler.STOP
         return TrialScheduler.CONTINUE
+
+    def __getstate__(self) -> dict[str, Any]:
+        """Pickled into ray/tuner.pkl without what holds the study (see the searcher's)."""
+        return {k: v for k, v in self.__dict__.items() if k not in HOLD_THE_STUDY}
 
     def on_trial_error(self, tune_controller: Any, trial: Any) -> None:
         """Keep the reason for the searcher, which Ray tells only that there was an error."""

@@ -48,6 +48,8 @@ if TYPE_CHECKING:
     from search.study.budget import EpochBudget
 
 MAX_DRAWS = 1000  # asks for one trial within search.constraints before giving up
+# Attributes of the searcher and scheduler that reach the Optuna study (and its storage URL).
+HOLD_THE_STUDY = frozenset({"study", "storage", "live", "watch", "serving", "spend"})
 
 
 def outcome(
@@ -256,6 +258,11 @@ class OptunaSearcher(Searcher):
         self.study.enqueue_trial(
             failed.params, user_attrs={ATTEMPT: attempt + 1, RETRY_OF: failed.number}
         )
+
+    def __getstate__(self) -> dict[str, Any]:
+        """Ray pickles the searcher into ray/tuner.pkl, for a restore hpsearch never does:
+        everything that holds the study is left out, as its storage URL may hold a password."""
+        return {k: v for k, v in self.__dict__.items() if k not in HOLD_THE_STUDY}
 
     def save(self, checkpoint_path: str) -> None:
         """Nothing to save: the Optuna storage is the search's checkpoint. A resumed run opens

@@ -34,6 +34,11 @@ class Spend:
         self._saved = self._started
         self.stopped_by: LimitName | None = None  # the first limit reached, once it is
 
+    def __getstate__(self) -> dict[str, Any]:
+        """Ray pickles its callbacks into ray/tuner.pkl: without the study, whose storage URL
+        may hold a password."""
+        return {k: v for k, v in self.__dict__.items() if k != "study"}
+
     @property
     def seconds(self) -> float:
         return self._seconds_before + time.monotonic() - self._started

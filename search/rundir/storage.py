@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import fcntl
+import re
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -12,11 +13,30 @@ if TYPE_CHECKING:
     import optuna
 
 
+def expanded(url: str) -> str:
+    """`${NAME}` in a storage URL read from the environment, so a password never sits in the
+    study file, nor in the run directory's copy of it (which keeps `${NAME}` as written)."""
+    import os
+
+    def value(match: re.Match[str]) -> str:
+        name = match.group(1)
+        if name not in os.environ:
+            raise StorageError(
+                f"storage: ${{{name}}} is not set in the environment; export {name}, or write "
+                "its value in the study file"
+            )
+        return os.environ[name]
+
+    return re.sub(r"\$\{(\w+)\}", value, url)
+
+
 def open_storage(url: str) -> optuna.storages.BaseStorage:
-    """Open (and for SQLite, create) the storage; unreachable or malformed URLs are one line."""
+    """Open (and for SQLite, create) the storage; unreachable or malformed URLs are one line.
+    `${NAME}` in the URL is read from the environment."""
     import optuna
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
+    raw, url = url, expanded(url)
     try:
         if url.startswith("sqlite:///"):
             return _sqlite(url)
@@ -26,7 +46,7 @@ def open_storage(url: str) -> optuna.storages.BaseStorage:
     except Exception as exc:  # sqlalchemy and drivers raise many kinds; all mean the same here
         first = first_line(exc)
         raise StorageError(
-            f"storage {shown(url)} cannot be opened ({type(exc).__name__}: {first}); check the "
+            f"storage {shown(raw)} cannot be opened ({type(exc).__name__}: {first}); check the "
             "URL, that the database server runs and the credentials"
         ) from None
 

@@ -238,6 +238,9 @@ def _table() -> sqlalchemy.Table:
 def _engine(url: str) -> sqlalchemy.Engine:
     import sqlalchemy
 
+    from search.rundir.storage import expanded
+
+    url = expanded(url)
     connect_args = {"timeout": 30} if url.startswith("sqlite") else {}
     return sqlalchemy.create_engine(url, connect_args=connect_args, pool_pre_ping=True)
 

@@ -21,6 +21,29 @@ def test_help_lists_the_commands() -> None:
         assert command in result.output
 
 
+def test_version_and_short_help() -> None:
+    from importlib.metadata import version
+
+    shown = runner.invoke(app, ["--version"])
+    assert shown.exit_code == 0 and shown.stdout == f"hpsearch {version('hpsearch')}\n"
+    for words in (["-h"], ["run", "-h"], ["trials", "-h"]):
+        result = runner.invoke(app, words)
+        assert result.exit_code == 0 and "Usage: " in result.output, words
+
+
+def test_the_license_the_package_names_is_in_the_tree_and_the_distribution() -> None:
+    from importlib.metadata import metadata
+
+    import tomllib
+
+    root = Path(__file__).parents[2]
+    project = tomllib.loads((root / "pyproject.toml").read_text())["project"]
+    assert project["license"] == "Apache-2.0"
+    text = (root / "LICENSE").read_text()
+    assert "Apache License" in text and "Version 2.0, January 2004" in text
+    assert "LICENSE" in (metadata("hpsearch").get_all("License-File") or [])
+
+
 @pytest.mark.parametrize(
     ("study", "message"),
     [

@@ -184,3 +184,30 @@ def test_a_silent_driver_is_taken_over_after_the_grace(postgres_url, tmp_path) -
     assert sum(t.state in FINISHED for t in final) == 6
     after = trials(postgres_url)
     assert [(t.state, t.value) for t in after] == [(t.state, t.value) for t in final]
+
+
+def test_a_password_comes_from_the_environment_and_is_never_written(postgres, tmp_path):
+    """`${VAR}` in storage: read when the storage is opened; the run directory keeps `${VAR}`."""
+    url = postgres.guarded_database("guarded").replace("guarded@", "guarded:${HPSEARCH_PG}@")
+    study = tmp_path / "study.yaml"
+    raw = process_study(storage=url, search={"trials": 2, "concurrency": 2, "pruner": "none"})
+    raw["fixed"]["epochs"] = 1
+    study.write_text(yaml.safe_dump(raw))
+    run_dir = tmp_path / "run"
+    unset = run("run", str(study), "--run-dir", str(run_dir))
+    assert unset.returncode == 2
+    assert unset.stderr.strip() == (
+        "error: storage: ${HPSEARCH_PG} is not set in the environment; export HPSEARCH_PG, or "
+        "write its value in the study file"
+    )
+    wrong = run("run", str(study), "--run-dir", str(run_dir), env=shell_env(HPSEARCH_PG="nope"))
+    assert wrong.returncode == 2 and "password authentication failed" in wrong.stderr
+    done = run(
+        "run", str(study), "--run-dir", str(run_dir), env=shell_env(HPSEARCH_PG=postgres.PASSWORD)
+    )
+    assert done.returncode == 0, done.stderr
+    assert yaml.safe_load((run_dir / "study.yaml").read_text())["storage"] == url
+    for path in run_dir.rglob("*"):
+        if path.is_file():
+            assert postgres.PASSWORD.encode() not in path.read_bytes(), path
+    assert postgres.PASSWORD not in done.stdout + done.stderr

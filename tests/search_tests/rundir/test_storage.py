@@ -6,6 +6,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 
 def test_many_processes_opening_a_new_sqlite_storage_at_once(tmp_path: Path) -> None:
     """The first `hpsearch trials` or dashboard may open the file while the run creates it."""
@@ -25,3 +27,18 @@ def test_many_processes_opening_a_new_sqlite_storage_at_once(tmp_path: Path) -> 
     ]
     outputs = [p.communicate(timeout=120) for p in processes]
     assert [out.strip() for out, _ in outputs] == ["ok"] * 6, [err for _, err in outputs]
+
+
+def test_a_variable_in_the_storage_url_is_read_from_the_environment(tmp_path, monkeypatch):
+    import optuna
+
+    from search.errors import StorageError
+    from search.rundir.storage import open_storage
+
+    url = "sqlite:///${HPSEARCH_TEST_DIR}/optuna.db"
+    monkeypatch.delenv("HPSEARCH_TEST_DIR", raising=False)
+    with pytest.raises(StorageError, match=r"storage: \$\{HPSEARCH_TEST_DIR\} is not set"):
+        open_storage(url)
+    monkeypatch.setenv("HPSEARCH_TEST_DIR", str(tmp_path))
+    optuna.create_study(study_name="s", storage=open_storage(url))
+    assert (tmp_path / "optuna.db").is_file()
