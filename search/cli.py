@@ -40,6 +40,7 @@ def _main(
 ) -> None:
     """Hyperparameter search for fine-tuning pretrained image classifiers."""
 
+
 DEBUG = typer.Option(False, "--debug", help="Show the full traceback of an error.")
 
 
