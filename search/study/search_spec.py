@@ -22,11 +22,43 @@ MODES = {"val_loss": "min", "val_accuracy": "max", "val_fbeta": "max", "val_accu
 MetricName = Literal["val_loss", "val_accuracy", "val_fbeta", "val_accuracy_thresh"]
 
 
+def _unused_options(spec: BaseModel, uses: dict[str, tuple[str, ...]], kind: str) -> None:
+    """An option the chosen type ignores is refused, naming the ones it reads; at its default
+    it is let be (that is what a saved study, or one written before, holds)."""
+    kind_of = spec.type  # type: ignore[attr-defined]
+    used = uses[kind_of]
+    for name, info in type(spec).model_fields.items():
+        if name == "type" or name in used or getattr(spec, name) == info.default:
+            continue
+        takers = [t for t, names in uses.items() if name in names]
+        reads = f"it reads {', '.join(used)}" if used else "it takes no options"
+        raise ValueError(
+            f"{name} does nothing with {kind}: {kind_of} ({reads}); drop it, or choose "
+            f"{' or '.join(takers)}"
+        )
+
+
+SAMPLER_OPTIONS = {"tpe": ("startup_trials",), "cmaes": ("startup_trials",)}
+SAMPLER_OPTIONS |= {"gp": ("startup_trials",), "random": (), "qmc": ()}
+PRUNER_OPTIONS = {
+    "median": ("startup_trials", "warmup_epochs"),
+    "percentile": ("startup_trials", "warmup_epochs", "percentile"),
+    "successive_halving": ("warmup_epochs", "reduction_factor"),
+    "hyperband": ("warmup_epochs", "reduction_factor"),
+    "none": (),
+}
+
+
 class SamplerSpec(_Frozen):
     type: SamplerName = "tpe"
     # Random trials before the model-based sampler takes over; null: a quarter of the trials,
     # between 2 and 10 (Optuna's fixed 10 would leave a 12-trial study nearly random).
     startup_trials: int | None = Field(None, ge=0)
+
+    @model_validator(mode="after")
+    def _options_it_reads(self) -> SamplerSpec:
+        _unused_options(self, SAMPLER_OPTIONS, "sampler")
+        return self
 
 
 class PrunerSpec(_Frozen):
@@ -38,6 +70,11 @@ class PrunerSpec(_Frozen):
     warmup_epochs: int = Field(0, ge=0, description="epochs a trial runs before it can be pruned")
     percentile: float = Field(25.0, gt=0, lt=100, description="percentile pruner only")
     reduction_factor: int = Field(3, ge=2, description="successive_halving and hyperband")
+
+    @model_validator(mode="after")
+    def _options_it_reads(self) -> PrunerSpec:
+        _unused_options(self, PRUNER_OPTIONS, "pruner")
+        return self
 
 
 class SearchSpec(_Frozen):

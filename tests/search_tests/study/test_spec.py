@@ -225,3 +225,52 @@ def test_select_is_best_a_race_or_the_race_settings_alone(select, expected) -> N
 def test_select_mistakes_are_one_line_naming_the_field(select, message) -> None:
     with pytest.raises(StudySpecError, match=message):
         parse_study_spec(tiny_study(search={"select": select}))
+
+
+@pytest.mark.parametrize(
+    ("search", "message"),
+    [
+        (
+            {"pruner": {"type": "successive_halving", "startup_trials": 5}},
+            "search.pruner.startup_trials does nothing with pruner: successive_halving (it "
+            "reads warmup_epochs, reduction_factor); drop it, or choose median or percentile",
+        ),
+        (
+            {"pruner": {"type": "median", "percentile": 10}},
+            "search.pruner.percentile does nothing with pruner: median",
+        ),
+        (
+            {"pruner": {"type": "percentile", "reduction_factor": 2}},
+            "choose successive_halving or hyperband",
+        ),
+        (
+            {"pruner": {"type": "none", "warmup_epochs": 1}},
+            "search.pruner.warmup_epochs does nothing with pruner: none (it takes no options)",
+        ),
+        (
+            {"sampler": {"type": "random", "startup_trials": 4}},
+            "search.sampler.startup_trials does nothing with sampler: random",
+        ),
+    ],
+)
+def test_an_option_the_chosen_sampler_or_pruner_ignores_is_refused(search, message) -> None:
+    with pytest.raises(StudySpecError) as error:
+        parse_study_spec(tiny_study(search=search))
+    assert message in str(error.value)
+
+
+def test_a_saved_study_with_every_option_at_its_default_still_loads() -> None:
+    """What earlier runs wrote to their run directory: all options, at their defaults."""
+    raw = tiny_study(
+        search={
+            "pruner": {
+                "type": "successive_halving",
+                "startup_trials": 3,
+                "warmup_epochs": 0,
+                "percentile": 25.0,
+                "reduction_factor": 3,
+            },
+            "sampler": {"type": "random", "startup_trials": None},
+        }
+    )
+    assert parse_study_spec(raw).search.pruner.type == "successive_halving"
