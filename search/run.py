@@ -88,6 +88,7 @@ def run_study(
         stack.enter_context(RunLock(folder))
         warm = read_warm_starts(spec)  # earlier studies: read first, they fail in a second
         splits = checked_inputs(spec, verbose, echo)
+        spec = spec.with_absolute_paths()  # as the run directory keeps it
         check_resumable(folder, spec)  # after the inputs: a missing data folder is the news
         shared = share(splits)
         spec = placed(spec, shared, echo)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import difflib
 from collections.abc import Iterable
+from pathlib import Path
 
 
 class TrainableError(Exception):
@@ -27,6 +28,13 @@ class DivergedError(TrainableError):
             f"training diverged: loss is {loss} at epoch {epoch}, step {step}; "
             "lower lr or add warmup"
         )
+
+
+def shown_path(path: Path | str) -> str:
+    """A path for an error: as written, and where a relative one resolved to (it is read from
+    the folder the command runs in, which may not be the one the study file is in)."""
+    path = Path(path).expanduser()
+    return str(path) if path.is_absolute() else f"{path} (resolved to {path.absolute()})"
 
 
 def did_you_mean(

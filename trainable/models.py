@@ -18,7 +18,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from trainable.errors import ModelError, did_you_mean
+from trainable.errors import ModelError, did_you_mean, shown_path
 from trainable.lite import MEAN, SIZES, STD, lite_network, load_by_position
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
@@ -53,8 +53,8 @@ def build_model(backbone: str, weights: str, num_classes: int, dropout: float) -
     """The backbone named, with `weights` loaded and a new head for `num_classes`."""
     if weights not in ("imagenet", "none") and not Path(weights).expanduser().is_file():
         raise ModelError(
-            f"model.weights file {weights} does not exist; give the path of a state-dict file, "
-            "or imagenet, or none"
+            f"model.weights file {shown_path(weights)} does not exist; give the path of a "
+            "state-dict file, or imagenet, or none"
         )
     name = backbone.removeprefix("timm/")
     if backbone in SIZES:

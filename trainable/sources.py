@@ -23,7 +23,7 @@ from trainable.config import (
     MultiLabelData,
     TorchvisionData,
 )
-from trainable.errors import DataError, did_you_mean
+from trainable.errors import DataError, did_you_mean, shown_path
 from trainable.images import DatasetImages, FileImages, Images, TensorImages, to_square
 
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".ppm", ".bmp", ".pgm", ".tif", ".tiff", ".webp")
@@ -92,7 +92,9 @@ def _imagefolder(cfg: ImageFolderData) -> tuple[dict[str, Pool], list[str], list
     root = cfg.root.expanduser()
     if not root.is_dir():
         what = "is a file, not a folder" if root.exists() else "does not exist"
-        raise DataError(f"data.root {root} {what}; point it at a folder of class folders")
+        raise DataError(
+            f"data.root {shown_path(root)} {what}; point it at a folder of class folders"
+        )
     folders = _subfolders(root)
     presplit = bool(folders) and "train" in folders and set(folders) <= set(SPLIT_FOLDERS)
     notes: list[str] = []
@@ -167,8 +169,8 @@ def _torchvision(cfg: TorchvisionData) -> tuple[dict[str, Pool], list[str], list
     root = cfg.root.expanduser()
     if not root.is_dir() and not cfg.download:
         raise DataError(
-            f"data.root {root} does not exist; put the {cfg.dataset} files there or set "
-            "data.download: true"
+            f"data.root {shown_path(root)} does not exist; put the {cfg.dataset} files there "
+            "or set data.download: true"
         )
     cls = getattr(tvd, cfg.dataset)
     params = inspect.signature(cls).parameters

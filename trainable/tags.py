@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from trainable.errors import DataError, did_you_mean
+from trainable.errors import DataError, did_you_mean, shown_path
 
 TRUE, FALSE = {"1", "1.0", "true", "yes"}, {"0", "0.0", "false", "no", ""}
 
@@ -113,7 +113,9 @@ def _rows(labels: Path) -> list[tuple[int, list[str]]]:
     """(line number, cells) of the non-empty rows, the header first."""
     if not labels.is_file():
         what = "is a folder, not a file" if labels.exists() else "does not exist"
-        raise DataError(f"data.labels {labels} {what}; point it at the CSV of image tags")
+        raise DataError(
+            f"data.labels {shown_path(labels)} {what}; point it at the CSV of image tags"
+        )
     try:
         with labels.open(newline="", encoding="utf-8-sig") as handle:
             rows = [(n, r) for n, r in enumerate(csv.reader(handle), start=1) if any(r)]
@@ -155,7 +157,7 @@ def _index_images(root: Path, extensions: Sequence[str]) -> dict[str, list[Path]
     """Image files under root, by name without extension (and by name with it)."""
     if not root.is_dir():
         what = "is a file, not a folder" if root.exists() else "does not exist"
-        raise DataError(f"data.root {root} {what}; point it at the folder of images")
+        raise DataError(f"data.root {shown_path(root)} {what}; point it at the folder of images")
     index: dict[str, list[Path]] = {}
     for path in sorted(root.rglob("*")):
         if path.suffix.lower() in extensions and path.is_file():

@@ -64,8 +64,8 @@ def _with_defaults(previous: dict[str, Any]) -> dict[str, Any]:
     validates."""
     from pydantic import ValidationError
 
-    try:
-        return StudySpec.model_validate(previous).model_dump(mode="json")
+    try:  # paths as this run's are: absolute (an older run may have kept them relative)
+        return StudySpec.model_validate(previous).with_absolute_paths().model_dump(mode="json")
     except ValidationError:
         return previous
 

@@ -158,6 +158,21 @@ class StudySpec(_Frozen):
         """The epochs a trial trains and may stand for (study/budget.py)."""
         return EpochBudget.of(self)
 
+    def with_absolute_paths(self) -> StudySpec:
+        """The study with data.root, data.labels and a model.weights file made absolute (they
+        are read from the folder the command runs in): what the run directory keeps, so the
+        study resumes from any folder."""
+        data = {
+            name: Path(value).expanduser().absolute()
+            for name in ("root", "labels")
+            if isinstance(value := getattr(self.data, name, None), Path)
+        }
+        model = self.model
+        if model.weights not in ("imagenet", "none"):
+            weights = str(Path(model.weights).expanduser().absolute())
+            model = model.model_copy(update={"weights": weights})
+        return self.model_copy(update={"data": self.data.model_copy(update=data), "model": model})
+
     def base_config(self) -> dict[str, Any]:
         """model + fixed, validated as a TrainConfig: what every trial starts from."""
         values = {**self.model.model_dump(), **self.fixed}

@@ -85,6 +85,33 @@ def test_missing_data_root_fails_before_any_trial(write_study, tmp_path: Path) -
     assert not (tmp_path / "r").exists()  # nothing written: no run directory, no storage
 
 
+def test_a_relative_data_root_says_what_it_resolved_to(write_study, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    raw = tiny_study(data={"source": "imagefolder", "root": "data/shapes"})
+    result = runner.invoke(app, ["run", str(write_study(raw)), "--run-dir", str(tmp_path / "r")])
+    assert result.exit_code == 2
+    assert f"data.root data/shapes (resolved to {tmp_path}/data/shapes) does not exist" in (
+        result.stderr
+    )
+
+
+def test_the_saved_study_keeps_absolute_paths_and_an_older_relative_one_still_resumes(
+    tmp_path, monkeypatch
+) -> None:
+    from search.rundir.resume import check_resumable
+
+    monkeypatch.chdir(tmp_path)
+    raw = tiny_study(
+        data={"source": "imagefolder", "root": "photos"}, model={"weights": "w/state.pt"}
+    )
+    spec = parse_study_spec(raw).with_absolute_paths()
+    assert spec.data.root == tmp_path / "photos"
+    assert spec.model.weights == str(tmp_path / "w" / "state.pt")
+    older = RunDir(tmp_path / "r")
+    older.write_spec(parse_study_spec(raw))  # written before paths were made absolute
+    check_resumable(older, spec)  # the same folder: no difference to refuse
+
+
 def test_a_missing_input_is_named_before_an_earlier_run_is_compared(
     write_study, tmp_path: Path
 ) -> None:
