@@ -80,6 +80,9 @@ def run(
     host: str = typer.Option("127.0.0.1", help="Dashboard host (0.0.0.0: other machines)."),
     port: int = typer.Option(8080, help="Dashboard port."),
     verbose: bool = typer.Option(False, "--verbose", "-v", help="Show Ray's own output."),
+    quiet: bool = typer.Option(
+        False, "--quiet", "-q", help="Print the result alone (run.log keeps every line)."
+    ),
     debug: bool = DEBUG,
 ) -> None:
     """Search, refit the best configuration, test it once, write the run directory.
@@ -97,6 +100,7 @@ def run(
             run_dir,
             restart=restart,
             verbose=verbose,
+            quiet=quiet,
             echo=typer.echo,
             dashboard=(host, port) if dashboard else None,
         )
@@ -104,10 +108,19 @@ def run(
 
 
 def _print_result(result: RunResult, chosen: str = "best") -> None:
-    """The run's last lines; `chosen` names how its refitted trial was picked."""
+    """The run's last lines, in run.log too; `chosen` names how its refitted trial was picked."""
+    from search.rundir.run_log import append_to_log
+
+    lines = _result_lines(result, chosen)
+    for line in lines:
+        typer.echo(line)
+    append_to_log(result.run_dir, lines)
+
+
+def _result_lines(result: RunResult, chosen: str) -> list[str]:
     summary, test = result.summary, result.summary.test
     states = ", ".join(f"{n} {s.lower()}" for s, n in sorted(summary.trials.items()))
-    typer.echo(f"trials: {states}")
+    lines = [f"trials: {states}"]
     value = f"{summary.metric} {summary.best_value:.4f}"
     race = summary.race
     mean = next(
@@ -116,9 +129,9 @@ def _print_result(result: RunResult, chosen: str = "best") -> None:
     if mean is not None and chosen == "best":  # the race's winner: its mean says more
         value += f" in the search, {mean:.4f} the mean of {race['repeats']} race runs"
         chosen = "race winner"
-    typer.echo(f"{chosen}: trial {summary.best_trial}, {value}")
-    typer.echo(f"test: {test.line()} ({summary.images['test']} images)")
-    typer.echo(f"run directory: {result.run_dir}")
+    lines.append(f"{chosen}: trial {summary.best_trial}, {value}")
+    lines.append(f"test: {test.line()} ({summary.images['test']} images)")
+    return [*lines, f"run directory: {result.run_dir}"]
 
 
 class Format(str, Enum):

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from search.errors import SearchFailed, SearchInterrupted
+from search.errors import HPSearchError, SearchFailed, SearchInterrupted
 from search.rundir.layout import DataInfo, RunDir, Summary
 from search.study.spec import StudySpec
 
@@ -27,7 +27,10 @@ if TYPE_CHECKING:
     from search.engine.optuna_study import OpenStudy
     from search.engine.serving import Serving
     from search.engine.warm_start import WarmBatch
+    from search.report.dashboard import announced_beside
     from search.report.live import Progress
+    from search.report.page import report_or_say
+    from search.rundir.run_log import RunLog
     from trainable import Splits
 
 Echo = Callable[[str], None]
@@ -60,32 +63,35 @@ def run_study(
     restart: bool = False,
     dashboard: tuple[str, int] | None = None,
     verbose: bool = False,
+    quiet: bool = False,
     echo: Echo = print,
 ) -> RunResult:
     """Search, refit the best configuration on train + val, test it once, write the run dir.
 
-    `dashboard` (host, port) serves optuna-dashboard beside the search while it runs.
+    `dashboard` (host, port) serves optuna-dashboard beside the search while it runs. Every
+    line goes to run.log in the run directory; `quiet`: there only.
     """
     from search.engine.cluster import share
     from search.engine.serving import measure_serving
     from search.engine.signals import sigterm_as_interrupt
     from search.engine.warm_start import read_warm_starts
     from search.preflight import checked_inputs, placed
-    from search.race_step import race_step
     from search.report.live import Progress
     from search.rundir.lock import RunLock
-    from search.rundir.resume import check_resumable, move_aside
+    from search.rundir.resume import check_resumable
+    from search.rundir.run_log import RunLog
     from search.rundir.storage import open_storage
     from search.rundir.study_lease import StudyLease
 
     folder = RunDir(Path(run_dir or Path("runs") / spec.name))
     if restart:
-        with RunLock(folder) if folder.path.exists() else nullcontext():
-            moved = move_aside(folder, spec)
-        if moved:
-            echo(f"restart: the previous run is now {moved}")
+        _restart(folder, spec, echo)
     with ExitStack() as stack:
         stack.enter_context(RunLock(folder))
+        log = stack.enter_context(RunLog(folder.run_log))
+        stack.enter_context(_errors_logged(log))
+        echo = log.tee(_silent if quiet else echo)
+        terminal = False if verbose or quiet else None  # Ray's tables, or nothing, instead
         warm = read_warm_starts(spec)  # earlier studies: read first, they fail in a second
         splits = checked_inputs(spec, verbose, echo)
         spec = spec.with_absolute_paths()  # as the run directory keeps it
@@ -98,39 +104,73 @@ def run_study(
         # Held before anything reads the study's trials: another driver's running trials are
         # not ours to tell FAIL.
         stack.enter_context(StudyLease(url, spec.name, folder.path, echo=echo))
-        opened = _opened(spec, folder, url, storage, warm, echo)
+        opened = _opened(spec, folder, (url, storage), warm, DataInfo.of(splits), echo)
         serving = measure_serving(spec, opened.study, splits.num_classes, splits.image_size, echo)
         if dashboard is not None:
-            stack.enter_context(_dashboard_beside(url, dashboard, folder, echo))
-        stack.callback(_report, folder, spec, opened.study, echo)  # finished or not
-        # --verbose shows Ray's own tables, which a live area would draw over.
-        live = Progress(spec, opened.study, echo, terminal=False if verbose else None)
+            stack.enter_context(announced_beside(url, dashboard, folder.path, echo))
+        stack.callback(report_or_say, folder, spec, opened.study, echo)  # finished or not
+        live = Progress(spec, opened.study, echo, terminal=terminal, log=log.write)
         progress = stack.enter_context(live)  # lines go above its status area while it shows
         run = _Run(spec, folder, splits, shared, verbose, progress.say, serving)
-        started = time.perf_counter()
-        budget = _search(run, opened, progress)
-        seconds = {"search": round(time.perf_counter() - started, 1)}
-        if spec.search.select.races:
-            race = (spec, folder.path, splits, shared, opened)
-            seconds["race"] = _timed(race_step, *race, progress, verbose)
-        return _refit(run, opened.study, seconds, progress, budget)
+        return _search_then_refit(run, opened, progress)
+
+
+def _restart(folder: RunDir, spec: StudySpec, echo: Echo) -> None:
+    """--restart: the earlier run moved aside (never deleted)."""
+    from search.rundir.lock import RunLock
+    from search.rundir.resume import move_aside
+
+    with RunLock(folder) if folder.path.exists() else nullcontext():
+        moved = move_aside(folder, spec)
+    if moved:
+        echo(f"restart: the previous run is now {moved}")
+
+
+def _search_then_refit(run: _Run, opened: OpenStudy, progress: Progress) -> RunResult:
+    """The search, the race where the study asks for one, the refit and its test."""
+    from search.race_step import race_step
+
+    started = time.perf_counter()
+    budget = _search(run, opened, progress)
+    seconds = {"search": round(time.perf_counter() - started, 1)}
+    if run.spec.search.select.races:
+        race = (run.spec, run.run_dir.path, run.splits, run.shared, opened)
+        seconds["race"] = _timed(race_step, *race, progress, run.verbose)
+    return _refit(run, opened.study, seconds, progress, budget)
+
+
+def _silent(line: str) -> None:
+    pass
+
+
+@contextmanager
+def _errors_logged(log: RunLog) -> Iterator[None]:
+    """The one line a failed run ends with, in run.log too."""
+    try:
+        yield
+    except HPSearchError as exc:
+        log.write(f"error: {exc}")
+        raise
 
 
 def _opened(
     spec: StudySpec,
     folder: RunDir,
-    url: str,
-    storage: optuna.storages.BaseStorage,
+    where: tuple[str, optuna.storages.BaseStorage],
     warm: list[WarmBatch],
+    data: DataInfo,
     echo: Echo,
 ) -> OpenStudy:
-    """The study opened and its spec saved, with what it starts from: earlier studies'
-    trials (search.warm_start) and the built-in portfolio (search.start)."""
+    """The study opened, described for the dashboard and its spec saved, with what it starts
+    from: earlier studies' trials (search.warm_start) and the portfolio (search.start)."""
     from search.engine.optuna_study import open_study
     from search.engine.start import enqueue_portfolio
     from search.engine.warm_start import add_warm_starts
+    from search.report.study_note import describe_study
 
+    url, storage = where
     opened = open_study(spec, storage)
+    describe_study(opened.study, spec, data)
     folder.write_spec(spec)
     echo(_study_line(spec, url))
     add_warm_starts(opened.study, warm, echo)
@@ -208,6 +248,7 @@ def _refit(
     budget: dict[str, Any],
 ) -> RunResult:
     from search.engine.refit import best_config, refit_best
+    from search.report.study_note import note_result
     from search.rundir.results import write_results
     from search.rundir.resume import finished_results
     from search.trials.race import race_standings
@@ -239,20 +280,10 @@ def _refit(
     except KeyboardInterrupt:
         raise _interrupted(study, run.spec, during="the refit") from None
     seconds = {**seconds, "refit": round(time.perf_counter() - started, 1)}
-    summary = write_results(
-        run.run_dir, run.spec, study, refit, DataInfo.of(splits), seconds, budget
-    )
+    data = DataInfo.of(splits)
+    summary = write_results(run.run_dir, run.spec, study, refit, data, seconds, budget)
+    note_result(study, run.spec, data, summary)
     return RunResult(run.run_dir.path, summary, refitted=True)
-
-
-def _report(run_dir: RunDir, spec: StudySpec, study: optuna.Study, echo: Echo) -> None:
-    """report.html for every run that reached the search, finished or not."""
-    from search.report.page import write_report
-
-    try:
-        echo(f"report: {write_report(run_dir, spec, study)}")
-    except Exception as exc:  # a report must never hide why the run itself stopped
-        echo(f"report: not written ({type(exc).__name__}: {exc}); try `hpsearch report`")
 
 
 def _interrupted(
@@ -266,16 +297,3 @@ def _interrupted(
         f"interrupted during {during}: {finished_count(study)}{of} trials "
         "finished and are kept; run the same command again to resume"
     )
-
-
-@contextmanager
-def _dashboard_beside(
-    url: str, where: tuple[str, int], run_dir: RunDir, echo: Echo
-) -> Iterator[None]:
-    """optuna-dashboard in a thread for as long as the run lasts."""
-    from search.report.dashboard import beside
-
-    with beside(url, *where) as address:
-        echo(f"dashboard: {address} (trials appear as they run)")
-        yield
-    echo(f"dashboard: stopped with the run; `hpsearch dashboard {run_dir}` serves it again")

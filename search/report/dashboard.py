@@ -73,3 +73,15 @@ def beside(storage_url: str, host: str, port: int) -> Iterator[str]:
     finally:
         server.shutdown()
         server.server_close()
+
+
+@contextmanager
+def announced_beside(
+    url: str, where: tuple[str, int], run_dir: Path, echo: Callable[[str], None]
+) -> Iterator[None]:
+    """`hpsearch run --dashboard`: the dashboard in a thread for as long as the run lasts,
+    its address said when it starts and how to serve it again when it stops."""
+    with beside(url, *where) as address:
+        echo(f"dashboard: {address} (trials appear as they run)")
+        yield
+    echo(f"dashboard: stopped with the run; `hpsearch dashboard {run_dir}` serves it again")

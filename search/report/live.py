@@ -45,8 +45,9 @@ class Progress:
         echo: Echo = print,
         *,
         terminal: bool | None = None,
+        log: Echo | None = None,
     ) -> None:
-        self.spec, self.echo = spec, echo
+        self.spec, self.echo, self.log = spec, echo, log  # log: lines the live area prints
         self.epochs = spec.budget.epochs
         self.printer = TrialPrinter(spec.search.metric, self.say)
         self.terminal = sys.stdout.isatty() if terminal is None else terminal
@@ -94,6 +95,8 @@ class Progress:
         live = self._live
         if live is not None:
             live.console.print(line, markup=False, highlight=False, soft_wrap=True)
+            if self.log is not None:
+                self.log(line)
         else:
             self.echo(line)
 

@@ -14,13 +14,16 @@ from typing import TYPE_CHECKING, Any
 from search.report import plots
 from search.report.diagnosis import fit_diagnosis
 from search.report.front import front_figure, front_head, front_rows
-from search.report.progress import format_params, format_value
+from search.report.parallel import parallel_coordinates
+from search.report.progress import format_params
 from search.report.pruning import pruning_rule, pruning_savings, rung_epochs
+from search.report.sections import about_section, settings_section, table, trials_section
 from search.report.summary_rows import summary_rows
+from search.report.test_split_plots import confusion_matrix, tag_scores
 from search.rundir.layout import RunDir, Summary, write_bytes, write_text
 from search.trials.attrs import FAIL_REASON
 from search.trials.curves import records_of
-from search.trials.states import is_failed, search_trials
+from search.trials.states import complete_trials, is_failed, search_trials
 from search.trials.values import best_or_none
 
 if TYPE_CHECKING:
@@ -54,13 +57,10 @@ def write_report(run: RunDir, spec: StudySpec, study: optuna.Study) -> Path:
         [
             f"<h1>Study {html.escape(spec.name)}</h1>",
             _summary_section(spec, study, summary, best),
+            settings_section(spec, summary),
             _image(images, "optimization_history", "Optimization history"),
-            _image(
-                images,
-                "importances",
-                "Hyperparameter importances",
-                missing="Importances need at least two complete trials that differ.",
-            ),
+            _image(images, "parallel", "The trials across their parameters"),
+            _importances_section(images, study),
             _image(images, "slices", "Parameters against the value"),
             _image(
                 images,
@@ -74,6 +74,8 @@ def write_report(run: RunDir, spec: StudySpec, study: optuna.Study) -> Path:
             _fit_section(images, best, refit),
             _test_section(images, test),
             _failures_section(study),
+            trials_section(study, spec.search.metric),
+            about_section(),
         ]
     )
     page = (
@@ -83,6 +85,14 @@ def write_report(run: RunDir, spec: StudySpec, study: optuna.Study) -> Path:
     )
     write_text(run.report, page)
     return run.report
+
+
+def report_or_say(run: RunDir, spec: StudySpec, study: optuna.Study, echo: Any) -> None:
+    """report.html for every run that reached the search, finished or not; its path said."""
+    try:
+        echo(f"report: {write_report(run, spec, study)}")
+    except Exception as exc:  # a report must never hide why the run itself stopped
+        echo(f"report: not written ({type(exc).__name__}: {exc}); try `hpsearch report`")
 
 
 def _figures(
@@ -95,12 +105,13 @@ def _figures(
     return {
         "optimization_history": plots.optimization_history(study, spec.search.metric),
         "importances": plots.importances(study),
+        "parallel": parallel_coordinates(study, spec.search.metric),
         "slices": plots.slices(study, spec.search.metric),
         "trial_curves": plots.trial_curves(study, spec.search.metric),
         "epochs_reached": plots.epochs_reached(study, spec.budget.epochs, rung_epochs(spec)),
         "fit_curves": plots.fit_curves(best, refit) if best else None,
-        "confusion_matrix": plots.confusion_matrix(test) if test and not _tags(test) else None,
-        "tag_scores": plots.tag_scores(test) if test and _tags(test) else None,
+        "confusion_matrix": confusion_matrix(test) if test and not _tags(test) else None,
+        "tag_scores": tag_scores(test) if test and _tags(test) else None,
     }
 
 
@@ -119,7 +130,23 @@ def _render(run: RunDir, figures: dict[str, Figure | None]) -> dict[str, bytes]:
 def _summary_section(
     spec: StudySpec, study: optuna.Study, summary: Summary | None, best: FrozenTrial | None
 ) -> str:
-    return "<h2>Summary</h2>" + _table(["", ""], summary_rows(spec, study, summary, best), False)
+    return "<h2>Summary</h2>" + table(["", ""], summary_rows(spec, study, summary, best), False)
+
+
+def _importances_section(images: dict[str, bytes], study: optuna.Study) -> str:
+    complete = len(complete_trials(study))
+    caption = (
+        f"fANOVA over {complete} complete trials: how much of the variance of the value each "
+        f"parameter explains. With fewer than {plots.TRUSTED_IMPORTANCE_TRIALS} complete trials "
+        "take it as a hint, not a finding."
+    )
+    if complete >= plots.TRUSTED_IMPORTANCE_TRIALS:
+        caption = f"fANOVA over {complete} complete trials."
+    missing = (
+        f"Importances need at least {plots.MIN_IMPORTANCE_TRIALS} complete trials that differ; "
+        f"this study has {complete}."
+    )
+    return _image(images, "importances", "Hyperparameter importances", caption, missing)
 
 
 def _pruning_section(images: dict[str, bytes], spec: StudySpec, study: optuna.Study) -> str:
@@ -150,7 +177,7 @@ def _front_section(
         missing="No complete trial with a measured serving cost yet.",
     )
     rows = front_rows(study, spec, refitted)
-    return section + (_table(front_head(spec.search.metric), rows) if rows else "")
+    return section + (table(front_head(spec.search.metric), rows) if rows else "")
 
 
 def _fit_section(
@@ -185,7 +212,7 @@ def _test_section(images: dict[str, bytes], test: dict[str, Any] | None) -> str:
         (name, f"{s['precision']:.3f}", f"{s['recall']:.3f}", f"{s['f1']:.3f}", str(s["support"]))
         for name, s in test["per_class"].items()
     ]
-    return _image(images, "confusion_matrix", "Test split: confusion matrix") + _table(
+    return _image(images, "confusion_matrix", "Test split: confusion matrix") + table(
         ["class", "precision", "recall", "F1", "images"], rows
     )
 
@@ -218,7 +245,7 @@ def _tag_section(images: dict[str, bytes], test: dict[str, Any]) -> str:
     return (
         _image(images, "tag_scores", "Test split: scores per tag")
         + text
-        + _table(["tag", "precision", "recall", beta, "images with it"], rows)
+        + table(["tag", "precision", "recall", beta, "images with it"], rows)
     )
 
 
@@ -232,7 +259,7 @@ def _race_section(spec: StudySpec, study: optuna.Study) -> str:
     head = ["trial", "parameters", "in the search", "race runs", "mean"]
     said = verdict(table).removeprefix("race: ")
     text = f"<p>{html.escape(said[:1].upper() + said[1:])}; the mean over race runs decides.</p>"
-    return "<h2>Race before the refit</h2>" + text + _table(head, race_rows(table))
+    return "<h2>Race before the refit</h2>" + text + table(head, race_rows(table))
 
 
 def _failures_section(study: optuna.Study) -> str:
@@ -243,7 +270,7 @@ def _failures_section(study: optuna.Study) -> str:
         (str(t.number), format_params(t.params), str(t.user_attrs.get(FAIL_REASON, "")))
         for t in failed
     ]
-    return "<h2>Failed trials</h2>" + _table(["trial", "parameters", "reason"], rows)
+    return "<h2>Failed trials</h2>" + table(["trial", "parameters", "reason"], rows)
 
 
 def _image(
@@ -261,12 +288,3 @@ def _image(
         f"<h2>{html.escape(title)}</h2><img alt='{html.escape(title)}' "
         f"src='data:image/png;base64,{data}'>{text}"
     )
-
-
-def _table(head: list[str], rows: list[tuple[str, ...]], header: bool = True) -> str:
-    top = "<tr>" + "".join(f"<th>{html.escape(h)}</th>" for h in head) + "</tr>" if header else ""
-    body = "".join(
-        "<tr>" + "".join(f"<td>{html.escape(format_value(c))}</td>" for c in row) + "</tr>"
-        for row in rows
-    )
-    return f"<table>{top}{body}</table>"

@@ -39,7 +39,7 @@ def render(figure: Figure) -> bytes:
     return buffer.getvalue()
 
 
-def _figure(**kwargs: Any) -> Figure:
+def new_figure(**kwargs: Any) -> Figure:
     from matplotlib.figure import Figure  # no pyplot: no GUI backend, no global state
 
     return Figure(layout="constrained", **kwargs)
@@ -51,7 +51,7 @@ def optimization_history(study: optuna.Study, metric: str) -> Figure | None:
     points = [(t, v) for t, v in points if v is not None]
     if not points:
         return None
-    figure = _figure(figsize=(6.5, 3.6))
+    figure = new_figure(figsize=(6.5, 3.6))
     axes = figure.subplots()
     minimize = minimizes(study)
     best, xs, bests = None, [], []
@@ -75,7 +75,7 @@ def trial_curves(study: optuna.Study, metric: str) -> Figure | None:
     trials = [t for t in search_trials(study) if t.intermediate_values]
     if not trials:
         return None
-    figure = _figure(figsize=(6.5, 3.6))
+    figure = new_figure(figsize=(6.5, 3.6))
     axes = figure.subplots()
     for trial in trials:
         epochs, values = zip(*sorted(trial.intermediate_values.items()), strict=True)
@@ -92,6 +92,14 @@ def trial_curves(study: optuna.Study, metric: str) -> Figure | None:
         )
         if is_pruned(trial):
             axes.plot(epochs[-1], values[-1], "x", color=color, markersize=8)
+        axes.annotate(  # which trial a line is, at its end
+            f"#{trial.number}",
+            (epochs[-1], values[-1]),
+            xytext=(4, 0),
+            textcoords="offset points",
+            fontsize=7,
+            color=color,
+        )
     log_scale_if_spread(axes, [v for t in trials for v in t.intermediate_values.values()])
     _dedupe_legend(axes)
     axes.set(xlabel="epoch", ylabel=metric, title=f"{metric} of every trial, by epoch")
@@ -104,7 +112,7 @@ def epochs_reached(study: optuna.Study, budget: int, rungs: list[int]) -> Figure
     trials = [t for t in search_trials(study) if t.intermediate_values]
     if not trials:
         return None
-    figure = _figure(figsize=(6.5, max(2.2, 0.22 * len(trials) + 1.0)))
+    figure = new_figure(figsize=(6.5, max(2.2, 0.22 * len(trials) + 1.0)))
     axes = figure.subplots()
     for trial in trials:
         axes.barh(
@@ -125,12 +133,17 @@ def epochs_reached(study: optuna.Study, budget: int, rungs: list[int]) -> Figure
     return figure
 
 
+MIN_IMPORTANCE_TRIALS = 5  # below this, fANOVA's forest is fitted to noise: not shown
+TRUSTED_IMPORTANCE_TRIALS = 20  # below this, shown as a hint
+
+
 def importances(study: optuna.Study) -> Figure | None:
-    """optuna.importance (fANOVA) over the search's complete trials; None below two."""
+    """optuna.importance (fANOVA) over the search's complete trials; None below
+    MIN_IMPORTANCE_TRIALS of them."""
     import optuna
 
     complete = complete_trials(study)
-    if len(complete) < 2 or not complete[0].params:
+    if len(complete) < MIN_IMPORTANCE_TRIALS or not complete[0].params:
         return None
     own = optuna.create_study(directions=study.directions)  # race runs, warm trials left out
     own.add_trials(complete)
@@ -138,7 +151,7 @@ def importances(study: optuna.Study) -> Figure | None:
         scores = optuna.importance.get_param_importances(own)
     except (RuntimeError, ValueError):  # e.g. every complete trial has the same params
         return None
-    figure = _figure(figsize=(6.5, 0.5 + 0.45 * len(scores)))
+    figure = new_figure(figsize=(6.5, 0.5 + 0.45 * len(scores)))
     axes = figure.subplots()
     names = list(scores)[::-1]
     axes.barh(names, [scores[n] for n in names], color="tab:blue")
@@ -157,7 +170,7 @@ def slices(study: optuna.Study, metric: str) -> Figure | None:
     names = list(dict.fromkeys(name for t in trials for name in t.params))
     columns = min(3, len(names))
     rows = math.ceil(len(names) / columns)
-    figure = _figure(figsize=(3.3 * columns, 2.8 * rows))
+    figure = new_figure(figsize=(3.3 * columns, 2.8 * rows))
     grid = figure.subplots(rows, columns, squeeze=False)
     for axes, name in zip(grid.flat, names, strict=False):
         shown = [t for t in trials if name in t.params]
@@ -186,7 +199,7 @@ def fit_curves(best: optuna.trial.FrozenTrial, refit: list[dict[str, float]]) ->
     history = records_of(best)
     if not history and not refit:
         return None
-    figure = _figure(figsize=(9, 3.4))
+    figure = new_figure(figsize=(9, 3.4))
     loss_axes, accuracy_axes = figure.subplots(1, 2)
     multilabel = any("train_accuracy_thresh" in r for r in [*history, *refit])
     accuracy = "accuracy_thresh" if multilabel else "accuracy"
@@ -216,60 +229,6 @@ def fit_curves(best: optuna.trial.FrozenTrial, refit: list[dict[str, float]]) ->
         axes.set(xlabel="epoch", title=key.capitalize().replace("_thresh", " at the threshold"))
         _whole_numbers(axes.xaxis)
         axes.legend(fontsize=8)
-    return figure
-
-
-def confusion_matrix(test: dict[str, Any]) -> Figure:
-    """Test-split confusion matrix: rows the true class, columns the predicted one."""
-    import numpy as np
-
-    matrix = np.asarray(test["confusion_matrix"])
-    classes = test["classes"]
-    size = max(3.5, 0.45 * len(classes) + 1.5)
-    figure = _figure(figsize=(size + 1, size))
-    axes = figure.subplots()
-    image = axes.imshow(matrix, cmap="Blues")
-    figure.colorbar(image, ax=axes, shrink=0.8)
-    if len(classes) <= 30:
-        axes.set_xticks(range(len(classes)), classes, rotation=90)
-        axes.set_yticks(range(len(classes)), classes)
-        threshold = matrix.max() / 2 if matrix.size else 0
-        for (row, column), count in np.ndenumerate(matrix):
-            if count:
-                axes.text(
-                    column,
-                    row,
-                    str(count),
-                    ha="center",
-                    va="center",
-                    fontsize=7,
-                    color="white" if count > threshold else "black",
-                )
-    axes.set(xlabel="predicted", ylabel="true", title="Test confusion matrix")
-    return figure
-
-
-def tag_scores(test: dict[str, Any]) -> Figure:
-    """Multi-label test split: each tag's precision and recall, and the scores by threshold."""
-    import numpy as np
-
-    tags = test["tags"]
-    figure = _figure(figsize=(max(6.0, 0.5 * len(tags) + 4.5), 3.6))
-    bars, curve = figure.subplots(1, 2, width_ratios=[max(2, len(tags)), 3])
-    positions = np.arange(len(tags))
-    for offset, key, color in ((-0.2, "precision", "tab:blue"), (0.2, "recall", "tab:orange")):
-        values = [test["per_tag"][t][key] for t in tags]
-        bars.bar(positions + offset, values, width=0.4, color=color, label=key)
-    bars.set_xticks(positions, tags, rotation=60 if len(tags) > 6 else 0, ha="right")
-    bars.set(ylim=(0, 1.05), title=f"Per tag, at threshold {test['threshold']:g}")
-    bars.legend(fontsize=8, loc="lower right")
-    thresholds = sorted(test["at_thresholds"], key=float)
-    xs = [float(t) for t in thresholds]
-    for key, label in (("fbeta", f"F{test['beta']:g}"), ("accuracy_thresh", "accuracy_thresh")):
-        curve.plot(xs, [test["at_thresholds"][t][key] for t in thresholds], label=label)
-    curve.axvline(test["threshold"], color="gray", linestyle=":", label="threshold used")
-    curve.set(xlabel="threshold", ylim=(0, 1.02), title="Test scores by threshold")
-    curve.legend(fontsize=8)
     return figure
 
 

@@ -16,6 +16,7 @@
       summary.json       best trial, its value, trial counts, test scores, timings, serving
                          cost, model.onnx's agreement with model.pt on the test split
       report.html        one self-contained page: summary, plots, fit diagnosis, test scores
+      run.log            what `hpsearch run` printed, each run of the directory after the last
       plots/             the report's figures as PNG files
 
 Every file is written to a temporary name and renamed, so a crash never leaves half a file.
@@ -121,6 +122,9 @@ class Summary(DataInfo):
     budget: dict[str, Any] = {}
 
 
+RUN_LOG = "run.log"
+
+
 class _Entry:
     """A file or folder of the run directory: `run.model` is `run.path / "model.pt"`."""
 
@@ -152,6 +156,7 @@ class RunDir:
     report = _Entry("report.html")
     plots = _Entry("plots")
     lock = _Entry(".lock")  # held by the one `hpsearch run` working here (lock.py)
+    run_log = _Entry(RUN_LOG)  # what `hpsearch run` printed, each run after the last
 
     def __str__(self) -> str:
         return str(self.path)

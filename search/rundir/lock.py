@@ -16,14 +16,14 @@ from types import TracebackType
 from typing import IO
 
 from search.errors import RunDirError
-from search.rundir.layout import RunDir
+from search.rundir.layout import RUN_LOG, RunDir
 
 
 class RunLock:
     """`with RunLock(run):` creates the directory if needed and holds it exclusively.
 
-    A directory this lock created and nothing else filled (the run stopped on a bad input) is
-    removed again on exit, so a mistake leaves no trace.
+    A directory this lock created and nothing else filled but its run.log (the run stopped on
+    a bad input, which the terminal showed) is removed again on exit: a mistake leaves no trace.
     """
 
     def __init__(self, run: RunDir) -> None:
@@ -75,8 +75,10 @@ class RunLock:
         fcntl.flock(handle, fcntl.LOCK_UN)
         handle.close()
         self._file = None
-        if self.created and [p.name for p in self.run_dir.iterdir()] == [self.path.name]:
-            self.path.unlink()
+        left = {p.name for p in self.run_dir.iterdir()}
+        if self.created and left <= {self.path.name, RUN_LOG}:
+            for name in left:
+                (self.run_dir / name).unlink()
             self.run_dir.rmdir()
 
 

@@ -1,0 +1,76 @@
+"""The parallel-coordinates figure: one line a finished trial across an axis a parameter and
+the metric, so which settings the good trials share shows at a glance (as on W&B's sweep page
+and optuna-dashboard)."""
+
+from __future__ import annotations
+
+import math
+from typing import TYPE_CHECKING, Any
+
+from search.trials.states import is_complete, search_trials
+from search.trials.values import last_value, minimizes
+
+if TYPE_CHECKING:
+    import optuna
+    from matplotlib.figure import Figure
+
+
+def _positions(values: list[Any], log: bool) -> tuple[list[float], list[tuple[float, str]]]:
+    """Each value's place on a 0..1 axis, and the axis' labelled ticks."""
+    numeric = all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in values)
+    if not numeric:
+        kinds = sorted({str(v) for v in values})
+        place = {k: i / max(1, len(kinds) - 1) for i, k in enumerate(kinds)}
+        return [place[str(v)] for v in values], [(place[k], k) for k in kinds]
+    scaled = [math.log10(v) if log else float(v) for v in values]
+    low, high = min(scaled), max(scaled)
+    span = (high - low) or 1.0
+    ticks = [(0.0, f"{min(values):.3g}"), (1.0, f"{max(values):.3g}")]
+    return [(v - low) / span for v in scaled], ticks
+
+
+def parallel_coordinates(study: optuna.Study, metric: str) -> Figure | None:
+    """Every finished search trial; complete ones coloured by their value, pruned ones grey."""
+    from matplotlib import colormaps
+    from matplotlib.figure import Figure
+
+    trials = [t for t in search_trials(study) if t.params and last_value(t) is not None]
+    if len(trials) < 2:
+        return None
+    names = list(dict.fromkeys(n for t in trials for n in t.params))  # sampled: every trial's
+    trials = [t for t in trials if all(n in t.params for n in names)]
+    if len(trials) < 2:
+        return None
+    columns = {}
+    for name in names:
+        values = [t.params[name] for t in trials]
+        log = getattr(trials[0].distributions.get(name), "log", False)
+        columns[name] = _positions(values, log)
+    columns[metric] = _positions([float(last_value(t)) for t in trials], False)
+    figure = Figure(layout="constrained", figsize=(max(6.5, 1.6 * len(columns)), 3.8))
+    axes = figure.subplots()
+    values = [float(last_value(t)) for t in trials]
+    best, worst = (min(values), max(values)) if minimizes(study) else (max(values), min(values))
+    colours = colormaps["viridis_r"]
+    for i, trial in enumerate(trials):
+        ys = [columns[c][0][i] for c in columns]
+        if is_complete(trial):
+            share = 0.0 if best == worst else (values[i] - best) / (worst - best)
+            axes.plot(range(len(columns)), ys, color=colours(share), linewidth=1.6, alpha=0.9)
+        else:
+            axes.plot(range(len(columns)), ys, color="0.75", linewidth=1, linestyle="--")
+    for x, (_, ticks) in enumerate(columns.values()):
+        axes.axvline(x, color="0.3", linewidth=0.8)
+        for y, text in ticks:
+            axes.annotate(text, (x, y), xytext=(3, 0), textcoords="offset points", fontsize=7)
+    axes.set_xticks(range(len(columns)), list(columns), rotation=20)
+    axes.set_yticks([])
+    axes.set_xlim(-0.2, len(columns) - 0.6)
+    axes.set_title(
+        f"Each finished trial across its parameters and {metric} "
+        "(colour: best yellow to worst purple; dashed grey: pruned or stopped)"
+    )
+    return figure
+
+
+__all__ = ["parallel_coordinates"]
