@@ -10,13 +10,13 @@ same command resumes it. report.html is written at the end of every run that sea
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
-from contextlib import ExitStack, contextmanager, nullcontext
+from collections.abc import Callable
+from contextlib import ExitStack, nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from search.errors import HPSearchError, SearchFailed, SearchInterrupted
+from search.errors import SearchFailed, SearchInterrupted
 from search.rundir.layout import DataInfo, RunDir, Summary
 from search.study.spec import StudySpec
 
@@ -30,7 +30,6 @@ if TYPE_CHECKING:
     from search.report.dashboard import announced_beside
     from search.report.live import Progress
     from search.report.page import report_or_say
-    from search.rundir.run_log import RunLog
     from trainable import Splits
 
 Echo = Callable[[str], None]
@@ -89,8 +88,8 @@ def run_study(
     with ExitStack() as stack:
         stack.enter_context(RunLock(folder))
         log = stack.enter_context(RunLog(folder.run_log))
-        stack.enter_context(_errors_logged(log))
-        echo = log.tee(_silent if quiet else echo)
+        stack.enter_context(log.errors())
+        echo = log.tee(None if quiet else echo)
         terminal = False if verbose or quiet else None  # Ray's tables, or nothing, instead
         warm = read_warm_starts(spec)  # earlier studies: read first, they fail in a second
         splits = checked_inputs(spec, verbose, echo)
@@ -109,7 +108,10 @@ def run_study(
         if dashboard is not None:
             stack.enter_context(announced_beside(url, dashboard, folder.path, echo))
         stack.callback(report_or_say, folder, spec, opened.study, echo)  # finished or not
-        live = Progress(spec, opened.study, echo, terminal=terminal, log=log.write)
+        scale = (len(splits.train) + len(splits.val or ())) / len(splits.train)  # the refit's
+        live = Progress(
+            spec, opened.study, echo, terminal=terminal, log=log.write, refit_scale=scale
+        )
         progress = stack.enter_context(live)  # lines go above its status area while it shows
         run = _Run(spec, folder, splits, shared, verbose, progress.say, serving)
         return _search_then_refit(run, opened, progress)
@@ -137,20 +139,6 @@ def _search_then_refit(run: _Run, opened: OpenStudy, progress: Progress) -> RunR
         race = (run.spec, run.run_dir.path, run.splits, run.shared, opened)
         seconds["race"] = _timed(race_step, *race, progress, run.verbose)
     return _refit(run, opened.study, seconds, progress, budget)
-
-
-def _silent(line: str) -> None:
-    pass
-
-
-@contextmanager
-def _errors_logged(log: RunLog) -> Iterator[None]:
-    """The one line a failed run ends with, in run.log too."""
-    try:
-        yield
-    except HPSearchError as exc:
-        log.write(f"error: {exc}")
-        raise
 
 
 def _opened(
@@ -273,6 +261,7 @@ def _refit(
         f"({len(splits.test)} images)"
     )
     started = time.perf_counter()
+    progress.refit_of(best)
     try:
         refit = refit_best(
             config, best, run.spec, run.shared, run.echo, on_epoch=progress.refit_epoch

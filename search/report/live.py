@@ -19,7 +19,7 @@ from search.report.progress import TrialPrinter
 from search.report.status_area import Running, status_table, tally_of
 from search.trials.attrs import BUDGET_SPENT, CHOSEN_EPOCHS, RACE_OF, RACE_RUN
 from search.trials.states import is_finished, is_race_run
-from search.trials.values import best_or_none
+from search.trials.values import best_or_none, shown_params
 
 if TYPE_CHECKING:
     import optuna
@@ -46,6 +46,7 @@ class Progress:
         *,
         terminal: bool | None = None,
         log: Echo | None = None,
+        refit_scale: float = 1.25,
     ) -> None:
         self.spec, self.echo, self.log = spec, echo, log  # log: lines the live area prints
         self.epochs = spec.budget.epochs
@@ -53,6 +54,8 @@ class Progress:
         self.terminal = sys.stdout.isatty() if terminal is None else terminal
         self.running: dict[int, Running] = {}
         self.tally = tally_of(study, spec)
+        self.refit_scale = refit_scale  # the refit's epoch against a trial's: train + val
+        self._refitted: FrozenTrial | None = None
         spent = study.user_attrs.get(BUDGET_SPENT, {})
         self._seconds_before = float(spent.get("seconds", 0.0))
         self._clock = time.monotonic()  # search.budget.minutes counts from about here
@@ -145,13 +148,23 @@ class Progress:
             self._estimate()
         self.printer(study, trial)
 
+    def refit_of(self, trial: FrozenTrial) -> None:
+        """The refit is next: of `trial`, whose parameters its row shows."""
+        with self._lock:
+            self._refitted = trial
+            self._estimate()
+
     def refit_epoch(self, epoch: int, of: int, device: str, record: dict[str, float]) -> None:
         """The refit's progress: a row of its own on a terminal, a line a epoch elsewhere."""
+        trial = self._refitted
         with self._lock:
-            row = self.running.setdefault(-1, Running(f"refit on {device}", {}, of))
+            label = f"refit of #{trial.number} on {device}" if trial else f"refit on {device}"
+            params = shown_params(trial) if trial else {}
+            row = self.running.setdefault(-1, Running(label, params, of))
             row.epoch = epoch
             if "train_loss" in record:  # no validation split left: its training loss
-                row.params = {"train_loss": round(record["train_loss"], 4)}
+                row.label = f"{label}, train_loss {record['train_loss']:.4f}"
+            self._estimate()
         if not self.terminal and epoch:
             loss = f", train_loss {record['train_loss']:.4f}" if "train_loss" in record else ""
             self.say(f"refit: epoch {epoch}/{of} on {device}{loss} ({row.elapsed()})")
@@ -176,7 +189,17 @@ class Progress:
             estimates.append(max(0, stop.epochs - self.tally.epochs) * per_epoch / concurrency)
         if stop.minutes is not None:
             estimates.append(max(0.0, stop.minutes * 60 - self._spent_seconds()))
-        self.tally.left_seconds = min(estimates) if estimates else None
+        search = min(estimates) if estimates else 0.0
+        # Then the refit: the epochs its trial stands for, on train + val, alone.
+        refit = self.running.get(-1)
+        epochs = self.epochs if self._refitted is None else self._refit_epochs()
+        refit_left = (epochs - (refit.epoch if refit else 0)) * per_epoch * self.refit_scale
+        self.tally.left_seconds = search + max(0.0, refit_left)
+
+    def _refit_epochs(self) -> int:
+        trial = self._refitted
+        chosen = trial.user_attrs.get(CHOSEN_EPOCHS) if trial is not None else None
+        return int(chosen) if chosen else self.epochs
 
     def _spent_seconds(self) -> float:
         return self._seconds_before + time.monotonic() - self._clock

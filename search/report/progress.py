@@ -6,6 +6,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from search.trials.attrs import (
+    CHOSEN_EPOCHS,
     FAIL_REASON,
     INFEASIBLE,
     RACE_OF,
@@ -54,6 +55,9 @@ class TrialPrinter:
             value = last_value(trial)
             value = float("nan") if value is None else value
             outcome = f"{self.metric} {value:.4f} after {epochs} epoch{'s' * (epochs != 1)}"
+            chosen = trial.user_attrs.get(CHOSEN_EPOCHS)
+            if is_complete(trial) and chosen is not None and chosen != epochs:
+                outcome = f"{self.metric} {value:.4f} at epoch {chosen} of {epochs}"
             if is_stopped(trial) and is_complete(trial):  # STOPPED says it for the others
                 outcome += " (budget)"
         if is_race_run(trial):  # its parameters are its contender's: the seeds say what differs

@@ -29,6 +29,7 @@ from search.trials.attrs import (
     PORTFOLIO,
     RACE_OF,
     RACE_RUN,
+    RAY_TRIAL_ID,
     STOPPED,
     WARM_FROM,
     WARM_TRIAL,
@@ -74,6 +75,7 @@ def trials_frame(study: optuna.Study, metric: str) -> pd.DataFrame:
                 **_chosen_epochs(trial),
                 **(cost_of(trial) or {}),
                 "seconds": seconds,
+                "ray_trial_id": trial.user_attrs.get(RAY_TRIAL_ID, ""),  # ray/ folder names
                 "node": trial.user_attrs.get(NODE, ""),
                 "gpus": trial.user_attrs.get(GPUS, ""),
                 "fail_reason": trial.user_attrs.get(FAIL_REASON, "")

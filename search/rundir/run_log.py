@@ -5,9 +5,12 @@ from __future__ import annotations
 import datetime
 import os
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TextIO
+
+from search.errors import HPSearchError
 
 Echo = Callable[[str], None]
 
@@ -37,14 +40,24 @@ class RunLog:
             if self._file is not None:
                 self._file.write(line.rstrip("\n") + "\n")
 
-    def tee(self, echo: Echo) -> Echo:
-        """`echo` that also keeps each line here."""
+    def tee(self, echo: Echo | None) -> Echo:
+        """`echo` that also keeps each line here; None: here alone (--quiet)."""
 
         def both(line: str) -> None:
             self.write(line)
-            echo(line)
+            if echo is not None:
+                echo(line)
 
         return both
+
+    @contextmanager
+    def errors(self) -> Iterator[None]:
+        """The one line a failed run ends with, kept here too."""
+        try:
+            yield
+        except HPSearchError as exc:
+            self.write(f"error: {exc}")
+            raise
 
 
 def append_to_log(run_dir: Path, lines: list[str]) -> None:

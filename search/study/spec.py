@@ -204,6 +204,10 @@ _Loader.add_implicit_resolver(
 def load_study_spec(path: str | Path) -> StudySpec:
     """Read and validate a study file; any problem is one StudySpecError line."""
     path = Path(path)
+    if path.is_dir():
+        inside = path / "study.yaml"
+        hint = f"did you mean {inside}?" if inside.is_file() else "give the study's YAML file"
+        raise StudySpecError(f"study file {path} is a folder, not a file; {hint}")
     if not path.is_file():
         raise StudySpecError(f"study file {path} does not exist")
     try:

@@ -64,6 +64,17 @@ def test_missing_study_file_is_named(tmp_path: Path) -> None:
     assert result.exit_code == 2 and "nope.yaml does not exist" in result.stderr
 
 
+def test_a_folder_given_as_the_study_file_is_named_so(tmp_path: Path) -> None:
+    result = runner.invoke(app, ["run", str(tmp_path)])
+    assert result.exit_code == 2
+    assert f"study file {tmp_path} is a folder, not a file; give the study's YAML" in (
+        result.stderr
+    )
+    RunDir(tmp_path).write_spec(parse_study_spec(tiny_study()))  # a run directory
+    result = runner.invoke(app, ["run", str(tmp_path)])
+    assert f"did you mean {tmp_path / 'study.yaml'}?" in result.stderr
+
+
 def test_debug_shows_the_traceback(write_study) -> None:
     path = write_study({**tiny_study(), "search": {"sampler": "tpe2"}})
     result = runner.invoke(app, ["run", str(path), "--debug"])

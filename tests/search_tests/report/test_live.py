@@ -82,22 +82,40 @@ def test_the_status_area_shows_running_trials_and_the_footer(spec) -> None:
 
 def test_time_left_counts_trials_to_come_and_epochs_left_over_the_concurrency(spec) -> None:
     study = _study()
-    progress = Progress(spec, study, terminal=False)
+    progress = Progress(spec, study, terminal=False, refit_scale=1.0)
     trial = _trial(study)
     progress.started(trial)
     for epoch in (1, 2, 3):  # 10 s an epoch
         progress.epoch(trial, _epoch(epoch, 1.0, 10.0 * epoch))
     progress.finished(study, study.tell(trial, 1.0))
-    # 3 trials still to run at 3 epochs of 10 s, one at a time.
-    assert progress.tally.left_seconds == pytest.approx(90.0)
+    # 3 trials still to run at 3 epochs of 10 s, one at a time, then the refit's 3 epochs.
+    assert progress.tally.left_seconds == pytest.approx(90.0 + 30.0)
     running = _trial(study)
     progress.started(running)
     progress.epoch(running, _epoch(1, 1.0, 10.0))
-    # 2 to start (60 s) and 2 epochs left of the running one (20 s).
-    assert progress.tally.left_seconds == pytest.approx(80.0)
+    # 2 to start (60 s) and 2 epochs left of the running one (20 s), then the refit.
+    assert progress.tally.left_seconds == pytest.approx(80.0 + 30.0)
     assert progress.tally.line() == (
-        "1/4 trials finished · best val_loss 1.0000 (#0) · 4 epochs trained · about 1 min 20 s left"
+        "1/4 trials finished · best val_loss 1.0000 (#0) · 4 epochs trained · about 1 min 50 s left"
     )
+
+
+def test_the_time_left_counts_the_refit_until_it_is_done(spec) -> None:
+    """Once the trials are done the refit is still to come: never 'almost done' before it."""
+    study = _study()
+    progress = Progress(spec, study, terminal=False, refit_scale=1.5)
+    for _ in range(4):
+        trial = _trial(study)
+        progress.started(trial)
+        for epoch in (1, 2, 3):  # 10 s an epoch
+            progress.epoch(trial, _epoch(epoch, 1.0, 10.0 * epoch))
+        progress.finished(study, study.tell(trial, 1.0))
+    assert progress.tally.left_seconds == pytest.approx(3 * 10.0 * 1.5)  # train + val: 1.5x
+    progress.refit_of(study.trials[0])
+    progress.refit_epoch(1, 3, "cpu", {"train_loss": 0.5})
+    assert progress.tally.left_seconds == pytest.approx(2 * 10.0 * 1.5)
+    (row,) = progress.running.values()
+    assert row.label == "refit of #0 on cpu, train_loss 0.5000" and "train_loss" not in row.params
 
 
 def test_a_resumed_search_counts_from_the_storage(spec) -> None:
