@@ -3,17 +3,16 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
 from enum import Enum
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import typer
 
+from search.cli_output import print_front, print_result, user_errors
+
 if TYPE_CHECKING:
-    from search.run import RunResult
-    from search.rundir.layout import RunDir
+    pass
 
 app = typer.Typer(
     help="Hyperparameter search for fine-tuning pretrained image classifiers.",
@@ -44,29 +43,6 @@ def _main(
 DEBUG = typer.Option(False, "--debug", help="Show the full traceback of an error.")
 
 
-@contextmanager
-def _user_errors(debug: bool) -> Iterator[None]:
-    """A user's mistake is one line on stderr and exit status 2, unless --debug.
-
-    A search that failed on its own is exit status 1; an interrupted one 130, as for Ctrl-C.
-    """
-    from search.errors import USER_ERRORS, SearchFailed, SearchInterrupted
-
-    try:
-        yield
-    except SearchInterrupted as exc:
-        typer.echo(str(exc), err=True)
-        raise typer.Exit(130) from None
-    except KeyboardInterrupt:
-        typer.echo("interrupted before the search started; nothing was written", err=True)
-        raise typer.Exit(130) from None
-    except USER_ERRORS as exc:
-        if debug:
-            raise
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(1 if isinstance(exc, SearchFailed) else 2) from None
-
-
 @app.command()
 def run(
     study: Path = typer.Argument(..., help="The study file (YAML)."),
@@ -90,13 +66,15 @@ def run(
     Run it again on the same study to resume an interrupted search, or to extend a finished
     one after raising search.trials.
     """
-    with _user_errors(debug):
+    with user_errors(debug):
+        from search.check import StudyProblems, check_study
         from search.run import run_study
-        from search.study.spec import load_study_spec
 
-        spec = load_study_spec(study)
+        checked = check_study(study)  # every problem at once, before anything starts
+        if checked.spec is None or not checked.ok:
+            raise StudyProblems(checked.problems)
         result = run_study(
-            spec,
+            checked.spec,
             run_dir,
             restart=restart,
             verbose=verbose,
@@ -104,34 +82,28 @@ def run(
             echo=typer.echo,
             dashboard=(host, port) if dashboard else None,
         )
-        _print_result(result)
+        print_result(result)
 
 
-def _print_result(result: RunResult, chosen: str = "best") -> None:
-    """The run's last lines, in run.log too; `chosen` names how its refitted trial was picked."""
-    from search.rundir.run_log import append_to_log
+@app.command()
+def check(
+    study: Path = typer.Argument(..., help="The study file (YAML)."),
+    debug: bool = DEBUG,
+) -> None:
+    """Check a study file without starting it: every problem at once, a line each.
 
-    lines = _result_lines(result, chosen)
-    for line in lines:
-        typer.echo(line)
-    append_to_log(result.run_dir, lines)
+    The fields, then the data folder, each backbone and its weights, the warm-start studies,
+    the storage and the Ray address; the same checks `hpsearch run` makes first.
+    """
+    with user_errors(debug):
+        from search.check import StudyProblems, check_study
 
-
-def _result_lines(result: RunResult, chosen: str) -> list[str]:
-    summary, test = result.summary, result.summary.test
-    states = ", ".join(f"{n} {s.lower()}" for s, n in sorted(summary.trials.items()))
-    lines = [f"trials: {states}"]
-    value = f"{summary.metric} {summary.best_value:.4f}"
-    race = summary.race
-    mean = next(
-        (c["mean"] for c in race.get("contenders", []) if c["trial"] == race["winner"]), None
-    )
-    if mean is not None and chosen == "best":  # the race's winner: its mean says more
-        value += f" in the search, {mean:.4f} the mean of {race['repeats']} race runs"
-        chosen = "race winner"
-    lines.append(f"{chosen}: trial {summary.best_trial}, {value}")
-    lines.append(f"test: {test.line()} ({summary.images['test']} images)")
-    return [*lines, f"run directory: {result.run_dir}"]
+        checked = check_study(study)
+        if not checked.ok:
+            raise StudyProblems(checked.problems)
+        typer.echo(f"{study}: ok")
+        for line in checked.found:
+            typer.echo(f"  {line}")
 
 
 class Format(str, Enum):
@@ -152,33 +124,17 @@ def best(
 
     --front lists the complete trials no other beats on both the metric and the latency.
     """
-    with _user_errors(debug):
+    with user_errors(debug):
         from search.rundir.layout import RunDir
         from search.rundir.results import load_best
 
         if front:
-            _print_front(RunDir(run_dir))
+            print_front(RunDir(run_dir))
             return
         load_best(run_dir)  # checks the run finished
         run = RunDir(run_dir)
         path = run.best_config_json if format == Format.json else run.best_config_yaml
         typer.echo(path.read_text().rstrip())
-
-
-def _print_front(run: RunDir) -> None:
-    from search.report.front import front_head, front_rows
-    from search.rundir.resume import load_run_study
-
-    spec, study = load_run_study(run)
-    summary = run.read_summary()
-    rows = front_rows(study, spec, summary.best_trial if summary else None)
-    if not rows:
-        typer.echo("no complete trial with a measured serving cost yet")
-        return
-    head = front_head(spec.search.metric)
-    widths = [max(len(str(c)) for c in column) for column in zip(head, *rows, strict=True)]
-    for row in (head, *rows):
-        typer.echo("  ".join(str(c).ljust(w) for c, w in zip(row, widths, strict=True)).rstrip())
 
 
 @app.command()
@@ -192,19 +148,20 @@ def refit(
 
     Nothing the search wrote is touched; load_best reads the new folder as a run directory.
     """
-    with _user_errors(debug):
+    with user_errors(debug):
         from search.refit_trial import refit_trial
 
-        _print_result(refit_trial(run_dir, trial, verbose=verbose, echo=typer.echo), "refitted")
+        print_result(refit_trial(run_dir, trial, verbose=verbose, echo=typer.echo), "refitted")
 
 
 @app.command()
 def trials(
     run_dir: Path = typer.Argument(..., help="A run directory (live while the search runs)."),
+    json: bool = typer.Option(False, "--json", help="A JSON list, one object a trial."),
     debug: bool = DEBUG,
 ) -> None:
     """Print the table of trials, read from the study's storage."""
-    with _user_errors(debug):
+    with user_errors(debug):
         import pandas as pd
 
         from search.rundir.layout import RunDir
@@ -213,6 +170,13 @@ def trials(
 
         spec, study = load_run_study(RunDir(run_dir))
         frame = trials_frame(study, spec.search.metric)
+        if json:  # blanks as null, whole numbers as numbers
+            typer.echo(
+                frame.to_json(
+                    orient="records", indent=2, double_precision=15, escape_forward_slashes=False
+                )
+            )
+            return
         if "node" in frame:
             frame["node"] = frame["node"].str[
                 :8
@@ -233,19 +197,25 @@ def trials(
 @app.command()
 def status(
     run_dir: Path = typer.Argument(..., help="A run directory, running here, elsewhere or done."),
+    json: bool = typer.Option(False, "--json", help="One JSON object, for scripts."),
     debug: bool = DEBUG,
 ) -> None:
     """Show which trials run now and since when, how far the search is, and its result."""
-    with _user_errors(debug):
+    with user_errors(debug):
         from rich.console import Console
 
         from search.report.status import run_status
 
-        heading, table, closing = run_status(run_dir)
+        status = run_status(run_dir)
+        if json:
+            import json as json_module
+
+            typer.echo(json_module.dumps(status.record, indent=2))
+            return
         console = Console(highlight=False, width=None if sys.stdout.isatty() else 200)
-        console.print(heading, markup=False, soft_wrap=True)
-        console.print(table)
-        for line in closing:
+        console.print(status.heading, markup=False, soft_wrap=True)
+        console.print(status.renderable())
+        for line in status.closing:
             console.print(line, markup=False, soft_wrap=True)
 
 
@@ -257,7 +227,7 @@ def dashboard(
     debug: bool = DEBUG,
 ) -> None:
     """Serve optuna-dashboard on the study's storage (Ctrl-C stops it)."""
-    with _user_errors(debug):
+    with user_errors(debug):
         from search.report.dashboard import serve
 
         try:
@@ -272,7 +242,7 @@ def report(
     debug: bool = DEBUG,
 ) -> None:
     """Write report.html (and plots/) for a run directory, from its storage and results."""
-    with _user_errors(debug):
+    with user_errors(debug):
         from search.report.page import write_report
         from search.rundir.layout import RunDir
         from search.rundir.resume import load_run_study

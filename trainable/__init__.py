@@ -28,6 +28,7 @@ from trainable.errors import (
     ModelError,
     TrainableError,
     did_you_mean,
+    shown_path,
 )
 from trainable.record import PER_TAG_PREFIXES, RECORD_KEYS, is_record_key
 
@@ -36,7 +37,7 @@ if TYPE_CHECKING:
     from trainable.evaluation import evaluate, forward, resolve_device
     from trainable.loop import History, train
     from trainable.metrics import Evaluation, MultiLabelEvaluation
-    from trainable.models import Classifier, build_model
+    from trainable.models import Classifier, build_model, check_backbone
 
 _LAZY = {
     "Split": "trainable.data",
@@ -51,6 +52,7 @@ _LAZY = {
     "MultiLabelEvaluation": "trainable.metrics",
     "Classifier": "trainable.models",
     "build_model": "trainable.models",
+    "check_backbone": "trainable.models",
 }
 
 __all__ = [
@@ -74,12 +76,14 @@ __all__ = [
     "TrainConfig",
     "TrainableError",
     "build_model",
+    "check_backbone",
     "did_you_mean",
     "evaluate",
     "forward",
     "is_record_key",
     "prepare",
     "resolve_device",
+    "shown_path",
     "train",
 ]
 

@@ -19,7 +19,7 @@ import torch
 from torch import nn
 
 from trainable.errors import ModelError, did_you_mean, shown_path
-from trainable.lite import MEAN, SIZES, STD, lite_network, load_by_position
+from trainable.lite import MEAN, SIZES, STD, lite_network, load_by_position, weights_file
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
@@ -49,8 +49,10 @@ class Classifier(nn.Module):
         return self.head(self.body((images - self.mean) / self.std))
 
 
-def build_model(backbone: str, weights: str, num_classes: int, dropout: float) -> Classifier:
-    """The backbone named, with `weights` loaded and a new head for `num_classes`."""
+def check_backbone(backbone: str, weights: str) -> None:
+    """What `build_model` would refuse, without building anything: a missing weights file, an
+    unknown name, a Lite model whose weights package is not installed. timm and torchvision
+    are imported only for a name that is not one of the Lite models."""
     if weights not in ("imagenet", "none") and not Path(weights).expanduser().is_file():
         raise ModelError(
             f"model.weights file {shown_path(weights)} does not exist; give the path of a "
@@ -58,17 +60,28 @@ def build_model(backbone: str, weights: str, num_classes: int, dropout: float) -
         )
     name = backbone.removeprefix("timm/")
     if backbone in SIZES:
+        if weights == "imagenet":
+            weights_file(backbone)
+        return
+    if (backbone == name and name in _torchvision_names()) or name in _timm_names():
+        return
+    known = [*SIZES, *_torchvision_names(), *_timm_names()]
+    hint = did_you_mean(name, known, "see torchvision.models or timm", n=4)
+    raise ModelError(f"model.backbone {backbone!r} is not a known model; {hint}")
+
+
+def build_model(backbone: str, weights: str, num_classes: int, dropout: float) -> Classifier:
+    """The backbone named, with `weights` loaded and a new head for `num_classes`."""
+    check_backbone(backbone, weights)
+    name = backbone.removeprefix("timm/")
+    if backbone in SIZES:
         network, mean, std = lite_network(backbone, weights == "imagenet"), MEAN, STD
         if weights not in ("imagenet", "none"):
             _load_file(network, Path(weights), head_prefix="classifier.", positional_ok=True)
     elif backbone == name and name in _torchvision_names():
         network, mean, std = _torchvision(name, weights)
-    elif name in _timm_names():
-        network, mean, std = _timm(name, weights)
     else:
-        known = [*SIZES, *_torchvision_names(), *_timm_names()]
-        hint = did_you_mean(name, known, "see torchvision.models or timm", n=4)
-        raise ModelError(f"model.backbone {backbone!r} is not a known model; {hint}")
+        network, mean, std = _timm(name, weights)
     body, num_features = _strip_head(network)
     return Classifier(body, num_features, num_classes, dropout, mean, std)
 

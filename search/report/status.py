@@ -5,10 +5,11 @@ on another machine, or finished, shows alike."""
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from search.report.status_area import Running, duration, status_table, tally_of
+from search.report.status_area import Running, Tally, duration, status_table, tally_of
 from search.trials.states import is_running
 
 if TYPE_CHECKING:
@@ -18,9 +19,23 @@ if TYPE_CHECKING:
     from rich.console import RenderableType
 
 
-def run_status(run_dir: Path) -> tuple[str, RenderableType, list[str]]:
-    """`hpsearch status`: (heading, running trials with the footer, closing lines) of a run
-    directory, read from its storage; a run driven elsewhere, or finished, alike."""
+@dataclass(frozen=True)
+class Status:
+    """What `hpsearch status` says of a run directory, to print or to give as JSON."""
+
+    heading: str
+    rows: list[Running]
+    tally: Tally
+    closing: list[str]
+    record: dict[str, Any]  # --json
+
+    def renderable(self) -> RenderableType:
+        return status_table(self.rows, self.tally.metric, self.tally.line())
+
+
+def run_status(run_dir: Path) -> Status:
+    """`hpsearch status`: who drives the study, its running trials, how far it is and its
+    result, read from its storage; a run driven elsewhere, or finished, alike."""
     from datetime import datetime
 
     from search.rundir.layout import RunDir
@@ -33,13 +48,10 @@ def run_status(run_dir: Path) -> tuple[str, RenderableType, list[str]]:
     url = run.storage_url(spec)
     rows = running_rows(study, spec.budget.epochs, datetime.now())
     holder = current_holder(url, spec.name)
-    if holder is not None:
-        driven = f"driven by {holder.describe(time.time())}"
-    else:
-        driven = "no hpsearch run drives it now"
-    heading = f"study {spec.name} in {shown(url)}: {driven}"
-    closing = []
+    driver = holder.describe(time.time()) if holder is not None else None
+    driven = f"driven by {driver}" if driver else "no hpsearch run drives it now"
     summary = run.read_summary()
+    closing = []
     if summary is not None:
         closing = [
             f"finished: best trial {summary.best_trial}, {summary.metric} "
@@ -50,7 +62,20 @@ def run_status(run_dir: Path) -> tuple[str, RenderableType, list[str]]:
         closing = ["not finished, and nothing runs it: `hpsearch run` on its study resumes it"]
     tally = tally_of(study, spec)
     tally.estimating = False
-    return heading, status_table(rows, spec.search.metric, tally.line()), closing
+    record = {
+        "study": spec.name,
+        "storage": shown(url),
+        "run_dir": str(run.path),
+        "driven_by": driver,
+        "running": [row.record() for row in rows],
+        "trials_finished": tally.finished,
+        "trials_wanted": tally.wanted,
+        "epochs_trained": tally.epochs,
+        "best": None if tally.best is None else {"trial": tally.best[1], "value": tally.best[0]},
+        "result": None if summary is None else summary.model_dump(mode="json"),
+    }
+    heading = f"study {spec.name} in {shown(url)}: {driven}"
+    return Status(heading, rows, tally, closing, record)
 
 
 def running_rows(study: optuna.Study, epochs: int, now: datetime) -> list[Running]:
@@ -70,6 +95,7 @@ def running_rows(study: optuna.Study, epochs: int, now: datetime) -> list[Runnin
                 epoch=len(values),
                 value=values[-1] if values else None,
                 since=f"{started:%H:%M:%S} ({duration((now - started).total_seconds())})",
+                started_at=started.isoformat(timespec="seconds"),
             )
         )
     return rows

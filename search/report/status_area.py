@@ -30,6 +30,18 @@ class Running:
     started: float = field(default_factory=time.monotonic)
     since: str = ""  # `hpsearch status`: when it started, by the clock
     trained: float = 0.0  # seconds inside train() at its latest epoch, as the trial reports
+    started_at: str = ""  # `hpsearch status --json`: when it started, ISO 8601
+
+    def record(self) -> dict[str, Any]:
+        """The row as `hpsearch status --json` gives it."""
+        return {
+            "trial": self.label,
+            "params": self.params,
+            "epoch": self.epoch,
+            "epochs": self.of,
+            "value": self.value,
+            "started": self.started_at or None,
+        }
 
     def elapsed(self) -> str:
         return duration(time.monotonic() - self.started)

@@ -203,6 +203,11 @@ _Loader.add_implicit_resolver(
 
 def load_study_spec(path: str | Path) -> StudySpec:
     """Read and validate a study file; any problem is one StudySpecError line."""
+    return parse_study_spec(read_study_file(path), source=str(path))
+
+
+def read_study_file(path: str | Path) -> dict[str, Any]:
+    """A study file's YAML as a mapping, not yet validated; one line if it cannot be."""
     path = Path(path)
     if path.is_dir():
         inside = path / "study.yaml"
@@ -219,7 +224,7 @@ def load_study_spec(path: str | Path) -> StudySpec:
         raise StudySpecError(f"{path}{where}: not valid YAML: {problem}") from None
     if not isinstance(raw, dict):
         raise StudySpecError(f"{path}: a study file is a mapping (name:, data:, ...), got {raw!r}")
-    return parse_study_spec(raw, source=str(path))
+    return raw
 
 
 def parse_study_spec(raw: dict[str, Any], source: str = "study") -> StudySpec:
@@ -246,4 +251,5 @@ __all__ = [
     "dump_spec",
     "load_study_spec",
     "parse_study_spec",
+    "read_study_file",
 ]

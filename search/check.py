@@ -1,0 +1,143 @@
+"""`hpsearch check STUDY`: every problem of a study file at once, each on its own line, without
+starting a search; `hpsearch run` runs it first.
+
+In turn: the file and its YAML (nothing else can be read without them); every field, all of
+pydantic's errors rather than the first; then the inputs of whatever part validated: the data
+folder (read as a search would read it), each backbone and its weights (without building a
+model), the warm-start studies, an external storage and a Ray address (one round trip or
+connect each). Torch loads for the data and the backbones; no Ray starts.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from search.errors import USER_ERRORS, StudySpecError
+from search.study.spec import StudySpec
+
+
+@dataclass
+class Checked:
+    spec: StudySpec | None  # None where a field is wrong
+    problems: list[str] = field(default_factory=list)  # one line each
+    found: list[str] = field(default_factory=list)  # what was read, for the all-clear
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+
+def check_study(path: str | Path) -> Checked:
+    """Every problem of the study file at `path`; its spec where every field is right."""
+    from search.study.spec import read_study_file
+
+    path = Path(path)
+    try:
+        raw = read_study_file(path)
+    except StudySpecError as exc:
+        return Checked(None, [str(exc)])
+    checked = Checked(None)
+    checked.spec = _fields(raw, path, checked)
+    for check in (_data, _backbones, _warm_starts, _storage, _ray):
+        try:
+            found = check(checked.spec, raw)
+        except USER_ERRORS as exc:  # each names its field (data.root, model.weights, ...)
+            checked.problems.append(str(exc))
+        else:
+            if found:
+                checked.found.append(found)
+    return checked
+
+
+def _fields(raw: dict[str, Any], path: Path, checked: Checked) -> StudySpec | None:
+    from pydantic import ValidationError
+
+    from search.study.validation_errors import every_error
+
+    try:
+        return StudySpec.model_validate(raw)
+    except ValidationError as exc:
+        checked.problems += [f"{path}: {line}" for line in every_error(exc, StudySpec)]
+        return None
+
+
+def _section(raw: dict[str, Any], key: str, kind: Any) -> Any:
+    """A part of a study whose whole does not validate, validated alone; None if it fails too
+    (its own error is among the field errors already)."""
+    from pydantic import TypeAdapter, ValidationError
+
+    try:
+        return TypeAdapter(kind).validate_python(raw.get(key, {}) or {})
+    except ValidationError:
+        return None
+
+
+def _data(spec: StudySpec | None, raw: dict[str, Any]) -> str | None:
+    from trainable import DataConfig, prepare
+
+    config = spec.data if spec is not None else _section(raw, "data", DataConfig)
+    if config is None:
+        return None
+    splits = prepare(config)
+    return (
+        f"data: {len(splits.train)} train / {len(splits.val or ())} val / {len(splits.test)} "
+        f"test images, {splits.num_classes} {'tags' if splits.multilabel else 'classes'}"
+    )
+
+
+def _backbones(spec: StudySpec | None, raw: dict[str, Any]) -> str | None:
+    from search.study.spec import ModelSpec
+    from trainable import check_backbone
+
+    if spec is not None:
+        backbones, weights = spec.backbones, spec.model.weights
+    else:
+        model = _section(raw, "model", ModelSpec)
+        choices = ((raw.get("space") or {}).get("backbone") or {}).get("choices")
+        if model is None:
+            return None
+        backbones, weights = [str(c) for c in choices or [model.backbone]], model.weights
+    for backbone in backbones:
+        check_backbone(backbone, weights)
+    return f"backbone: {', '.join(backbones)} (weights: {weights})"
+
+
+def _warm_starts(spec: StudySpec | None, raw: dict[str, Any]) -> str | None:
+    from search.engine.warm_start import read_warm_starts
+
+    if spec is None or not spec.search.warm_start:
+        return None
+    return "; ".join(batch.line() for batch in read_warm_starts(spec))
+
+
+def _storage(spec: StudySpec | None, raw: dict[str, Any]) -> str | None:
+    from search.rundir.storage import check_reachable, shown
+
+    url = spec.storage if spec is not None else raw.get("storage")
+    if not isinstance(url, str) or not url:
+        return None
+    check_reachable(url)
+    return f"storage: {shown(url)} answers"
+
+
+def _ray(spec: StudySpec | None, raw: dict[str, Any]) -> str | None:
+    from search.engine.cluster import check_answers
+
+    address = spec.ray.address if spec is not None else (raw.get("ray") or {}).get("address")
+    if not isinstance(address, str) or not address:
+        return None
+    check_answers(address)
+    return f"ray: {address} answers"
+
+
+class StudyProblems(StudySpecError):
+    """A study file with problems: every one of them, a line each."""
+
+    def __init__(self, problems: list[str]) -> None:
+        self.problems = problems
+        super().__init__("\n".join(problems))
+
+
+__all__ = ["Checked", "StudyProblems", "check_study"]

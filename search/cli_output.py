@@ -1,0 +1,84 @@
+"""What the `hpsearch` commands share: one line (or one a problem) for a user's mistake, and
+the lines a finished run ends with."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import TYPE_CHECKING
+
+import typer
+
+if TYPE_CHECKING:
+    from search.run import RunResult
+    from search.rundir.layout import RunDir
+
+
+@contextmanager
+def user_errors(debug: bool) -> Iterator[None]:
+    """A user's mistake is one line on stderr and exit status 2, unless --debug.
+
+    A search that failed on its own is exit status 1; an interrupted one 130, as for Ctrl-C.
+    """
+    from search.errors import USER_ERRORS, SearchFailed, SearchInterrupted
+
+    try:
+        yield
+    except SearchInterrupted as exc:
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(130) from None
+    except KeyboardInterrupt:
+        typer.echo("interrupted before the search started; nothing was written", err=True)
+        raise typer.Exit(130) from None
+    except USER_ERRORS as exc:
+        if debug:
+            raise
+        for line in str(exc).splitlines():  # a study with several problems: a line each
+            typer.echo(f"error: {line}", err=True)
+        raise typer.Exit(1 if isinstance(exc, SearchFailed) else 2) from None
+
+
+def print_result(result: RunResult, chosen: str = "best") -> None:
+    """The run's last lines, in run.log too; `chosen` names how its refitted trial was picked."""
+    from search.rundir.run_log import append_to_log
+
+    lines = _result_lines(result, chosen)
+    for line in lines:
+        typer.echo(line)
+    append_to_log(result.run_dir, lines)
+
+
+def _result_lines(result: RunResult, chosen: str) -> list[str]:
+    summary, test = result.summary, result.summary.test
+    states = ", ".join(f"{n} {s.lower()}" for s, n in sorted(summary.trials.items()))
+    lines = [f"trials: {states}"]
+    value = f"{summary.metric} {summary.best_value:.4f}"
+    race = summary.race
+    mean = next(
+        (c["mean"] for c in race.get("contenders", []) if c["trial"] == race["winner"]), None
+    )
+    if mean is not None and chosen == "best":  # the race's winner: its mean says more
+        value += f" in the search, {mean:.4f} the mean of {race['repeats']} race runs"
+        chosen = "race winner"
+    lines.append(f"{chosen}: trial {summary.best_trial}, {value}")
+    lines.append(f"test: {test.line()} ({summary.images['test']} images)")
+    return [*lines, f"run directory: {result.run_dir}"]
+
+
+def print_front(run: RunDir) -> None:
+    from search.report.front import front_head, front_rows
+    from search.rundir.resume import load_run_study
+
+    spec, study = load_run_study(run)
+    summary = run.read_summary()
+    rows = front_rows(study, spec, summary.best_trial if summary else None)
+    if not rows:
+        typer.echo("no complete trial with a measured serving cost yet")
+        return
+    head = front_head(spec.search.metric)
+    widths = [max(len(str(c)) for c in column) for column in zip(head, *rows, strict=True)]
+    for row in (head, *rows):
+        typer.echo("  ".join(str(c).ljust(w) for c, w in zip(row, widths, strict=True)).rstrip())
+
+
+__all__ = ["print_front", "print_result", "user_errors"]
