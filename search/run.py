@@ -74,6 +74,7 @@ def run_study(
     from search.engine.serving import measure_serving
     from search.engine.signals import sigterm_as_interrupt
     from search.engine.warm_start import read_warm_starts
+    from search.finished import finished_before
     from search.preflight import checked_inputs, placed
     from search.report.live import Progress
     from search.rundir.lock import RunLock
@@ -87,10 +88,11 @@ def run_study(
         _restart(folder, spec, echo)
     with ExitStack() as stack:
         stack.enter_context(RunLock(folder))
-        log = stack.enter_context(RunLog(folder.run_log))
-        stack.enter_context(log.errors())
+        log = stack.enter_context(RunLog(folder.run_log))  # every line, errors too
         echo = log.tee(None if quiet else echo)
-        terminal = False if verbose or quiet else None  # Ray's tables, or nothing, instead
+        done = finished_before(folder, spec.with_absolute_paths(), echo)  # in seconds
+        if done is not None:
+            return RunResult(folder.path, done, refitted=False)
         warm = read_warm_starts(spec)  # earlier studies: read first, they fail in a second
         splits = checked_inputs(spec, verbose, echo)
         spec = spec.with_absolute_paths()  # as the run directory keeps it
@@ -100,18 +102,16 @@ def run_study(
         stack.enter_context(sigterm_as_interrupt())
         url = folder.storage_url(spec)
         storage = open_storage(url)
-        # Held before anything reads the study's trials: another driver's running trials are
-        # not ours to tell FAIL.
+        # Held before anything reads the trials: another driver's running ones are not ours.
         stack.enter_context(StudyLease(url, spec.name, folder.path, echo=echo))
         opened = _opened(spec, folder, (url, storage), warm, DataInfo.of(splits), echo)
         serving = measure_serving(spec, opened.study, splits.num_classes, splits.image_size, echo)
         if dashboard is not None:
             stack.enter_context(announced_beside(url, dashboard, folder.path, echo))
         stack.callback(report_or_say, folder, spec, opened.study, echo)  # finished or not
-        scale = (len(splits.train) + len(splits.val or ())) / len(splits.train)  # the refit's
-        live = Progress(
-            spec, opened.study, echo, terminal=terminal, log=log.write, refit_scale=scale
-        )
+        terminal = False if verbose or quiet else None  # Ray's tables, or nothing, instead
+        live = Progress(spec, opened.study, echo, terminal=terminal, log=log.write)
+        live.refit_scale = (len(splits.train) + len(splits.val or ())) / len(splits.train)
         progress = stack.enter_context(live)  # lines go above its status area while it shows
         run = _Run(spec, folder, splits, shared, verbose, progress.say, serving)
         return _search_then_refit(run, opened, progress)
@@ -242,7 +242,7 @@ def _refit(
     from search.trials.race import race_standings
 
     config, best = best_config(study, run.spec)
-    existing = finished_results(run.run_dir, best.number)
+    existing = finished_results(run.run_dir, best)
     if existing is not None:
         chosen = "the race's winner" if run.spec.search.select.races else "the best"
         run.echo(

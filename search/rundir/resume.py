@@ -17,6 +17,7 @@ from search.study.spec import StudySpec
 
 if TYPE_CHECKING:
     import optuna
+    from optuna.trial import FrozenTrial
 
 # What must match for old and new trials to be comparable.
 MUST_MATCH = ("name", "data", "model", "space", "fixed", "search.metric", "storage")
@@ -91,10 +92,15 @@ def move_aside(run: RunDir, spec: StudySpec) -> Path | None:
     return target
 
 
-def finished_results(run: RunDir, best_trial: int) -> Summary | None:
-    """The summary of a refit of `best_trial` already in the run directory, if complete."""
+def finished_results(run: RunDir, trial: FrozenTrial) -> Summary | None:
+    """The summary of a refit of `trial` already in the run directory, if complete: the same
+    trial by number, parameters and value (a storage made anew has another trial under the
+    same number, and the refit there is not its)."""
     summary = run.read_summary()
-    return summary if summary is not None and summary.best_trial == best_trial else None
+    if summary is None or summary.best_trial != trial.number:
+        return None
+    same = summary.best_params == trial.params and summary.best_value == trial.value
+    return summary if same else None
 
 
 def _show(value: Any) -> str:

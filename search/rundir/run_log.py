@@ -5,8 +5,7 @@ from __future__ import annotations
 import datetime
 import os
 import threading
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from pathlib import Path
 from typing import TextIO
 
@@ -29,7 +28,9 @@ class RunLog:
         self.write(f"--- hpsearch run, {when}, pid {os.getpid()} ---")
         return self
 
-    def __exit__(self, *exc: object) -> None:
+    def __exit__(self, kind: type[BaseException] | None, error: object, *rest: object) -> None:
+        if isinstance(error, HPSearchError):  # the one line a failed run ends with
+            self.write(f"error: {error}")
         with self._lock:
             if self._file is not None:
                 self._file.close()
@@ -49,15 +50,6 @@ class RunLog:
                 echo(line)
 
         return both
-
-    @contextmanager
-    def errors(self) -> Iterator[None]:
-        """The one line a failed run ends with, kept here too."""
-        try:
-            yield
-        except HPSearchError as exc:
-            self.write(f"error: {exc}")
-            raise
 
 
 def append_to_log(run_dir: Path, lines: list[str]) -> None:

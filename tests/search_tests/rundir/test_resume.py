@@ -61,12 +61,26 @@ def test_restart_with_an_external_storage_is_refused(tmp_path: Path) -> None:
     assert (tmp_path / "study").exists()
 
 
+def _trial(number: int, lr: float = 0.01, value: float = 0.5):
+    from optuna.distributions import FloatDistribution
+    from optuna.trial import create_trial
+
+    trial = create_trial(
+        value=value, params={"lr": lr}, distributions={"lr": FloatDistribution(1e-4, 1e-1)}
+    )
+    trial.number = number
+    return trial
+
+
 def test_finished_results_only_for_the_same_best_trial(tmp_path: Path) -> None:
     run = RunDir(tmp_path)
     for name in ("model.pt", "best_config.yaml", "test_metrics.json"):
         (tmp_path / name).write_text("x")
     run.write_summary(a_summary(best_trial=3))
-    assert finished_results(run, 3) == a_summary(best_trial=3)
-    assert finished_results(run, 4) is None
+    assert finished_results(run, _trial(3)) == a_summary(best_trial=3)
+    assert finished_results(run, _trial(4)) is None
+    # A storage made anew: trial 3 is another configuration now, and the refit is not its.
+    assert finished_results(run, _trial(3, lr=0.02)) is None
+    assert finished_results(run, _trial(3, value=0.6)) is None
     run.model.unlink()  # a refit that died before its weights were written
-    assert finished_results(run, 3) is None
+    assert finished_results(run, _trial(3)) is None
