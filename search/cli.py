@@ -171,11 +171,10 @@ def trials(
         spec, study = load_run_study(RunDir(run_dir))
         frame = trials_frame(study, spec.search.metric)
         if json:  # blanks as null, whole numbers as numbers
-            typer.echo(
-                frame.to_json(
-                    orient="records", indent=2, double_precision=15, escape_forward_slashes=False
-                )
-            )
+            import json as json_module
+
+            rows = json_module.loads(frame.to_json(orient="records", double_precision=15))
+            typer.echo(json_module.dumps(rows, indent=2))
             return
         if "node" in frame:
             frame["node"] = frame["node"].str[

@@ -27,9 +27,7 @@ if TYPE_CHECKING:
     from search.engine.optuna_study import OpenStudy
     from search.engine.serving import Serving
     from search.engine.warm_start import WarmBatch
-    from search.report.dashboard import announced_beside
     from search.report.live import Progress
-    from search.report.page import report_or_say
     from trainable import Splits
 
 Echo = Callable[[str], None]
@@ -90,9 +88,8 @@ def run_study(
         stack.enter_context(RunLock(folder))
         log = stack.enter_context(RunLog(folder.run_log))  # every line, errors too
         echo = log.tee(None if quiet else echo)
-        done = finished_before(folder, spec.with_absolute_paths(), echo)  # in seconds
-        if done is not None:
-            return RunResult(folder.path, done, refitted=False)
+        if (done := finished_before(folder, spec.with_absolute_paths(), echo)) is not None:
+            return RunResult(folder.path, done, refitted=False)  # said in seconds
         warm = read_warm_starts(spec)  # earlier studies: read first, they fail in a second
         splits = checked_inputs(spec, verbose, echo)
         spec = spec.with_absolute_paths()  # as the run directory keeps it
@@ -106,15 +103,32 @@ def run_study(
         stack.enter_context(StudyLease(url, spec.name, folder.path, echo=echo))
         opened = _opened(spec, folder, (url, storage), warm, DataInfo.of(splits), echo)
         serving = measure_serving(spec, opened.study, splits.num_classes, splits.image_size, echo)
-        if dashboard is not None:
-            stack.enter_context(announced_beside(url, dashboard, folder.path, echo))
-        stack.callback(report_or_say, folder, spec, opened.study, echo)  # finished or not
+        _shown(stack, folder, spec, opened.study, (url, dashboard), echo)
         terminal = False if verbose or quiet else None  # Ray's tables, or nothing, instead
         live = Progress(spec, opened.study, echo, terminal=terminal, log=log.write)
         live.refit_scale = (len(splits.train) + len(splits.val or ())) / len(splits.train)
         progress = stack.enter_context(live)  # lines go above its status area while it shows
         run = _Run(spec, folder, splits, shared, verbose, progress.say, serving)
         return _search_then_refit(run, opened, progress)
+
+
+def _shown(
+    stack: ExitStack,
+    folder: RunDir,
+    spec: StudySpec,
+    study: optuna.Study,
+    dashboard: tuple[str, tuple[str, int] | None],
+    echo: Echo,
+) -> None:
+    """The dashboard beside the run where asked (`dashboard`: the storage URL and where to
+    serve), and report.html when it ends, finished or not."""
+    from search.report.dashboard import announced_beside
+    from search.report.page import report_or_say
+
+    url, where = dashboard
+    if where is not None:
+        stack.enter_context(announced_beside(url, where, folder.path, echo))
+    stack.callback(report_or_say, folder, spec, study, echo)
 
 
 def _restart(folder: RunDir, spec: StudySpec, echo: Echo) -> None:
@@ -154,13 +168,14 @@ def _opened(
     from search.engine.optuna_study import open_study
     from search.engine.start import enqueue_portfolio
     from search.engine.warm_start import add_warm_starts
+    from search.report.progress import study_line
     from search.report.study_note import describe_study
 
     url, storage = where
     opened = open_study(spec, storage)
     describe_study(opened.study, spec, data)
     folder.write_spec(spec)
-    echo(_study_line(spec, url))
+    echo(study_line(spec, url))
     add_warm_starts(opened.study, warm, echo)
     enqueue_portfolio(opened.study, spec, echo)
     return opened
@@ -170,17 +185,6 @@ def _timed(step: Callable[..., None], *args: object) -> float:
     started = time.perf_counter()
     step(*args)
     return round(time.perf_counter() - started, 1)
-
-
-def _study_line(spec: StudySpec, url: str) -> str:
-    from search.rundir.storage import shown
-
-    search = spec.search
-    stop = f"{search.trials} trials" if search.budget is None else f"budget {search.stop.shown()}"
-    return (
-        f"study {spec.name}: {stop}, {search.concurrency} at a time, "
-        f"{search.sampler.type} sampler, {search.pruner.type} pruner, storage {shown(url)}"
-    )
 
 
 def _search(run: _Run, opened: OpenStudy, progress: Progress) -> dict[str, Any]:

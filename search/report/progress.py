@@ -28,6 +28,8 @@ if TYPE_CHECKING:
     import optuna
     from optuna.trial import FrozenTrial
 
+    from search.study.spec import StudySpec
+
 
 def format_value(value: Any) -> str:
     if isinstance(value, float):
@@ -82,3 +84,15 @@ def _best(study: optuna.Study) -> str:
 
 def _shorten(text: str, width: int) -> str:
     return text if len(text) <= width else text[: width - 3] + "..."
+
+
+def study_line(spec: StudySpec, url: str) -> str:
+    """The line a run opens with: the study, how it searches, where it is stored."""
+    from search.rundir.storage import shown
+
+    search = spec.search
+    stop = f"{search.trials} trials" if search.budget is None else f"budget {search.stop.shown()}"
+    return (
+        f"study {spec.name}: {stop}, {search.concurrency} at a time, "
+        f"{search.sampler.type} sampler, {search.pruner.type} pruner, storage {shown(url)}"
+    )
