@@ -23,7 +23,7 @@ def test_report_holds_every_section_with_images_embedded(finished) -> None:
     assert any(line == f"report: {result.run_dir / 'report.html'}" for line in lines)
     assert embedded_images(page) == [
         "Optimization history",
-        "Hyperparameter importances",
+        "The trials across their parameters",
         "Parameters against the value",
         "Validation curves of every trial",
         "Pruning",
@@ -32,6 +32,8 @@ def test_report_holds_every_section_with_images_embedded(finished) -> None:
         "Test split: confusion matrix",
     ]
     assert "http" not in page.replace("http-equiv", "")  # self-contained: nothing to fetch
+    # Five trials, too few complete ones for importances to mean anything: said, not drawn.
+    assert "Importances need at least 5 complete trials that differ; this study has" in page
     summary = json.loads((result.run_dir / "summary.json").read_text())
     assert f"#{summary['best_trial']}: val_loss {summary['best_value']:.4f}" in page
     assert (
