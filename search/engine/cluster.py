@@ -160,9 +160,18 @@ def _unreachable(address: str, reason: str) -> ClusterError:
     )
 
 
-def check_answers(address: str | None, seconds: float = 5.0) -> None:
-    """ray.init waits minutes on an address where nothing listens; one TCP connect tells now."""
+# An HTTP/2 client preface and an empty SETTINGS frame: Ray's GCS and client ports speak gRPC,
+# whose server answers with a SETTINGS frame of its own at once.
+_HTTP2_HELLO = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n" + bytes([0, 0, 0, 4, 0, 0, 0, 0, 0])
+
+
+def check_answers(address: str | None, seconds: float | None = None) -> None:
+    """ray.init waits forever on an address that accepts a connection and never answers, and
+    for minutes on one where nothing listens: one connect and one gRPC hello tell within
+    HPSEARCH_CONNECT_SECONDS."""
     import socket
+
+    from search.deadlines import VARIABLE, connect_seconds
 
     if address is None or address == "auto":
         return  # Ray itself answers at once for these
@@ -171,10 +180,24 @@ def check_answers(address: str | None, seconds: float = 5.0) -> None:
         raise ClusterError(
             f"ray.address must be auto, host:port or ray://host:port, got {address!r}"
         )
+    seconds = connect_seconds() if seconds is None else seconds
     try:
-        socket.create_connection((host, int(port)), timeout=seconds).close()
+        with socket.create_connection((host, int(port)), timeout=seconds) as connection:
+            connection.sendall(_HTTP2_HELLO)
+            answer = connection.recv(16)
+    except TimeoutError:
+        raise ClusterError(
+            f"ray.address {address!r} accepts connections but did not answer as Ray does "
+            f"within {seconds:g} s ({VARIABLE}); give a Ray head's address (port 6379, or "
+            "ray://host:10001), or set ray.address: null to run here"
+        ) from None
     except OSError as exc:
         raise _unreachable(address, str(exc.strerror or exc)) from None
+    if len(answer) < 9 or answer[3] != 4:  # not an HTTP/2 SETTINGS frame: not Ray
+        raise ClusterError(
+            f"ray.address {address!r} answers, but not as Ray does (it said "
+            f"{answer[:24]!r}); give a Ray head's address (port 6379, or ray://host:10001)"
+        )
 
 
 class _NativeStderr:

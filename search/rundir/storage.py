@@ -7,6 +7,7 @@ import re
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from search.deadlines import VARIABLE, connect_seconds
 from search.errors import StorageError, first_line
 
 if TYPE_CHECKING:
@@ -37,18 +38,33 @@ def open_storage(url: str) -> optuna.storages.BaseStorage:
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     raw, url = url, expanded(url)
+    problem = malformed(url)
+    if problem is not None:
+        raise StorageError(
+            f"storage {shown(raw)} is not a valid database URL ({problem}); write it as "
+            "dialect://user:password@host:port/database, e.g. postgresql://me@db:5432/studies"
+        )
     try:
         if url.startswith("sqlite:///"):
             return _sqlite(url)
-        storage = optuna.storages.get_storage(url)
+        storage = optuna.storages.RDBStorage(url, engine_kwargs=server_engine_kwargs(url))
         optuna.get_all_study_summaries(storage)  # a round trip: fail now, not mid-search
         return storage
     except Exception as exc:  # sqlalchemy and drivers raise many kinds; all mean the same here
         first = first_line(exc)
         raise StorageError(
             f"storage {shown(raw)} cannot be opened ({type(exc).__name__}: {first}); check the "
-            "URL, that the database server runs and the credentials"
+            f"URL, that the database server runs and the credentials (each connection waits "
+            f"{connect_seconds():g} s: {VARIABLE})"
         ) from None
+
+
+def server_engine_kwargs(url: str) -> dict[str, object]:
+    """A database server that accepts the connection and never answers is given up on after
+    HPSEARCH_CONNECT_SECONDS, not after the driver's minutes."""
+    if url.startswith(("postgresql", "mysql")):
+        return {"connect_args": {"connect_timeout": max(1, round(connect_seconds()))}}
+    return {}
 
 
 def _sqlite(url: str) -> optuna.storages.RDBStorage:
@@ -78,13 +94,26 @@ def _sqlite(url: str) -> optuna.storages.RDBStorage:
 
 
 def shown(url: str) -> str:
-    """The URL with its password masked, for messages and logs."""
+    """The URL with its password masked, for messages and logs (a URL too malformed to parse
+    is masked by hand: user:password@ becomes user:***@)."""
     import sqlalchemy
 
     try:
         return sqlalchemy.engine.make_url(url).render_as_string(hide_password=True)
-    except sqlalchemy.exc.ArgumentError:
-        return url
+    except (sqlalchemy.exc.ArgumentError, ValueError):
+        return re.sub(r"(//[^:/@]*:)[^@]*@", r"\1***@", url)
+
+
+def malformed(url: str) -> str | None:
+    """What makes a storage URL unreadable before any connection (a port that is no number,
+    no database kind), or None."""
+    import sqlalchemy
+
+    try:
+        sqlalchemy.engine.make_url(url).port  # noqa: B018 - the port is parsed on access
+    except (sqlalchemy.exc.ArgumentError, ValueError) as exc:
+        return first_line(exc)
+    return None
 
 
 def check_reachable(url: str) -> None:

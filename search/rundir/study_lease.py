@@ -238,11 +238,12 @@ def _table() -> sqlalchemy.Table:
 def _engine(url: str) -> sqlalchemy.Engine:
     import sqlalchemy
 
-    from search.rundir.storage import expanded
+    from search.rundir.storage import expanded, server_engine_kwargs
 
     url = expanded(url)
-    connect_args = {"timeout": 30} if url.startswith("sqlite") else {}
-    return sqlalchemy.create_engine(url, connect_args=connect_args, pool_pre_ping=True)
+    if url.startswith("sqlite"):
+        return sqlalchemy.create_engine(url, connect_args={"timeout": 30}, pool_pre_ping=True)
+    return sqlalchemy.create_engine(url, pool_pre_ping=True, **server_engine_kwargs(url))
 
 
 def _create_table(engine: sqlalchemy.Engine) -> None:
