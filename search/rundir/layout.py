@@ -24,8 +24,11 @@ Every file is written to a temporary name and renamed, so a crash never leaves h
 
 from __future__ import annotations
 
+import errno
 import json
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -213,18 +216,42 @@ class RunDir:
         return pd.read_csv(path).to_dict("records") if path.is_file() else []
 
 
-def write_text(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
+@contextmanager
+def replacing(path: Path) -> Iterator[Path]:
+    """A temporary name to write `path` under, renamed onto it when the block ends: a crash
+    never leaves half a file. A write that fails (a full disk, a folder gone read-only) removes
+    the temporary file and is one line; what is already there stays as it was."""
     temporary = path.with_name(f".{path.name}.tmp")
-    temporary.write_text(text)
-    os.replace(temporary, path)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        yield temporary
+        os.replace(temporary, path)
+    except OSError as exc:
+        temporary.unlink(missing_ok=True)
+        raise RunDirError(_unwritten(path, exc)) from None
+    except BaseException:
+        temporary.unlink(missing_ok=True)
+        raise
+
+
+def _unwritten(path: Path, exc: OSError) -> str:
+    why = exc.strerror or str(exc)
+    if exc.errno == errno.ENOSPC:
+        return (
+            f"no space left on the device writing {path}; free some and run again: finished "
+            "trials are kept in the storage and the run resumes"
+        )
+    return f"{path} cannot be written ({why}); fix that and run again: finished trials are kept"
+
+
+def write_text(path: Path, text: str) -> None:
+    with replacing(path) as temporary:
+        temporary.write_text(text)
 
 
 def write_bytes(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(f".{path.name}.tmp")
-    temporary.write_bytes(data)
-    os.replace(temporary, path)
+    with replacing(path) as temporary:
+        temporary.write_bytes(data)
 
 
 def write_json(path: Path, data: Any) -> None:

@@ -12,6 +12,7 @@ import os
 import socket
 import sys
 import time
+from pathlib import Path
 from types import TracebackType
 from typing import IO
 
@@ -34,8 +35,11 @@ class RunLock:
 
     def __enter__(self) -> RunLock:
         self.created = not self.run_dir.exists()
-        self.run_dir.mkdir(parents=True, exist_ok=True)
-        handle = open(self.path, "a+")
+        try:
+            self.run_dir.mkdir(parents=True, exist_ok=True)
+            handle = open(self.path, "a+")
+        except OSError as exc:
+            raise RunDirError(_unusable(self.run_dir, exc)) from None
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
@@ -80,6 +84,18 @@ class RunLock:
             for name in left:
                 (self.run_dir / name).unlink()
             self.run_dir.rmdir()
+
+
+def _unusable(run_dir: Path, exc: OSError) -> str:
+    """Why a run directory cannot be made or written, in one line."""
+    if run_dir.is_file():
+        why = "is a file"
+    elif any(parent.is_file() for parent in run_dir.parents):
+        file = next(parent for parent in run_dir.parents if parent.is_file())
+        why = f"lies under {file}, which is a file"
+    else:
+        why = f"cannot be written ({exc.strerror or exc})"
+    return f"run directory {run_dir} {why}; give --run-dir a folder you can write to"
 
 
 def _describe(text: str) -> str:

@@ -3,7 +3,8 @@ use it. `RunDir` (layout.py) names the files; this module fills them."""
 
 from __future__ import annotations
 
-import os
+import errno
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -16,6 +17,7 @@ from search.rundir.layout import (
     RunDir,
     Summary,
     TestScores,
+    replacing,
     write_bytes,
     write_json,
     write_text,
@@ -102,6 +104,23 @@ def _chosen_epochs(trial: optuna.trial.FrozenTrial) -> dict[str, Any]:
     return {} if chosen is None else {"epochs": chosen}
 
 
+def save_model(path: Path, payload: dict[str, Any]) -> None:
+    """model.pt, written whole or not at all (a full disk is one line, nothing left behind)."""
+    import torch
+
+    with replacing(path) as temporary:
+        try:
+            torch.save(payload, temporary)
+        except RuntimeError as exc:  # torch's zip writer says "file write failed" for ENOSPC
+            raise OSError(errno.ENOSPC if _full(temporary) else errno.EIO, str(exc)) from exc
+
+
+def _full(path: Path) -> bool:
+    """Whether the device holding `path` has no room left (torch does not say so itself)."""
+    usage = shutil.disk_usage(path.parent)
+    return usage.free < 1024 * 1024
+
+
 def write_trials(run: RunDir, study: optuna.Study, metric: str) -> None:
     write_text(run.trials_csv, trials_frame(study, metric).to_csv(index=False))
 
@@ -117,7 +136,6 @@ def write_results(
 ) -> Summary:
     """Everything after the refit: best config, weights, test metrics, curves, summary."""
     import pandas as pd
-    import torch
 
     from search.trials.race import race_standings
 
@@ -132,10 +150,8 @@ def write_results(
         "refit_epochs": refit.config.epochs,
         **data.model_dump(),
     }
-    temporary = run.model.with_name(f".{run.model.name}.tmp")
     fitted = refit.fitted
-    torch.save({"state_dict": fitted.state_dict, "meta": meta}, temporary)
-    os.replace(temporary, run.model)
+    save_model(run.model, {"state_dict": fitted.state_dict, "meta": meta})
     write_bytes(run.model_onnx, fitted.onnx)
     write_json(run.test_metrics, fitted.test.to_dict())
     write_text(run.history, pd.DataFrame(fitted.history).to_csv(index=False))
