@@ -12,6 +12,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, Protocol
 
+import numpy as np
 import torch
 from PIL import Image, UnidentifiedImageError
 from torchvision.transforms.v2 import functional as F
@@ -29,10 +30,28 @@ class Images(Protocol):
     def subset(self, indices: Sequence[int]) -> Images: ...
 
 
+def as_rgb(image: Image.Image) -> Image.Image:
+    """8-bit RGB of any PNG, TIFF or JPEG mode. Pillow's own RGB conversion clips 16-bit and
+    32-bit grey to 255 (an image of them all white), so those are scaled to 8 bits first; a
+    palette with transparency goes by RGBA, as Pillow asks."""
+    if image.mode in ("I;16", "I;16L", "I;16B", "I;16N", "I"):
+        wide = np.asarray(image, dtype=np.float64)
+        top = 65535.0 if image.mode.startswith("I;16") or wide.max() <= 65535 else wide.max()
+        image = Image.fromarray(np.clip(wide / top * 255.0 + 0.5, 0, 255).astype(np.uint8))
+    elif image.mode == "F":  # floating-point grey: its own range
+        wide = np.asarray(image, dtype=np.float64)
+        low, high = float(wide.min()), float(wide.max())
+        scaled = (wide - low) / (high - low or 1.0) * 255.0
+        image = Image.fromarray(scaled.astype(np.uint8))
+    elif image.mode == "P" and "transparency" in image.info:
+        image = image.convert("RGBA")
+    return image.convert("RGB")
+
+
 def to_square(image: Image.Image | torch.Tensor, size: int) -> torch.Tensor:
     """Resize the shorter side to `size`, centre-crop a square, as 3-channel uint8 CHW."""
     if isinstance(image, Image.Image):
-        image = F.pil_to_tensor(image.convert("RGB"))
+        image = F.pil_to_tensor(as_rgb(image))
     if image.shape[-3] == 1:
         image = image.expand(3, *image.shape[-2:]) if image.ndim == 3 else image.repeat(1, 3, 1, 1)
     image = F.resize(image, size, antialias=True)

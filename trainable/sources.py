@@ -95,9 +95,9 @@ def _imagefolder(cfg: ImageFolderData) -> tuple[dict[str, Pool], list[str], list
         raise DataError(
             f"data.root {shown_path(root)} {what}; point it at a folder of class folders"
         )
-    folders = _subfolders(root)
-    presplit = bool(folders) and "train" in folders and set(folders) <= set(SPLIT_FOLDERS)
     notes: list[str] = []
+    folders = _subfolders(root, notes)
+    presplit = bool(folders) and "train" in folders and set(folders) <= set(SPLIT_FOLDERS)
     if not presplit:
         classes = _class_names(root, folders)
         return {"all": _scan(root, classes, cfg, notes)}, classes, notes
@@ -114,8 +114,25 @@ def _imagefolder(cfg: ImageFolderData) -> tuple[dict[str, Pool], list[str], list
     return pools, classes, notes
 
 
-def _subfolders(folder: Path) -> list[str]:
-    return sorted(p.name for p in folder.iterdir() if p.is_dir() and not p.name.startswith("."))
+def _subfolders(folder: Path, notes: list[str] | None = None) -> list[str]:
+    """The class (or split) folders: hidden ones and links back into the tree left out (a
+    `loop -> .` link would be a class holding every image again, under the wrong label)."""
+    names = []
+    for path in sorted(folder.iterdir()):
+        if not path.is_dir() or path.name.startswith("."):
+            continue
+        if path.is_symlink() and _loops(path, folder):
+            if notes is not None:
+                notes.append(f"skipped {path}: a link back to {path.resolve()}, not a class")
+            continue
+        names.append(path.name)
+    return names
+
+
+def _loops(link: Path, folder: Path) -> bool:
+    """A link to `folder` itself, to a folder above it, or to one inside it."""
+    target, here = link.resolve(), folder.resolve()
+    return target == here or target in here.parents or here in target.parents
 
 
 def _class_names(root: Path, folders: list[str]) -> list[str]:

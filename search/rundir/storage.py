@@ -75,7 +75,11 @@ def _sqlite(url: str) -> optuna.storages.RDBStorage:
     import sqlalchemy
 
     database = Path(url.removeprefix("sqlite:///"))
-    database.parent.mkdir(parents=True, exist_ok=True)
+    if not database.parent.is_dir():  # made here, it would sit outside any run directory
+        raise StorageError(
+            f"storage {url}: its folder {database.parent} does not exist; create it, or leave "
+            "storage: out to keep the study in the run directory"
+        )
     # Opening creates Optuna's tables when they are missing; two processes doing that at once
     # (a run starting, `hpsearch trials` or the dashboard) collide, so they take turns.
     with open(database.with_name(database.name + ".lock"), "a") as turn:

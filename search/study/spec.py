@@ -188,7 +188,21 @@ class StudySpec(_Frozen):
 
 
 class _Loader(yaml.SafeLoader):
-    """YAML 1.2 floats: PyYAML reads `1e-3` (no dot) as a string, as YAML 1.1 did."""
+    """YAML 1.2 floats: PyYAML reads `1e-3` (no dot) as a string, as YAML 1.1 did. A key given
+    twice in one mapping is an error: PyYAML keeps the last and drops the first silently."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        seen: dict[Any, yaml.Node] = {}
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)  # type: ignore[no-untyped-call]
+            if key in seen:
+                first = seen[key].start_mark.line + 1
+                raise yaml.constructor.ConstructorError(
+                    problem=f"{key} is given twice (first on line {first}); keep one",
+                    problem_mark=key_node.start_mark,
+                )
+            seen[key] = key_node
+        return super().construct_mapping(node, deep=deep)
 
 
 _Loader.add_implicit_resolver(

@@ -257,3 +257,50 @@ def test_a_validation_split_given_as_a_folder_is_never_reshuffled(
     root = image_tree({"cat": 4, "dog": 4}, splits=("train", "val", "test"))
     splits = prepare(ImageFolderData(source="imagefolder", root=root, image_size=8))
     assert not splits.carved_val and splits.reshuffled(5) is splits
+
+
+def test_16_bit_and_palette_pngs_keep_their_pictures(tmp_path) -> None:
+    """Pillow's RGB conversion clips 16-bit grey to white: a dataset of such PNGs would train on
+    identical images at chance, with no word."""
+    import numpy as np
+    from PIL import Image
+
+    from trainable.images import read_image
+
+    ramp = np.linspace(0, 65535, 64 * 64).reshape(64, 64).astype(np.uint16)
+    Image.fromarray(ramp).save(tmp_path / "grey16.png")
+    assert Image.open(tmp_path / "grey16.png").mode == "I;16"
+    grey = read_image(tmp_path / "grey16.png", 64).float()
+    assert grey.std() > 60 and 120 < grey.mean() < 135  # a ramp from black to white
+    assert grey[0, 0, 0] < 5 and grey[0, -1, -1] > 250
+    indices = (np.arange(64 * 64).reshape(64, 64) // 1024).astype(np.uint8)  # 4 bands
+    palette = Image.fromarray(indices, mode="P")
+    palette.putpalette([255, 0, 0, 0, 255, 0, 0, 0, 255, 255, 255, 0] + [0] * 756)
+    palette.info["transparency"] = 3
+    palette.save(tmp_path / "palette.png")
+    colours = read_image(tmp_path / "palette.png", 64)
+    assert colours[:, 0, 0].tolist() == [255, 0, 0] and colours[:, 63, 0].tolist() == [255, 255, 0]
+
+
+def test_a_link_back_into_the_data_folder_is_no_class(tmp_path) -> None:
+    """`loop -> .` at the data root: a class of its own holding every image again, under the
+    wrong label, unless it is left out (and said so)."""
+    from PIL import Image
+
+    from trainable import ImageFolderData, prepare
+
+    root = tmp_path / "photos"
+    for name in ("cat", "dog"):
+        (root / name).mkdir(parents=True)
+        for i in range(6):
+            Image.new("RGB", (8, 8), (40 * i, 0, 0)).save(root / name / f"{i}.png")
+    (root / "loop").symlink_to(".")
+    (root / "cat" / "back").symlink_to("..")
+    splits = prepare(
+        ImageFolderData(
+            source="imagefolder", root=root, image_size=8, val_fraction=0.25, test_fraction=0.25
+        )
+    )
+    assert list(splits.classes) == ["cat", "dog"]
+    assert len(splits.train) + len(splits.val) + len(splits.test) == 12
+    assert any(f"skipped {root / 'loop'}: a link back to" in note for note in splits.notes)

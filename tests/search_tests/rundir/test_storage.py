@@ -42,3 +42,13 @@ def test_a_variable_in_the_storage_url_is_read_from_the_environment(tmp_path, mo
     monkeypatch.setenv("HPSEARCH_TEST_DIR", str(tmp_path))
     optuna.create_study(study_name="s", storage=open_storage(url))
     assert (tmp_path / "optuna.db").is_file()
+
+
+def test_a_sqlite_file_in_a_folder_that_does_not_exist_is_refused(tmp_path) -> None:
+    from search.errors import StorageError
+    from search.rundir.storage import open_storage
+
+    url = f"sqlite:///{tmp_path}/nowhere/optuna.db"
+    with pytest.raises(StorageError, match=r"its folder .*/nowhere does not exist; create it"):
+        open_storage(url)
+    assert not (tmp_path / "nowhere").exists()  # nothing made outside a run directory

@@ -274,3 +274,15 @@ def test_a_saved_study_with_every_option_at_its_default_still_loads() -> None:
         }
     )
     assert parse_study_spec(raw).search.pruner.type == "successive_halving"
+
+
+def test_a_key_given_twice_is_named_not_dropped(tmp_path) -> None:
+    """PyYAML keeps the second `search:` and drops the first without a word."""
+    path = tmp_path / "study.yaml"
+    path.write_text("name: x\nsearch:\n  trials: 3\nspace: {}\nsearch:\n  trials: 5\n")
+    with pytest.raises(StudySpecError) as error:
+        load_study_spec(path)
+    assert str(error.value) == (
+        f"{path} line 5, column 1: not valid YAML: search is given twice (first on line 2); "
+        "keep one"
+    )
