@@ -4,6 +4,7 @@ use it. `RunDir` (layout.py) names the files; this module fills them."""
 from __future__ import annotations
 
 import errno
+import gc
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
@@ -112,7 +113,9 @@ def save_model(path: Path, payload: dict[str, Any]) -> None:
         try:
             torch.save(payload, temporary)
         except RuntimeError as exc:  # torch's zip writer says "file write failed" for ENOSPC
-            raise OSError(errno.ENOSPC if _full(temporary) else errno.EIO, str(exc)) from exc
+            full = _full(temporary)
+            gc.collect()  # the writer torch dropped still holds the file open
+            raise OSError(errno.ENOSPC if full else errno.EIO, str(exc)) from exc
 
 
 def _full(path: Path) -> bool:
