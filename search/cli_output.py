@@ -9,6 +9,8 @@ from typing import TYPE_CHECKING
 
 import typer
 
+from trainable import counted
+
 if TYPE_CHECKING:
     from search.run import RunResult
     from search.rundir.layout import RunDir
@@ -61,7 +63,7 @@ def _result_lines(result: RunResult, chosen: str) -> list[str]:
         value += f" in the search, {mean:.4f} the mean of {race['repeats']} race runs"
         chosen = "race winner"
     lines.append(f"{chosen}: trial {summary.best_trial}, {value}")
-    lines.append(f"test: {test.line()} ({summary.images['test']} images)")
+    lines.append(f"test: {test.line()} ({counted(summary.images['test'], 'image')})")
     return [*lines, f"run directory: {result.run_dir}"]
 
 

@@ -15,6 +15,7 @@ from pathlib import Path
 from search.errors import RunDirError
 from search.run import RunResult
 from search.rundir.layout import DataInfo, RunDir
+from trainable import counted
 
 
 def refit_trial(
@@ -63,9 +64,8 @@ def refit_trial(
         splits = checked_inputs(spec, verbose, echo)
         shared = share(splits)
         spec = placed(spec, shared, echo)
-        echo(
-            f"refit: trial {number} on train + val, then the test split ({len(splits.test)} images)"
-        )
+        test = counted(len(splits.test), "image")
+        echo(f"refit: trial {number} on train + val, then the test split ({test})")
         started = time.perf_counter()
         config = trial_config(trial, spec)
         refit = refit_best(config, trial, spec, shared, echo, on_epoch=_epoch_line(echo))

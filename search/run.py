@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 from search.errors import SearchFailed, SearchInterrupted
 from search.rundir.layout import DataInfo, RunDir, Summary
 from search.study.spec import StudySpec
+from trainable import counted
 
 if TYPE_CHECKING:
     import optuna
@@ -262,7 +263,7 @@ def _refit(
     splits = run.splits
     run.echo(
         f"refit: trial {best.number} on train + val, then the test split "
-        f"({len(splits.test)} images)"
+        f"({counted(len(splits.test), 'image')})"
     )
     started = time.perf_counter()
     progress.refit_of(best)

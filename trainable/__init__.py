@@ -27,6 +27,7 @@ from trainable.errors import (
     DivergedError,
     ModelError,
     TrainableError,
+    counted,
     did_you_mean,
     shown_path,
 )
@@ -77,6 +78,7 @@ __all__ = [
     "TrainableError",
     "build_model",
     "check_backbone",
+    "counted",
     "did_you_mean",
     "evaluate",
     "forward",

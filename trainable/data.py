@@ -21,7 +21,7 @@ import torch
 
 from trainable import sources
 from trainable.config import DataConfig
-from trainable.errors import DataError
+from trainable.errors import DataError, counted
 from trainable.images import (
     FileImages,
     Images,
@@ -162,7 +162,7 @@ def _split_tags(
     for name, fraction in (("val", val_fraction), ("test", test_fraction)):
         if round(fraction * n) < 1:
             raise DataError(
-                f"data.{name}_fraction={fraction} of {n} images leaves no {name} image; "
+                f"data.{name}_fraction={fraction} of {counted(n, 'image')} leaves no {name} image; "
                 f"raise {name}_fraction or add images"
             )
     fractions = (1 - val_fraction - test_fraction, val_fraction, test_fraction)
@@ -177,7 +177,7 @@ def _tags_missing_from_splits(splits: tuple[Split, ...], tags: Sequence[str]) ->
         per_split = [int(c[index]) for c in counts]
         if 0 in per_split:
             notes.append(
-                f"tag {tag!r} has {sum(per_split)} images, too few for every split "
+                f"tag {tag!r} has {counted(sum(per_split), 'image')}, too few for every split "
                 f"(train {per_split[0]}, val {per_split[1]}, test {per_split[2]})"
             )
     return notes
@@ -248,8 +248,9 @@ def stratified_indices(
     carved = math.ceil(fraction * n)
     if carved < k or n - carved < k:
         raise DataError(
-            f"data.{split_name}_fraction={fraction} of {n} images gives {carved} {split_name} "
-            f"images for {k} classes; every split needs one image per class: "
+            f"data.{split_name}_fraction={fraction} of {counted(n, 'image')} gives {carved} "
+            f"{split_name} {'image' if carved == 1 else 'images'} for {k} classes; every split "
+            "needs one image per class: "
             f"{'raise' if carved < k else 'lower'} {split_name}_fraction or add images"
         )
     positions = np.arange(n) if base is None else np.asarray(base)
@@ -265,9 +266,9 @@ def _check_class_sizes(labels: np.ndarray, classes: Sequence[str], pool: str, mi
         if counts.get(index, 0) < minimum:
             where = "" if pool == "all" else f" in the {pool} split"
             raise DataError(
-                f"class {name!r} has {counts.get(index, 0)} images{where}; each class needs at "
-                f"least {minimum} there, one for each split carved from it: add images or "
-                "remove the class"
+                f"class {name!r} has {counted(counts.get(index, 0), 'image')}{where}; each class "
+                f"needs at least {minimum} there, one for each split carved from it: add images "
+                "or remove the class"
             )
 
 

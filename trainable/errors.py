@@ -30,6 +30,11 @@ class DivergedError(TrainableError):
         )
 
 
+def counted(n: int, noun: str) -> str:
+    """'1 image', '2 images': a count for a message."""
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
+
+
 def shown_path(path: Path | str) -> str:
     """A path for an error: as written, and where a relative one resolved to (it is read from
     the folder the command runs in, which may not be the one the study file is in)."""

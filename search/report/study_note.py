@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from search.report.progress import format_value
 from search.study.params import CategoricalParam, FloatParam
+from trainable import counted
 
 if TYPE_CHECKING:
     import optuna
@@ -74,7 +75,7 @@ def describe_param(param: Any) -> str:
 def _result(summary: Summary) -> str:
     return (
         f"trial {summary.best_trial} refitted on train + val; test {summary.test.line()} "
-        f"({summary.images['test']} images)"
+        f"({counted(summary.images['test'], 'image')})"
     )
 
 

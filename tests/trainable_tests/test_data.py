@@ -304,3 +304,21 @@ def test_a_link_back_into_the_data_folder_is_no_class(tmp_path) -> None:
     assert list(splits.classes) == ["cat", "dog"]
     assert len(splits.train) + len(splits.val) + len(splits.test) == 12
     assert any(f"skipped {root / 'loop'}: a link back to" in note for note in splits.notes)
+
+
+def test_one_image_is_one_image(tmp_path) -> None:
+    from PIL import Image
+
+    from trainable import DataError, ImageFolderData, counted, prepare
+
+    assert (counted(1, "image"), counted(2, "image"), counted(0, "image")) == (
+        "1 image",
+        "2 images",
+        "0 images",
+    )
+    for name, n in (("cat", 6), ("dog", 1)):
+        (tmp_path / name).mkdir()
+        for i in range(n):
+            Image.new("RGB", (8, 8)).save(tmp_path / name / f"{i}.png")
+    with pytest.raises(DataError, match=r"class 'dog' has 1 image; each class needs"):
+        prepare(ImageFolderData(source="imagefolder", root=tmp_path, image_size=8))
