@@ -197,7 +197,7 @@ def _load(pool: sources.Pool, in_memory: bool, cfg: DataConfig, notes: list[str]
         raise DataError(
             f"cannot read image {first}; delete or replace it, or set data.on_bad_file: skip"
         )
-    notes.append(f"skipped {len(failures)} unreadable images, e.g. {first}")
+    notes.append(f"skipped {counted(len(failures), 'unreadable image')}, e.g. {first}")
     bad = {i for i, _ in failures}
     keep = [i for i in range(len(pool.labels)) if i not in bad]
     # A decoded tensor already lacks the failures; lazy images still list them.

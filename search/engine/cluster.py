@@ -134,11 +134,20 @@ def data_unreadable_here(splits: Splits) -> str | None:
     every node that runs trials must see the data folder at the same path)."""
     import socket
 
+    import ray
+
     from search.trials.attrs import NODE
 
     path = splits.unreadable_here()
     if path is None:
         return None
+    alive = [n for n in ray.nodes() if n.get("Alive")] if ray.is_initialized() else []
+    if len(alive) <= 1:  # one machine: the folder the driver listed has gone since
+        return (
+            f"{path} is not readable any more on {socket.gethostname()}: was the data folder "
+            "moved or deleted while the search ran? put it back and run again (finished "
+            "trials are kept)"
+        )
     return (
         f"{path} is not readable on Ray node {placement()[NODE][:8]} ({socket.gethostname()}); "
         "put the data folder at the same path on every node (a shared filesystem), or make "

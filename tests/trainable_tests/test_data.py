@@ -149,7 +149,7 @@ def test_corrupt_image_is_skipped_with_a_note(
         ImageFolderData(source="imagefolder", root=root, image_size=8, in_memory_mib=in_memory_mib)
     )
     assert len(splits.train) + len(splits.val) + len(splits.test) == 13
-    assert any("skipped 1 unreadable images" in n and "broken.png" in n for n in splits.notes)
+    assert any("skipped 1 unreadable image," in n and "broken.png" in n for n in splits.notes)
 
 
 def test_corrupt_image_is_an_error_when_asked(image_tree: Callable[..., Path]) -> None:

@@ -98,3 +98,27 @@ def test_trials_that_fit_no_node_are_refused_before_they_start() -> None:
         cluster.check_fits(needs(cpus=2), TWO_SMALL_NODES)
     with pytest.raises(ClusterError, match=r"resources.gpus_per_trial 1 fits no node"):
         cluster.check_fits(needs(gpus=1), TWO_SMALL_NODES)
+
+
+def test_a_data_folder_gone_on_one_machine_is_said_so(tmp_path) -> None:
+    """On one machine the data folder cannot be 'at another path on another node': it moved
+    or was deleted while the search ran."""
+    import shutil
+
+    from PIL import Image
+
+    from trainable import ImageFolderData, prepare
+
+    for name in ("cat", "dog"):
+        (tmp_path / "photos" / name).mkdir(parents=True)
+        for i in range(6):
+            Image.new("RGB", (8, 8)).save(tmp_path / "photos" / name / f"{i}.png")
+    data = ImageFolderData(
+        source="imagefolder", root=tmp_path / "photos", image_size=8, in_memory_mib=0
+    )
+    splits = prepare(data)
+    assert cluster.data_unreadable_here(splits) is None
+    shutil.rmtree(tmp_path / "photos")
+    reason = cluster.data_unreadable_here(splits)
+    assert "is not readable any more on " in reason and "moved or deleted while" in reason
+    assert "every node" not in reason
