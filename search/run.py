@@ -77,7 +77,7 @@ def run_study(
     from search.preflight import checked_inputs, placed
     from search.report.live import Progress
     from search.rundir.lock import RunLock
-    from search.rundir.resume import check_resumable
+    from search.rundir.resume import check_resumable, check_study_kept
     from search.rundir.run_log import RunLog
     from search.rundir.storage import open_storage
     from search.rundir.study_lease import StudyLease
@@ -100,6 +100,7 @@ def run_study(
         stack.enter_context(sigterm_as_interrupt())
         url = folder.storage_url(spec)
         storage = open_storage(url)
+        check_study_kept(folder, spec, storage)  # a storage made anew would start over
         # Held before anything reads the trials: another driver's running ones are not ours.
         stack.enter_context(StudyLease(url, spec.name, folder.path, echo=echo))
         opened = _opened(spec, folder, (url, storage), warm, DataInfo.of(splits), echo)

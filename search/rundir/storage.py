@@ -52,6 +52,12 @@ def open_storage(url: str) -> optuna.storages.BaseStorage:
         return storage
     except Exception as exc:  # sqlalchemy and drivers raise many kinds; all mean the same here
         first = first_line(exc)
+        if url.startswith("sqlite:///"):  # a file here, not a server: damaged, not unreachable
+            raise StorageError(
+                f"storage file {url.removeprefix('sqlite:///')} cannot be read as an Optuna "
+                f"storage ({type(exc).__name__}: {first}); it is damaged: restore it from a "
+                "backup, or move it aside and run again to start the study over"
+            ) from None
         raise StorageError(
             f"storage {shown(raw)} cannot be opened ({type(exc).__name__}: {first}); check the "
             f"URL, that the database server runs and the credentials (each connection waits "
