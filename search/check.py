@@ -75,16 +75,21 @@ def _section(raw: dict[str, Any], key: str, kind: Any) -> Any:
 
 
 def _data(spec: StudySpec | None, raw: dict[str, Any]) -> str | None:
+    from search.study.pointless import pointless_settings
     from trainable import DataConfig, prepare
 
     config = spec.data if spec is not None else _section(raw, "data", DataConfig)
     if config is None:
         return None
     splits = prepare(config)
-    return (
+    found = (
         f"data: {len(splits.train)} train / {len(splits.val or ())} val / {len(splits.test)} "
         f"test images, {splits.num_classes} {'tags' if splits.multilabel else 'classes'}"
     )
+    if spec is None:
+        return found
+    warnings = pointless_settings(spec, len(splits.train))
+    return "\n  ".join([found, *(f"warning: {line}" for line in warnings)])
 
 
 def _backbones(spec: StudySpec | None, raw: dict[str, Any]) -> str | None:

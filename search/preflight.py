@@ -32,10 +32,12 @@ def placed(spec: StudySpec, shared: ObjectRef, echo: Echo) -> StudySpec:
     return spec
 
 
-def checked_inputs(spec: StudySpec, verbose: bool, echo: Echo) -> Splits:
-    """Data, model, storage and Ray, each failing with one line before any trial starts."""
+def checked_inputs(spec: StudySpec, verbose: bool, echo: Echo, *, search: bool = True) -> Splits:
+    """Data, model, storage and Ray, each failing with one line before any trial starts; with
+    `search`, a warning line for each setting that would make pruning or batching do nothing."""
     from search.engine.cluster import start_ray
     from search.rundir.storage import check_reachable
+    from search.study.pointless import pointless_settings
     from trainable import build_model, prepare
 
     splits = prepare(spec.data)
@@ -46,6 +48,8 @@ def checked_inputs(spec: StudySpec, verbose: bool, echo: Echo) -> Splits:
     )
     for note in splits.notes:
         echo(f"data: {note}")
+    for line in pointless_settings(spec, len(splits.train)) if search else []:
+        echo(f"warning: {line}")
     for backbone in spec.backbones:  # each one's weights at hand, before any trial
         build_model(backbone, spec.model.weights, splits.num_classes, dropout=0.0)
     if spec.storage:

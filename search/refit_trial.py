@@ -61,7 +61,7 @@ def refit_trial(
         echo(f"trial {number} is refitted already: {target}")
         return RunResult(target.path, existing, refitted=False)
     with RunLock(run):
-        splits = checked_inputs(spec, verbose, echo)
+        splits = checked_inputs(spec, verbose, echo, search=False)
         shared = share(splits)
         spec = placed(spec, shared, echo)
         test = counted(len(splits.test), "image")

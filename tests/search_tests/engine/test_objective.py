@@ -58,10 +58,11 @@ def test_objective_lets_other_errors_raise_for_a_retry(monkeypatch, fake_reports
         module.objective({}, splits=prepare(spec.data), spec=spec)
 
 
-def test_a_node_that_cannot_read_the_data_fails_the_trial_in_one_line(
+def test_a_data_folder_gone_fails_the_trial_in_one_line(
     monkeypatch, fake_reports, image_tree
 ) -> None:
-    """On a cluster, a node where the data folder is not mounted: named, path and node."""
+    """The data folder gone from under a running search, on one machine: named, with the
+    path, as moved or deleted (on a cluster: the node without it, data_unreadable_here)."""
     import shutil
 
     from search.engine import objective as module
@@ -71,11 +72,11 @@ def test_a_node_that_cannot_read_the_data_fails_the_trial_in_one_line(
     data = {"source": "imagefolder", "root": str(root), "image_size": 16, "in_memory_mib": 0}
     spec = parse_study_spec({**tiny_study(), "data": data})
     splits = prepare(spec.data)
-    shutil.rmtree(root)  # as on a node that never had it
+    shutil.rmtree(root)  # deleted while the search ran
     module.objective({}, splits=splits, spec=spec)
     (report,) = fake_reports
     assert report["failed"].startswith(f"DataError: {splits.train.images.paths[0]} is not ")
-    assert f"readable on Ray node {report[NODE][:8]}" in report["failed"]
+    assert "moved or deleted while the search ran" in report["failed"]
     assert "\n" not in report["failed"]
 
 
