@@ -136,24 +136,32 @@ def refit_best(
             f"F{config.beta:g} was highest (the trial ran at {trial_threshold:.3g})"
         )
     cpus, gpus = refit_resources(spec, node_resources())
-    # Two threads: `progress` answers while `fit` trains.
-    refitter = ray.remote(num_cpus=cpus, num_gpus=gpus, max_concurrency=2)(_Refitter).remote()
-    try:
-        where = _placed(refitter, cpus, gpus, echo, give_up_s)
-        fitted = refitter.fit.remote(config, splits, cpus, (trial_threshold,))
-        result = _watched(refitter, fitted, config.epochs, on_epoch)
-    except ray.exceptions.RayActorError as exc:
-        reason = first_line(exc, type(exc).__name__)
-        raise ClusterError(
-            f"refit: its Ray worker died ({reason}); the search is kept, run the same "
-            "command again to refit"
-        ) from None
-    except ray.exceptions.RayTaskError as exc:  # a user's mistake (data, model) is one line
-        if isinstance(exc.cause, TrainableError):
-            raise exc.cause from None
-        raise
-    finally:
-        ray.kill(refitter)
+    attempts = 1 + spec.search.retries  # a worker that dies gets what a trial gets: a retry
+    for attempt in range(1, attempts + 1):
+        # Two threads: `progress` answers while `fit` trains.
+        actor = ray.remote(num_cpus=cpus, num_gpus=gpus, max_concurrency=2)(_Refitter)
+        refitter = actor.remote()
+        try:
+            where = _placed(refitter, cpus, gpus, echo, give_up_s)
+            fitted = refitter.fit.remote(config, splits, cpus, (trial_threshold,))
+            result = _watched(refitter, fitted, config.epochs, on_epoch)
+            break
+        except ray.exceptions.RayActorError as exc:
+            reason = first_line(exc, type(exc).__name__)
+            if attempt == attempts:
+                raise ClusterError(
+                    f"refit: its Ray worker died ({reason}), {attempts} times; the search is "
+                    "kept, run the same command again to refit"
+                ) from None
+            echo(
+                f"refit: its Ray worker died ({reason}); trying again ({attempt + 1} of {attempts})"
+            )
+        except ray.exceptions.RayTaskError as exc:  # a user's mistake (data, model) is one line
+            if isinstance(exc.cause, TrainableError):
+                raise exc.cause from None
+            raise
+        finally:
+            ray.kill(refitter)
     asked = amount(cpus, "CPU") + (f", {amount(gpus, 'GPU')}" if gpus else "")
     where = {**where, "resources": asked}
     cost = cost_of(best) or {}
