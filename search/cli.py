@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 
 import typer
 
-from search.cli_output import print_front, print_result, user_errors
+from search.cli_output import plain_when_piped, print_front, print_result, user_errors
 
 if TYPE_CHECKING:
     pass
@@ -38,6 +38,7 @@ def _main(
     ),
 ) -> None:
     """Hyperparameter search for fine-tuning pretrained image classifiers."""
+    plain_when_piped()
 
 
 DEBUG = typer.Option(False, "--debug", help="Show the full traceback of an error.")

@@ -3,9 +3,11 @@ the lines a finished run ends with."""
 
 from __future__ import annotations
 
+import re
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, TextIO
 
 import typer
 
@@ -14,6 +16,35 @@ from trainable import counted
 if TYPE_CHECKING:
     from search.run import RunResult
     from search.rundir.layout import RunDir
+
+
+ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")  # a colour or cursor code
+
+
+class _Plain:
+    """A text stream that drops colour codes on the way through."""
+
+    def __init__(self, stream: TextIO) -> None:
+        self._stream = stream
+
+    def write(self, text: str) -> int:
+        self._stream.write(ANSI.sub("", text))
+        return len(text)
+
+    def isatty(self) -> bool:
+        return False
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._stream, name)
+
+
+def plain_when_piped() -> None:
+    """Colour codes (Ray colours some of its warnings) stripped from what goes to a file or a
+    pipe; a terminal keeps them."""
+    for name in ("stdout", "stderr"):
+        stream = getattr(sys, name)
+        if not stream.isatty() and not isinstance(stream, _Plain):
+            setattr(sys, name, _Plain(stream))
 
 
 @contextmanager
@@ -83,4 +114,4 @@ def print_front(run: RunDir) -> None:
         typer.echo("  ".join(str(c).ljust(w) for c, w in zip(row, widths, strict=True)).rstrip())
 
 
-__all__ = ["print_front", "print_result", "user_errors"]
+__all__ = ["plain_when_piped", "print_front", "print_result", "user_errors"]

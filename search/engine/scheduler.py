@@ -72,10 +72,15 @@ class OptunaPruningScheduler(FIFOScheduler):
 
 
 def _error_of(trial: Any) -> str:
-    """The exception line of the traceback Ray wrote for the trial."""
+    """The exception line of the traceback Ray wrote for the trial, and where the run
+    directory keeps that traceback (Ray writes it first in its temporary session folder,
+    then copies it under the run directory's ray/, which outlives the session)."""
     path = Path(trial.error_file) if trial.error_file else None
     if path is None or not path.is_file():
         return ""
     lines = [line.strip() for line in path.read_text(errors="replace").splitlines()]
     lines = [line for line in lines if line and not line.startswith("Failure #")]
-    return f"{lines[-1]} (traceback: {path})" if lines else ""
+    name = getattr(getattr(trial, "run_metadata", None), "error_filename", None)
+    folder = getattr(trial, "path", None)
+    kept = Path(folder, name) if folder and name else path
+    return f"{lines[-1]} (traceback: {kept})" if lines else ""

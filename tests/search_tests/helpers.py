@@ -72,10 +72,13 @@ SPACE = {
 
 @dataclass
 class FakeTrial:
-    """What the scheduler reads of a Ray trial."""
+    """What the scheduler reads of a Ray trial: its id, the error file in Ray's session folder,
+    the trial's folder under the run directory (`path`) and the error file's name there."""
 
     trial_id: str
     error_file: str | None = None
+    path: str | None = None
+    run_metadata: Any = None
 
 
 def make(

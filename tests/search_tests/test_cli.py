@@ -241,3 +241,18 @@ def test_check_says_what_it_read_of_a_good_study(write_study) -> None:
         "  data: 28 train / 10 val / 10 test images, 3 classes",
         "  backbone: efficientnet_lite0 (weights: imagenet)",
     ]
+
+
+def test_colour_codes_are_dropped_from_piped_output() -> None:
+    """What hpsearch and Ray print to a pipe or a log file carries no colour codes."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, logging; from search.cli_output import plain_when_piped; "
+        "plain_when_piped(); logging.basicConfig(); "
+        "logging.getLogger('ray').warning('\\x1b[33mcareful\\x1b[0m'); "
+        "print('\\x1b[1m\\x1b[32mdone\\x1b[0m')"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert done.stdout == "done\n" and done.stderr == "WARNING:ray:careful\n"

@@ -82,16 +82,26 @@ def test_each_trial_records_where_it_ran_once_even_when_stopped_at_its_first_res
 
 
 def test_error_is_told_fail_with_the_reason(tmp_path: Path) -> None:
+    """The reason names the traceback's copy under the run directory, not Ray's session
+    folder, which goes with the session."""
+    from types import SimpleNamespace
+
     study, searcher, scheduler, _ = make()
     searcher.suggest("x")
-    error_file = tmp_path / "error.txt"
+    session = tmp_path / "ray-session" / "artifacts" / "trial_x"
+    session.mkdir(parents=True)
+    error_file = session / "error.txt"
     error_file.write_text("Failure # 1\nTraceback ...\n  File x\nRuntimeError: worker exploded\n")
-    scheduler.on_trial_error(None, FakeTrial("x", str(error_file)))
+    kept = tmp_path / "run" / "ray" / "trial_x"
+    ray_trial = FakeTrial(
+        "x", str(error_file), str(kept), SimpleNamespace(error_filename="error.txt")
+    )
+    scheduler.on_trial_error(None, ray_trial)
     searcher.on_trial_complete("x", None, error=True)
     (trial,) = study.trials
     assert trial.state == TrialState.FAIL
-    assert (
-        trial.user_attrs[FAIL_REASON] == f"RuntimeError: worker exploded (traceback: {error_file})"
+    assert trial.user_attrs[FAIL_REASON] == (
+        f"RuntimeError: worker exploded (traceback: {kept / 'error.txt'})"
     )
 
 
