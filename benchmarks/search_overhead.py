@@ -111,6 +111,7 @@ def hpsearch(spec: StudySpec, splits: Splits, folder: Path) -> list[float]:
     from search.trials.attrs import TRAIN_SECONDS
 
     run = RunDir(folder / "hpsearch")
+    run.path.mkdir(parents=True, exist_ok=True)  # as the run's lock would make it
     opened = open_study(spec, open_storage(run.storage_url(spec)))
     run_search(spec, run.path, splits, opened)
     return [t.user_attrs[TRAIN_SECONDS] for t in opened.study.trials]

@@ -253,13 +253,13 @@ def _race_section(spec: StudySpec, study: optuna.Study) -> str:
     from search.report.race import race_rows, verdict
     from search.trials.race import race_standings
 
-    table = race_standings(study, spec)
-    if table is None:
+    standings = race_standings(study, spec)
+    if standings is None:
         return ""
     head = ["trial", "parameters", "in the search", "race runs", "mean"]
-    said = verdict(table).removeprefix("race: ")
+    said = verdict(standings).removeprefix("race: ")
     text = f"<p>{html.escape(said[:1].upper() + said[1:])}; the mean over race runs decides.</p>"
-    return "<h2>Race before the refit</h2>" + text + table(head, race_rows(table))
+    return "<h2>Race before the refit</h2>" + text + table(head, race_rows(standings))
 
 
 def _failures_section(study: optuna.Study) -> str:

@@ -50,6 +50,8 @@ def open_storage(url: str) -> optuna.storages.BaseStorage:
         storage = optuna.storages.RDBStorage(url, engine_kwargs=server_engine_kwargs(url))
         optuna.get_all_study_summaries(storage)  # a round trip: fail now, not mid-search
         return storage
+    except StorageError:
+        raise
     except Exception as exc:  # sqlalchemy and drivers raise many kinds; all mean the same here
         first = first_line(exc)
         if url.startswith("sqlite:///"):  # a file here, not a server: damaged, not unreachable

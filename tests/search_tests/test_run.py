@@ -43,15 +43,16 @@ def test_run_directory_holds_every_file(finished) -> None:
         "history.csv",
         "summary.json",
         "report.html",
+        "run.log",
         "ray",
     }
     assert names <= {p.name for p in result.run_dir.iterdir()}
     plots = {p.name for p in (result.run_dir / "plots").iterdir()}
-    assert plots == {
+    assert plots == {  # no importances: the tiny study has fewer than 5 complete trials
         f"{name}.png"
         for name in (
             "optimization_history",
-            "importances",
+            "parallel",
             "slices",
             "trial_curves",
             "epochs_reached",
@@ -204,7 +205,8 @@ def test_running_a_finished_study_again_does_nothing_new(finished, tmp_path) -> 
     lines: list[str] = []
     again = run_study(spec, run_dir, echo=lines.append)
     assert not again.refitted and len(load(run_dir).trials) == before
-    assert any(line.startswith("nothing new to refit") for line in lines)
+    assert any(line.startswith("nothing new to run: study tiny holds what") for line in lines)
+    assert not any(line.startswith("data: ") for line in lines)  # answered before any input
 
 
 def test_diverging_trials_fail_with_reasons_until_the_budget_stops_the_search(
@@ -231,6 +233,7 @@ def test_diverging_trials_fail_with_reasons_until_the_budget_stops_the_search(
 
 def test_an_external_storage_url_holds_the_trials(ray_session, tmp_path) -> None:
     url = f"sqlite:///{tmp_path / 'shared' / 'studies.db'}"
+    (tmp_path / "shared").mkdir()  # a folder that does not exist is refused, not made
     raw = tiny_study(search={"trials": 2, "concurrency": 2}, storage=url)
     run_study(parse_study_spec(raw), tmp_path / "run", echo=lambda line: None)
     study = optuna.load_study(study_name="tiny", storage=url)
