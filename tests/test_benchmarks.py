@@ -116,7 +116,7 @@ def test_warm_start_benchmark_runs_tiny(tmp_path: Path) -> None:
         [
             sys.executable,
             str(BENCHMARKS / "warm_start.py"),
-            *("--seeds", "1", "--trials", "3", "--tasks", "digits,shapes"),
+            *("--seeds", "1", "--trials", "2", "--tasks", "digits,shapes"),
             *("--tiny", str(tmp_path)),
         ],
         capture_output=True,
