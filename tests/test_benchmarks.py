@@ -30,7 +30,11 @@ TINY_BACKBONES = str(Path(__file__).parent / "search_tests" / "tiny_backbones.ya
         ),
         ("transfer_learning.py", ["--image-size", "8", "--epochs", "1"], "weights=none"),
         ("search_overhead.py", ["--trials", "2"], "hpsearch"),
-        ("search_quality.py", [TINY_STUDY, "--seeds", "1"], "| race top 3 x 2 | "),
+        (
+            "search_quality.py",
+            [TINY_STUDY, "--seeds", "1", "--top-k", "2", "--repeats", "1"],
+            "| race top 2 x 1 | ",
+        ),
         (
             "model_choice.py",
             [TINY_BACKBONES, "--seeds", "1", "--timing-seconds", "0.2"],

@@ -38,11 +38,13 @@ pytestmark = pytest.mark.slow
 
 @dataclass(frozen=True)
 class Resumed:
-    url: str
+    url: str  # with the password, for the tests' own readers
+    written: str  # as the study file has it: ${HPSEARCH_PG} for the password
     run_dir: Path
     after_kill: list[optuna.trial.FrozenTrial]
     final: list[optuna.trial.FrozenTrial]
     stdout: str
+    env: dict[str, str]  # a shell with HPSEARCH_PG exported
 
 
 def write(folder: Path, url: str) -> Path:
@@ -53,18 +55,24 @@ def write(folder: Path, url: str) -> Path:
 
 @pytest.fixture(scope="module")
 def resumed(postgres, tmp_path_factory) -> Resumed:
-    """A search on PostgreSQL killed with -9 mid-search, then the same command run again."""
+    """A search on PostgreSQL killed with -9 mid-search, then the same command run again; its
+    password is in the environment only (`${HPSEARCH_PG}` in the study file)."""
     folder = tmp_path_factory.mktemp("postgres")
-    url, run_dir = postgres.database("resumed"), folder / "run"
-    study = write(folder, url)
-    process = start(study, run_dir)
+    bare = postgres.guarded_database("resumed")  # postgresql://guarded@...: no password
+    role = f"{postgres.PASSWORD_ROLE}@"
+    written = bare.replace(role, f"{postgres.PASSWORD_ROLE}:${{HPSEARCH_PG}}@")
+    url = bare.replace(role, f"{postgres.PASSWORD_ROLE}:{postgres.PASSWORD}@")
+    env = shell_env(HPSEARCH_PG=postgres.PASSWORD)
+    run_dir = folder / "run"
+    study = write(folder, written)
+    process = start(study, run_dir, env)
     wait_for(mid_search, url, process)
     process.send_signal(signal.SIGKILL)
     process.wait()
     after_kill = trials(url)
-    again = run("run", str(study), "--run-dir", str(run_dir))
+    again = run("run", str(study), "--run-dir", str(run_dir), env=env)
     assert again.returncode == 0, again.stderr
-    return Resumed(url, run_dir, after_kill, trials(url), again.stdout)
+    return Resumed(url, written, run_dir, after_kill, trials(url), again.stdout, env)
 
 
 def test_a_killed_search_resumes_on_postgresql_keeping_every_finished_trial(resumed) -> None:
@@ -84,11 +92,11 @@ def test_a_killed_search_resumes_on_postgresql_keeping_every_finished_trial(resu
 
 
 def test_hpsearch_trials_and_report_read_the_postgresql_study(resumed) -> None:
-    listed = run("trials", str(resumed.run_dir))
+    listed = run("trials", str(resumed.run_dir), env=resumed.env)
     assert listed.returncode == 0, listed.stderr
     rows = [line for line in listed.stdout.splitlines()[1:] if line.strip()]
     assert len(rows) == len(resumed.final)
-    report = run("report", str(resumed.run_dir))
+    report = run("report", str(resumed.run_dir), env=resumed.env)
     assert report.returncode == 0, report.stderr
     assert "trial" in (resumed.run_dir / "report.html").read_text()
 
@@ -100,7 +108,7 @@ def test_the_dashboard_serves_the_postgresql_study(resumed) -> None:
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
-        env=shell_env(),
+        env=resumed.env,
     )
     try:
         study = None
@@ -186,28 +194,25 @@ def test_a_silent_driver_is_taken_over_after_the_grace(postgres_url, tmp_path) -
     assert [(t.state, t.value) for t in after] == [(t.state, t.value) for t in final]
 
 
-def test_a_password_comes_from_the_environment_and_is_never_written(postgres, tmp_path):
-    """`${VAR}` in storage: read when the storage is opened; the run directory keeps `${VAR}`."""
-    url = postgres.guarded_database("guarded").replace("guarded@", "guarded:${HPSEARCH_PG}@")
-    study = tmp_path / "study.yaml"
-    raw = process_study(storage=url, search={"trials": 2, "concurrency": 2, "pruner": "none"})
-    raw["fixed"]["epochs"] = 1
-    study.write_text(yaml.safe_dump(raw))
-    run_dir = tmp_path / "run"
-    unset = run("run", str(study), "--run-dir", str(run_dir))
+def test_a_password_comes_from_the_environment_and_is_never_written(postgres, resumed, tmp_path):
+    """`${VAR}` in storage: read when the storage is opened, by the run that was killed and
+    the one that resumed it; the run directory keeps `${VAR}`, and no file holds the password."""
+    study = write(tmp_path, resumed.written)
+    unset = run("run", str(study), "--run-dir", str(tmp_path / "run"))
     assert unset.returncode == 2
     assert unset.stderr.strip() == (
         "error: storage: ${HPSEARCH_PG} is not set in the environment; export HPSEARCH_PG, or "
         "write its value in the study file"
     )
-    wrong = run("run", str(study), "--run-dir", str(run_dir), env=shell_env(HPSEARCH_PG="nope"))
-    assert wrong.returncode == 2 and "password authentication failed" in wrong.stderr
-    done = run(
-        "run", str(study), "--run-dir", str(run_dir), env=shell_env(HPSEARCH_PG=postgres.PASSWORD)
+    wrong = run(
+        "run", str(study), "--run-dir", str(tmp_path / "run"), env=shell_env(HPSEARCH_PG="nope")
     )
-    assert done.returncode == 0, done.stderr
-    assert yaml.safe_load((run_dir / "study.yaml").read_text())["storage"] == url
-    for path in run_dir.rglob("*"):
+    assert wrong.returncode == 2 and "password authentication failed" in wrong.stderr
+
+    assert (
+        yaml.safe_load((resumed.run_dir / "study.yaml").read_text())["storage"] == resumed.written
+    )
+    for path in resumed.run_dir.rglob("*"):
         if path.is_file():
             assert postgres.PASSWORD.encode() not in path.read_bytes(), path
-    assert postgres.PASSWORD not in done.stdout + done.stderr
+    assert postgres.PASSWORD not in resumed.stdout
