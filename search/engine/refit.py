@@ -136,10 +136,10 @@ def refit_best(
             f"F{config.beta:g} was highest (the trial ran at {trial_threshold:.3g})"
         )
     cpus, gpus = refit_resources(spec, node_resources())
+    # Two threads: `progress` answers while `fit` trains.
+    actor = ray.remote(num_cpus=cpus, num_gpus=gpus, max_concurrency=2)(_Refitter)
     attempts = 1 + spec.search.retries  # a worker that dies gets what a trial gets: a retry
     for attempt in range(1, attempts + 1):
-        # Two threads: `progress` answers while `fit` trains.
-        actor = ray.remote(num_cpus=cpus, num_gpus=gpus, max_concurrency=2)(_Refitter)
         refitter = actor.remote()
         try:
             where = _placed(refitter, cpus, gpus, echo, give_up_s)

@@ -88,10 +88,10 @@ class RunLock:
 
 def _unusable(run_dir: Path, exc: OSError) -> str:
     """Why a run directory cannot be made or written, in one line."""
+    file = next((parent for parent in run_dir.parents if parent.is_file()), None)
     if run_dir.is_file():
         why = "is a file"
-    elif any(parent.is_file() for parent in run_dir.parents):
-        file = next(parent for parent in run_dir.parents if parent.is_file())
+    elif file is not None:
         why = f"lies under {file}, which is a file"
     else:
         why = f"cannot be written ({exc.strerror or exc})"

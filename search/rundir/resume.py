@@ -75,19 +75,18 @@ def check_study_kept(run: RunDir, spec: StudySpec, storage: optuna.storages.Base
     """A run directory that has searched (its study.yaml is written once the study is open)
     whose storage no longer holds the study: the storage was damaged, emptied or replaced.
     Going on would start the study over beside results of the lost one."""
-    import optuna
-
     from search.rundir.storage import shown
 
     if run.read_spec_dict() is None:
         return
-    names = {s.study_name for s in optuna.get_all_study_summaries(storage)}
-    if spec.name not in names:
+    try:
+        storage.get_study_id_from_name(spec.name)  # one look-up, not every study's summary
+    except KeyError:
         raise RunDirError(
             f"storage {shown(run.storage_url(spec))} holds no study {spec.name}, though {run} "
             "holds a run of it: the storage was damaged, emptied or replaced; restore it from "
             "a backup, or add --restart to set the old run aside and start over"
-        )
+        ) from None
 
 
 def move_aside(run: RunDir, spec: StudySpec) -> Path | None:
