@@ -9,8 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from search.engine.strategies import make_pruner, make_sampler
 from search.engine.warm_view import warm_pruner, warm_sampler
+from search.study.search_budget import DEFAULT_TRIALS
 from search.study.spec import StudySpec
 from search.trials.attrs import FAIL_REASON, INTERRUPTED, STUDY_SPEC
 
@@ -31,11 +31,13 @@ def open_study(spec: StudySpec, storage: optuna.storages.BaseStorage) -> OpenStu
     summary = next(
         (s for s in optuna.get_all_study_summaries(storage) if s.study_name == spec.name), None
     )
-    sampler = make_sampler(spec.search, spec.search.seed + (summary.n_trials if summary else 0))
-    pruner = make_pruner(spec.search.pruner, spec.budget.epochs)
-    if spec.search.warm_start:  # earlier studies' trials, by rank, for the sampler alone
+    search = spec.search
+    seed = search.seed + (summary.n_trials if summary else 0)
+    sampler = search.sampler.make(seed, search.trial_limit or DEFAULT_TRIALS)
+    pruner = search.pruner.make(spec.budget.epochs)
+    if search.warm_start:  # earlier studies' trials, by rank, for the sampler alone
         sampler = warm_sampler(sampler)
-        if spec.search.pruner.type in ("median", "percentile"):
+        if search.pruner.compares_trials:
             pruner = warm_pruner(pruner)
     study = optuna.create_study(
         study_name=spec.name,

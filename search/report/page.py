@@ -16,7 +16,7 @@ from search.report.diagnosis import fit_diagnosis
 from search.report.front import front_figure, front_head, front_rows
 from search.report.parallel import parallel_coordinates
 from search.report.progress import format_params
-from search.report.pruning import pruning_rule, pruning_savings, rung_epochs
+from search.report.pruning import pruning_rule, pruning_savings
 from search.report.sections import about_section, settings_section, table, trials_section
 from search.report.summary_rows import summary_rows
 from search.report.test_split_plots import confusion_matrix, tag_scores
@@ -108,7 +108,9 @@ def _figures(
         "parallel": parallel_coordinates(study, spec.search.metric),
         "slices": plots.slices(study, spec.search.metric),
         "trial_curves": plots.trial_curves(study, spec.search.metric),
-        "epochs_reached": plots.epochs_reached(study, spec.budget.epochs, rung_epochs(spec)),
+        "epochs_reached": plots.epochs_reached(
+            study, spec.budget.epochs, spec.search.pruner.rungs(spec.budget.epochs)
+        ),
         "fit_curves": plots.fit_curves(best, refit) if best else None,
         "confusion_matrix": confusion_matrix(test) if test and not _tags(test) else None,
         "tag_scores": tag_scores(test) if test and _tags(test) else None,

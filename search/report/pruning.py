@@ -44,49 +44,10 @@ def pruning_savings(spec: StudySpec, trials: list[FrozenTrial]) -> PruningSaving
     )
 
 
-def rung_epochs(spec: StudySpec) -> list[int]:
-    """The epochs at which successive halving decides (none for the other pruners)."""
-    pruner, budget = spec.search.pruner, spec.budget.epochs
-    if pruner.type != "successive_halving":
-        return []
-    rungs, epoch = [], max(1, pruner.warmup_epochs)
-    while epoch < budget:
-        rungs.append(epoch)
-        epoch *= pruner.reduction_factor
-    return rungs
-
-
 def pruning_rule(spec: StudySpec) -> str:
     """One paragraph: when the study's pruner stops a trial."""
-    pruner, metric = spec.search.pruner, spec.search.metric
-    budget = spec.budget
-    after = (
-        f"once {pruner.startup_trials} trials have finished, from epoch {pruner.warmup_epochs + 1}"
-    )
-    if pruner.type == "median":
-        rule = (
-            f"a trial stops when its {metric} is worse than the median of the earlier trials "
-            f"at the same epoch, {after}"
-        )
-    elif pruner.type == "percentile":
-        rule = (
-            f"a trial stops when its {metric} is outside the best {pruner.percentile:g}% of "
-            f"the earlier trials at the same epoch, {after}"
-        )
-    elif pruner.type == "successive_halving":
-        epochs = rung_epochs(spec)
-        rungs = f"epoch{'s' * (len(epochs) != 1)} {', '.join(str(e) for e in epochs) or 'none'}"
-        rule = (
-            f"at {rungs}, a trial goes on only if it is among the best "
-            f"1/{pruner.reduction_factor} of the trials that reached that epoch"
-        )
-    elif pruner.type == "hyperband":
-        rule = (
-            f"successive halving in several brackets, by a factor of "
-            f"{pruner.reduction_factor}, up to epoch {budget.epochs}"
-        )
-    else:
-        rule = "none; every trial trains its whole budget"
+    pruner, budget = spec.search.pruner, spec.budget
+    rule = pruner.rule(spec.search.metric, budget.epochs)
     horizon = (
         f"Every trial's learning-rate schedule spans {budget.epochs} epochs, so trials are "
         "compared at the same point of the same schedule. "

@@ -26,30 +26,8 @@ def _batching(spec: StudySpec, train_images: int) -> list[str]:
 
 
 def _pruning(spec: StudySpec) -> list[str]:
-    pruner, epochs = spec.search.pruner, spec.budget.epochs
-    if pruner.type == "none":
-        return []
-    if pruner.type in ("successive_halving", "hyperband"):
-        first = max(1, pruner.warmup_epochs)  # the first rung
-        if first >= epochs:
-            return [
-                f"pruner {pruner.type}: its first rung is at epoch {first} and trials train "
-                f"{epochs}, and no trial is pruned at its last epoch, so it prunes nothing; "
-                "let trials train longer (epochs), or set pruner: none"
-            ]
-        return []
-    if pruner.warmup_epochs >= epochs:
-        return [
-            f"pruner {pruner.type}: warmup_epochs {pruner.warmup_epochs} leaves no epoch before "
-            f"the last ({epochs}) to prune at; lower warmup_epochs, or set pruner: none"
-        ]
-    wanted = spec.search.trial_limit
-    if wanted is not None and pruner.startup_trials >= wanted:
-        return [
-            f"pruner {pruner.type}: startup_trials {pruner.startup_trials} is not below "
-            f"search.trials {wanted}, so no trial is ever pruned; lower startup_trials"
-        ]
-    return []
+    idle = spec.search.pruner.idle(spec.budget.epochs, spec.search.trial_limit)
+    return [idle] if idle else []
 
 
 __all__ = ["pointless_settings"]

@@ -6,6 +6,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from search.pruners import DEFAULT_PRUNER, PrunerSpec
+from search.samplers import DEFAULT_SAMPLER, SamplerSpec
 from search.study.constraints import ConstraintsSpec
 from search.study.search_budget import DEFAULT_TRIALS, BudgetSpec
 from search.study.select import SelectSpec
@@ -16,72 +18,15 @@ class _Frozen(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
 
-SamplerName = Literal["tpe", "random", "cmaes", "gp", "qmc"]
-PrunerName = Literal["median", "percentile", "successive_halving", "hyperband", "none"]
 MODES = {"val_loss": "min", "val_accuracy": "max", "val_fbeta": "max", "val_accuracy_thresh": "max"}
 MetricName = Literal["val_loss", "val_accuracy", "val_fbeta", "val_accuracy_thresh"]
-
-
-def _unused_options(spec: BaseModel, uses: dict[str, tuple[str, ...]], kind: str) -> None:
-    """An option the chosen type ignores is refused, naming the ones it reads; at its default
-    it is let be (that is what a saved study, or one written before, holds)."""
-    kind_of = spec.type  # type: ignore[attr-defined]
-    used = uses[kind_of]
-    for name, info in type(spec).model_fields.items():
-        if name == "type" or name in used or getattr(spec, name) == info.default:
-            continue
-        takers = [t for t, names in uses.items() if name in names]
-        reads = f"it reads {', '.join(used)}" if used else "it takes no options"
-        raise ValueError(
-            f"{name} does nothing with {kind}: {kind_of} ({reads}); drop it, or choose "
-            f"{' or '.join(takers)}"
-        )
-
-
-SAMPLER_OPTIONS = {"tpe": ("startup_trials",), "cmaes": ("startup_trials",)}
-SAMPLER_OPTIONS |= {"gp": ("startup_trials",), "random": (), "qmc": ()}
-PRUNER_OPTIONS = {
-    "median": ("startup_trials", "warmup_epochs"),
-    "percentile": ("startup_trials", "warmup_epochs", "percentile"),
-    "successive_halving": ("warmup_epochs", "reduction_factor"),
-    "hyperband": ("warmup_epochs", "reduction_factor"),
-    "none": (),
-}
-
-
-class SamplerSpec(_Frozen):
-    type: SamplerName = "tpe"
-    # Random trials before the model-based sampler takes over; null: a quarter of the trials,
-    # between 2 and 10 (Optuna's fixed 10 would leave a 12-trial study nearly random).
-    startup_trials: int | None = Field(None, ge=0)
-
-    @model_validator(mode="after")
-    def _options_it_reads(self) -> SamplerSpec:
-        _unused_options(self, SAMPLER_OPTIONS, "sampler")
-        return self
-
-
-class PrunerSpec(_Frozen):
-    # Successive halving by default: on the quickstart and a real-photo study it matched the
-    # unpruned search's test accuracy on 33-65% of its epochs, where the median pruner needed
-    # 53-71% (benchmarks/search_quality.py).
-    type: PrunerName = "successive_halving"
-    startup_trials: int = Field(3, ge=0, description="finished trials before pruning starts")
-    warmup_epochs: int = Field(0, ge=0, description="epochs a trial runs before it can be pruned")
-    percentile: float = Field(25.0, gt=0, lt=100, description="percentile pruner only")
-    reduction_factor: int = Field(3, ge=2, description="successive_halving and hyperband")
-
-    @model_validator(mode="after")
-    def _options_it_reads(self) -> PrunerSpec:
-        _unused_options(self, PRUNER_OPTIONS, "pruner")
-        return self
 
 
 class SearchSpec(_Frozen):
     metric: MetricName = "val_loss"
     mode: Literal["min", "max"] | None = None  # null: min for val_loss, max for the others
-    sampler: SamplerSpec = SamplerSpec()
-    pruner: PrunerSpec = PrunerSpec()
+    sampler: SamplerSpec = DEFAULT_SAMPLER  # search/samplers/
+    pruner: PrunerSpec = DEFAULT_PRUNER  # search/pruners/
     # Finished (complete or pruned) trials wanted; left out: 20, or none beside search.budget.
     trials: int | None = Field(None, ge=1)
     budget: BudgetSpec | None = None  # trials, epochs, minutes, GPU-hours: the first reached
@@ -95,11 +40,6 @@ class SearchSpec(_Frozen):
     select: SelectSpec = SelectSpec()  # the single best trial, or a race of the top few
     warm_start: list[WarmSource] = Field(default_factory=list)  # earlier studies to learn from
     start: Literal["portfolio", "random"] = "random"  # the first trials (search/engine/start.py)
-
-    @field_validator("sampler", "pruner", mode="before")
-    @classmethod
-    def _name_alone(cls, value: Any) -> Any:
-        return {"type": value} if isinstance(value, str) else value
 
     @field_validator("warm_start", mode="before")
     @classmethod

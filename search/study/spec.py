@@ -29,10 +29,6 @@ from search.study.params import CategoricalParam, Param
 from search.study.search_spec import (
     MODES,
     MetricName,
-    PrunerName,
-    PrunerSpec,
-    SamplerName,
-    SamplerSpec,
     SearchSpec,
 )
 from search.study.settings import check_backbone_choices, check_keys, check_param
@@ -256,10 +252,6 @@ def dump_spec(spec: StudySpec) -> str:
 __all__ = [
     "MODES",
     "MetricName",
-    "PrunerName",
-    "PrunerSpec",
-    "SamplerName",
-    "SamplerSpec",
     "SearchSpec",
     "StudySpec",
     "dump_spec",

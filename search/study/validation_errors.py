@@ -74,9 +74,15 @@ def _join(field: str, text: str, model: type[BaseModel] | None) -> str:
     if text.startswith("must"):
         return f"{field} {text}"
     token = re.match(r"\w+", text)
-    if field and token and model and token.group() in model.model_fields:
+    if field and token and model and _a_key_of(model, token.group()):
         return f"{field}.{text}"
     return f"{field}: {text}" if field else text
+
+
+def _a_key_of(model: type[BaseModel], key: str) -> bool:
+    """`key` is one of the model's, or of another plug-in of its kind (search/registry.py)."""
+    registry = getattr(model, "registry", None)
+    return key in model.model_fields or bool(registry and registry.readers(key))
 
 
 def _unknown_key(raw: list[Any], root: type[BaseModel], prefix: str) -> str:

@@ -99,9 +99,12 @@ def test_pruner_and_sampler_take_a_name_or_a_mapping() -> None:
         ({"search": {"samplr": "tpe"}}, "unknown key search.samplr; did you mean sampler?"),
         (
             {"search": {"sampler": "tpe2"}},
-            "search.sampler.type must be one of 'tpe', 'random', 'cmaes', 'gp', 'qmc', got 'tpe2'",
+            "search.sampler.type must be one of 'cmaes', 'gp', 'qmc', 'random', 'tpe', got 'tpe2'",
         ),
-        ({"search": {"pruner": "medain"}}, "search.pruner.type must be one of 'median'"),
+        (
+            {"search": {"pruner": "medain"}},
+            "search.pruner.type must be one of 'hyperband', 'median', 'none'",
+        ),
         ({"search": {"trials": 0}}, "search.trials must be greater than or equal to 1, got 0"),
         (
             {"search": {"constraints": {"latency": 4}}},
@@ -241,7 +244,7 @@ def test_select_mistakes_are_one_line_naming_the_field(select, message) -> None:
         ),
         (
             {"pruner": {"type": "percentile", "reduction_factor": 2}},
-            "choose successive_halving or hyperband",
+            "choose hyperband or successive_halving",
         ),
         (
             {"pruner": {"type": "none", "warmup_epochs": 1}},
