@@ -8,7 +8,7 @@ warnings before a search all come from the registered class.
 from __future__ import annotations
 
 # Each module registers its pruners when imported.
-from search.pruners import halving, none, percentile  # noqa: F401
+from search.pruners import halving, none, patient, percentile, threshold  # noqa: F401
 from search.pruners.base import PRUNERS, Pruner
 
 PrunerSpec = PRUNERS.union("PrunerSpec", default="successive_halving")

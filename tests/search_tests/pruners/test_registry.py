@@ -11,13 +11,15 @@ from search.report.pruning import pruning_rule
 from search.study.spec import parse_study_spec
 from tests.search_tests.helpers import tiny_study
 
-OPTIONS: dict[str, dict] = {}  # what a pruner needs beside its name
+OPTIONS = {"threshold": {"upper": 2.0}}  # what a pruner needs beside its name
 KINDS = {
     "successive_halving": optuna.pruners.SuccessiveHalvingPruner,
     "hyperband": optuna.pruners.HyperbandPruner,
     "none": optuna.pruners.NopPruner,
+    "patient": optuna.pruners.PatientPruner,
     "median": optuna.pruners.MedianPruner,
     "percentile": optuna.pruners.PercentilePruner,
+    "threshold": optuna.pruners.ThresholdPruner,
 }
 
 
