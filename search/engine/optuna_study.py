@@ -1,7 +1,8 @@
 """The Optuna study of a search: open it, and tell FAIL what a dead search left running.
 
-Public Optuna APIs only. The storage is kept beside the study (`OpenStudy`), because marking a
-trial that a dead search left RUNNING takes the storage's own calls.
+Public Optuna APIs only (the private ones are in search/engine/optuna_internals.py). The
+storage is kept beside the study (`OpenStudy`), because marking a trial that a dead search left
+RUNNING takes the storage's own calls.
 """
 
 from __future__ import annotations

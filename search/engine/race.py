@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from search.engine.live_trials import LiveTrials
+from search.engine.optuna_internals import running_trial
 from search.engine.optuna_study import OpenStudy, fail_interrupted
 from search.engine.searcher import OptunaSearcher, Watcher
 from search.study.constraints import COST_KEYS
@@ -158,7 +159,7 @@ class RaceSearcher(OptunaSearcher):
         """A RUNNING trial with the contender's parameters (and distributions), so the
         dashboard shows it among the search's; never sampled, never queued (a WAITING trial
         would be the next search's)."""
-        from optuna.trial import Trial, TrialState, create_trial
+        from optuna.trial import TrialState, create_trial
 
         contender = self.trials[run.of]
         attrs: dict[str, Any] = {
@@ -178,8 +179,7 @@ class RaceSearcher(OptunaSearcher):
             distributions=contender.distributions,
             user_attrs=attrs,
         )
-        study_id = self.storage.get_study_id_from_name(self.study.study_name)
-        return Trial(self.study, self.storage.create_new_trial(study_id, template_trial=template))
+        return running_trial(self.study, self.storage, template)
 
     def _maybe_retry(self, failed: FrozenTrial) -> None:
         """A run that raised runs again (up to search.retries times), as a search trial

@@ -16,17 +16,17 @@ from __future__ import annotations
 
 import copy
 from collections import defaultdict
-from collections.abc import Container
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from search.engine.optuna_internals import StudyView
 from search.trials.attrs import WARM_FROM
 from search.trials.states import is_complete, is_search_trial, is_warm
 
 if TYPE_CHECKING:
     import optuna
-    from optuna.trial import FrozenTrial, TrialState
+    from optuna.trial import FrozenTrial
 
 
 def on_todays_scale(trials: list[FrozenTrial], minimize: bool) -> list[FrozenTrial]:
@@ -59,35 +59,6 @@ def on_todays_scale(trials: list[FrozenTrial], minimize: bool) -> list[FrozenTri
     return shown
 
 
-class _StudyView:
-    """The study with its trials passed through `shown` for a sampler or pruner; everything
-    else is the study's own."""
-
-    def __init__(self, study: optuna.Study, shown: Any) -> None:
-        self._study, self._shown = study, shown
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._study, name)
-
-    def get_trials(
-        self, deepcopy: bool = True, states: Container[TrialState] | None = None
-    ) -> list[FrozenTrial]:
-        return self._get_trials(deepcopy=deepcopy, states=states)
-
-    def _get_trials(
-        self,
-        deepcopy: bool = True,
-        states: Container[TrialState] | None = None,
-        use_cache: bool = False,
-    ) -> list[FrozenTrial]:
-        trials = self._study._get_trials(deepcopy=deepcopy, states=states, use_cache=use_cache)
-        return self._shown(trials)
-
-    @property
-    def trials(self) -> list[FrozenTrial]:
-        return self.get_trials()
-
-
 def warm_sampler(base: optuna.samplers.BaseSampler) -> optuna.samplers.BaseSampler:
     """`base`, seeing warm-start trials by rank on today's scale."""
     from optuna.samplers import BaseSampler
@@ -95,7 +66,7 @@ def warm_sampler(base: optuna.samplers.BaseSampler) -> optuna.samplers.BaseSampl
 
     def view(study: optuna.Study) -> Any:
         minimize = study.direction == StudyDirection.MINIMIZE
-        return _StudyView(study, lambda trials: on_todays_scale(trials, minimize))
+        return StudyView(study, lambda trials: on_todays_scale(trials, minimize))
 
     class WarmStartSampler(BaseSampler):
         def infer_relative_search_space(self, study: Any, trial: Any) -> dict[str, Any]:
@@ -128,7 +99,7 @@ def warm_pruner(base: optuna.pruners.BasePruner) -> optuna.pruners.BasePruner:
 
     class SearchOnlyPruner(BasePruner):
         def prune(self, study: Any, trial: Any) -> bool:
-            return base.prune(_StudyView(study, search_only), trial)
+            return base.prune(StudyView(study, search_only), trial)
 
     return SearchOnlyPruner()
 
