@@ -207,7 +207,7 @@ def auto(work: Workload, cpus: float, splits) -> dict[str, Any]:
     import ray
 
     from search.engine.cluster import node_resources
-    from search.engine.packing import pack
+    from search.engine.gpu_probe import pack
     from search.study.spec import parse_study_spec
 
     raw = study(work, "auto", cpus, "auto")

@@ -118,13 +118,14 @@ def _warm_starts(spec: StudySpec | None, raw: dict[str, Any]) -> str | None:
 
 
 def _storage(spec: StudySpec | None, raw: dict[str, Any]) -> str | None:
-    from search.rundir.storage import check_reachable, shown
+    from search.rundir.storage import check_reachable
+    from search.urls import masked
 
     url = spec.storage if spec is not None else raw.get("storage")
     if not isinstance(url, str) or not url:
         return None
     check_reachable(url)
-    return f"storage: {shown(url)} answers"
+    return f"storage: {masked(url)} answers"
 
 
 def _ray(spec: StudySpec | None, raw: dict[str, Any]) -> str | None:

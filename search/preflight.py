@@ -22,7 +22,7 @@ def placed(spec: StudySpec, shared: ObjectRef, echo: Echo) -> StudySpec:
     measured), checked against the cluster's nodes: Ray would wait forever for a trial, or a
     refit, that no node can take."""
     from search.engine.cluster import check_fits, node_resources, refit_resources
-    from search.engine.packing import pack
+    from search.engine.gpu_probe import pack
 
     nodes = node_resources()
     if spec.resources.auto_gpus:

@@ -140,7 +140,7 @@ def test_check_names_every_unmet_requirement_with_who_wants_it(tmp_path: Path) -
 
 def test_check_reads_the_project_requirements_pyproject_declares() -> None:
     wanted = kit("check").project_requirements()
-    assert "ray[tune,client]>=2.50,<3" in wanted and "optuna>=4.5,<6" in wanted
+    assert "ray[tune,client]>=2.50,<3" in wanted and "optuna>=5.0,<6" in wanted
     assert len(wanted) >= 20 and all('"' not in r and "#" not in r for r in wanted)
 
 

@@ -1,5 +1,6 @@
-"""Timing `count` copies of one trial at once on one GPU, as `count` packed trials would run:
-the measurement `gpus_per_trial: auto` chooses from (engine/packing.py).
+"""`pack`: `gpus_per_trial: auto` measured on the cluster and chosen (engine/packing.py
+chooses). The measurement times `count` copies of one trial at once on one GPU, as `count`
+packed trials would run.
 
 Each copy runs as a Ray task in a placement group that holds one GPU, with `1/count` of it, and
 is set up as a trial is (engine/worker.py). A small barrier actor holds the timing back until
@@ -10,13 +11,23 @@ probe.
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from search.engine.packing import Probe, aggregate_rate, count_of_trials, share_of_one
+from search.engine.packing import (
+    MOST_PER_GPU,
+    Probe,
+    aggregate_rate,
+    count_of_trials,
+    heaviest_config,
+    plan,
+    share_of_one,
+)
 from search.engine.waiting import wait_until_placed
 from search.errors import ClusterError, first_line
+from search.study.spec import StudySpec
 
 if TYPE_CHECKING:
     from ray import ObjectRef
@@ -29,6 +40,37 @@ WAIT_FOR_GPU_S = 120.0  # for a GPU of the cluster to come free for the probe
 NOTICE_S = 10.0  # how often a wait for that GPU says so
 PROBE_GIVE_UP_S = 600.0  # for one count's copies to finish
 WHO = "resources: gpus_per_trial auto"
+
+
+def pack(
+    spec: StudySpec,
+    nodes: list[dict[str, float]],
+    splits: Splits | ObjectRef,
+    echo: Callable[[str], None],
+) -> StudySpec:
+    """The study with `gpus_per_trial: auto` measured and replaced by a number, and
+    `search.concurrency`, where the study file leaves it out, filling every GPU."""
+    gpu_nodes = [n for n in nodes if n.get("GPU", 0) >= 1]
+    if not gpu_nodes:
+        echo("resources: gpus_per_trial auto -> 0: the cluster has no GPU, trials run on CPUs")
+        return _with(spec, 0, None)
+    gpus = sum(int(n["GPU"]) for n in gpu_nodes)
+    cpus = spec.resources.cpus_per_trial
+    # The trials packed on every GPU of a node share its CPUs.
+    cpu_fit = min(int(n.get("CPU", 0) // (cpus * int(n["GPU"]))) for n in gpu_nodes)
+    limits = {
+        f"{MOST_PER_GPU} at most": MOST_PER_GPU,
+        "the CPUs beside each GPU (resources.cpus_per_trial)": max(1, cpu_fit),
+    }
+    set_by_user = "concurrency" in spec.search.model_fields_set
+    if set_by_user:
+        limits["search.concurrency"] = math.ceil(spec.search.concurrency / gpus)
+    config = heaviest_config(spec)
+    packing = plan(
+        lambda count: time_copies(count, config, splits, cpus, echo), limits, config, echo
+    )
+    echo(packing.reason)
+    return _with(spec, packing.gpus_per_trial, None if set_by_user else packing.per_gpu * gpus)
 
 
 def time_copies(
@@ -127,6 +169,15 @@ def _measure(
         )
     except torch.OutOfMemoryError:
         return None
+
+
+def _with(spec: StudySpec, gpus_per_trial: float, concurrency: int | None) -> StudySpec:
+    update: dict[str, Any] = {
+        "resources": spec.resources.model_copy(update={"gpus_per_trial": float(gpus_per_trial)})
+    }
+    if concurrency is not None:
+        update["search"] = spec.search.model_copy(update={"concurrency": concurrency})
+    return spec.model_copy(update=update)
 
 
 class _Barrier:

@@ -8,7 +8,8 @@ the aggregate images/s by less than `GAIN`. The packing chosen is the fewest tri
 within `NEAR_BEST` of the best aggregate measured: more trials at once would only make each
 one slower. The choice and its reason are one line.
 
-The measuring itself (Ray tasks on one GPU) is engine/gpu_probe.py. Every trial then runs with
+The measuring itself (Ray tasks on one GPU), and `pack`, which measures and then chooses, are
+engine/gpu_probe.py. Every trial then runs with
 a share of the GPU's memory as the caching allocator's limit (engine/worker.py), so a trial that
 outgrows the measurement fails alone with out-of-memory, and never takes its neighbours with it.
 """
@@ -26,9 +27,7 @@ from search.study.params import reachable
 from search.study.spec import StudySpec
 
 if TYPE_CHECKING:
-    from ray import ObjectRef
-
-    from trainable import Splits, TrainConfig
+    from trainable import TrainConfig
 
 GAIN = 1.10  # doubling the trials on a GPU must raise its aggregate images/s this much
 NEAR_BEST = 0.95  # the fewest trials per GPU whose aggregate is within this of the best
@@ -164,39 +163,6 @@ def heaviest_config(spec: StudySpec) -> TrainConfig:
 _HEAVIEST_CHOICE = {"freeze": "none", "precision": "fp32", "optimizer": "adamw"}
 
 
-def pack(
-    spec: StudySpec,
-    nodes: list[dict[str, float]],
-    splits: Splits | ObjectRef,
-    echo: Callable[[str], None],
-) -> StudySpec:
-    """The study with `gpus_per_trial: auto` measured and replaced by a number, and
-    `search.concurrency`, where the study file leaves it out, filling every GPU."""
-    gpu_nodes = [n for n in nodes if n.get("GPU", 0) >= 1]
-    if not gpu_nodes:
-        echo("resources: gpus_per_trial auto -> 0: the cluster has no GPU, trials run on CPUs")
-        return _with(spec, 0, None)
-    gpus = sum(int(n["GPU"]) for n in gpu_nodes)
-    cpus = spec.resources.cpus_per_trial
-    # The trials packed on every GPU of a node share its CPUs.
-    cpu_fit = min(int(n.get("CPU", 0) // (cpus * int(n["GPU"]))) for n in gpu_nodes)
-    limits = {
-        f"{MOST_PER_GPU} at most": MOST_PER_GPU,
-        "the CPUs beside each GPU (resources.cpus_per_trial)": max(1, cpu_fit),
-    }
-    set_by_user = "concurrency" in spec.search.model_fields_set
-    if set_by_user:
-        limits["search.concurrency"] = math.ceil(spec.search.concurrency / gpus)
-    from search.engine.gpu_probe import time_copies
-
-    config = heaviest_config(spec)
-    packing = plan(
-        lambda count: time_copies(count, config, splits, cpus, echo), limits, config, echo
-    )
-    echo(packing.reason)
-    return _with(spec, packing.gpus_per_trial, None if set_by_user else packing.per_gpu * gpus)
-
-
 def plan(
     measure: Callable[[int], Probe],
     limits: dict[str, int],
@@ -228,15 +194,6 @@ def _check_fits_alone(alone: Probe, config: TrainConfig) -> None:
         )
 
 
-def _with(spec: StudySpec, gpus_per_trial: float, concurrency: int | None) -> StudySpec:
-    update: dict[str, Any] = {
-        "resources": spec.resources.model_copy(update={"gpus_per_trial": float(gpus_per_trial)})
-    }
-    if concurrency is not None:
-        update["search"] = spec.search.model_copy(update={"concurrency": concurrency})
-    return spec.model_copy(update=update)
-
-
 __all__ = [
     "Packing",
     "Probe",
@@ -244,6 +201,5 @@ __all__ = [
     "choose",
     "count_of_trials",
     "heaviest_config",
-    "pack",
     "plan",
 ]

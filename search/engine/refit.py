@@ -14,11 +14,11 @@ search's CPUs as one node has, so on a cluster it lands where a GPU is.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from search.engine.waiting import wait_until_placed
 from search.errors import ClusterError, SearchFailed, first_line
+from search.rundir.refit_result import Fitted, Refit
 from search.study.spec import StudySpec
 from search.trials.attrs import CHOSEN_EPOCHS
 from search.trials.curves import records_of
@@ -29,35 +29,13 @@ if TYPE_CHECKING:
     import optuna
     from ray import ObjectRef
 
-    from trainable import Evaluation, MultiLabelEvaluation, Splits, TrainConfig
+    from trainable import Splits, TrainConfig
 
 
 NOTICE_S = 30.0  # how often a refit waiting for resources says so
 GIVE_UP_S = 900.0  # how long it waits (an autoscaler may be starting a GPU node meanwhile)
 POLL_S = 1.0  # how often the driver asks a running refit how far it is
 OnEpoch = Callable[[int, int, str, dict[str, float]], None]  # epoch, of, device, record
-
-
-@dataclass(frozen=True)
-class Fitted:
-    """What the refit's process sends back."""
-
-    state_dict: dict[str, Any]  # on the CPU
-    history: list[dict[str, float]]
-    test: Evaluation | MultiLabelEvaluation
-    onnx: bytes  # model.onnx, preprocessing inside (trainable/export.py)
-    onnx_check: dict[str, float]  # model.onnx against the PyTorch model on the test split
-
-
-@dataclass(frozen=True)
-class Refit:
-    config: TrainConfig
-    trial_number: int
-    trial_value: float
-    trial_params: dict[str, Any]  # as sampled
-    fitted: Fitted
-    placement: dict[str, str]  # the node and GPUs the refit ran on
-    serving: dict[str, float]  # the trial's serving cost, as measured before the search
 
 
 def best_config(

@@ -118,7 +118,8 @@ def _open(source: WarmSource) -> tuple[optuna.Study, StudySpec | None]:
     import optuna
 
     from search.rundir.layout import RunDir
-    from search.rundir.storage import open_storage, shown
+    from search.rundir.storage import open_storage
+    from search.urls import masked
 
     if source.run_dir is not None:
         run = RunDir(Path(source.run_dir))
@@ -138,7 +139,7 @@ def _open(source: WarmSource) -> tuple[optuna.Study, StudySpec | None]:
         held = sorted(s.study_name for s in optuna.get_all_study_summaries(storage))
         listed = ", ".join(held[:10]) or "none"
         raise StudySpecError(
-            f"search.warm_start: storage {shown(url)} has no study {name} (it holds: "
+            f"search.warm_start: storage {masked(url)} has no study {name} (it holds: "
             f"{listed}); fix the name in search.warm_start"
         ) from None
     if spec is None and STUDY_SPEC in study.user_attrs:

@@ -14,15 +14,14 @@ from search.pruners.base import PRUNERS, Pruner
 if TYPE_CHECKING:
     import optuna
 
-    from search.pruners import PrunerSpec
-
 
 @PRUNERS.register
 class Patient(Pruner):
     type: Literal["patient"] = "patient"
     patience: int = Field(2, ge=0, description="epochs without improvement it lets pass")
     min_delta: float = Field(0.0, ge=0, description="a worsening within it counts as none")
-    wrapped: PrunerSpec | None = Field(None, description="a pruner that must agree, e.g. median")
+    # PrunerSpec, any registered pruner, is given when the registry builds it (Registry.union).
+    wrapped: PrunerSpec | None = Field(None, description="a pruner that must agree, e.g. median")  # noqa: F821
 
     @property
     def compares_trials(self) -> bool:  # type: ignore[override]

@@ -88,11 +88,11 @@ def _shorten(text: str, width: int) -> str:
 
 def study_line(spec: StudySpec, url: str) -> str:
     """The line a run opens with: the study, how it searches, where it is stored."""
-    from search.rundir.storage import shown
+    from search.urls import masked
 
     search = spec.search
     stop = f"{search.trials} trials" if search.budget is None else f"budget {search.stop.shown()}"
     return (
         f"study {spec.name}: {stop}, {search.concurrency} at a time, "
-        f"{search.sampler.type} sampler, {search.pruner.type} pruner, storage {shown(url)}"
+        f"{search.sampler.type} sampler, {search.pruner.type} pruner, storage {masked(url)}"
     )

@@ -40,8 +40,8 @@ def run_status(run_dir: Path) -> Status:
 
     from search.rundir.layout import RunDir
     from search.rundir.resume import load_run_study
-    from search.rundir.storage import shown
     from search.rundir.study_lease import current_holder
+    from search.urls import masked
 
     run = RunDir(run_dir)
     spec, study = load_run_study(run)
@@ -64,7 +64,7 @@ def run_status(run_dir: Path) -> Status:
     tally.estimating = False
     record = {
         "study": spec.name,
-        "storage": shown(url),
+        "storage": masked(url),
         "run_dir": str(run.path),
         "driven_by": driver,
         "running": [row.record() for row in rows],
@@ -74,7 +74,7 @@ def run_status(run_dir: Path) -> Status:
         "best": None if tally.best is None else {"trial": tally.best[1], "value": tally.best[0]},
         "result": None if summary is None else summary.model_dump(mode="json"),
     }
-    heading = f"study {spec.name} in {shown(url)}: {driven}"
+    heading = f"study {spec.name} in {masked(url)}: {driven}"
     return Status(heading, rows, tally, closing, record)
 
 

@@ -23,6 +23,7 @@ from search.rundir.layout import (
     write_json,
     write_text,
 )
+from search.rundir.refit_result import Refit
 from search.trials.attrs import (
     CHOSEN_EPOCHS,
     FAIL_REASON,
@@ -48,7 +49,6 @@ if TYPE_CHECKING:
     import pandas as pd
     import torch
 
-    from search.engine.refit import Refit
     from search.study.spec import StudySpec
     from trainable import Classifier, TrainConfig
 

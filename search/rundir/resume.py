@@ -27,7 +27,8 @@ def load_run_study(run: RunDir) -> tuple[StudySpec, optuna.Study]:
     """A run directory's study spec and its Optuna study, read from the storage."""
     import optuna
 
-    from search.rundir.storage import open_storage, shown
+    from search.rundir.storage import open_storage
+    from search.urls import masked
 
     spec = run.read_spec()
     url = run.storage_url(spec)
@@ -35,7 +36,7 @@ def load_run_study(run: RunDir) -> tuple[StudySpec, optuna.Study]:
         return spec, optuna.load_study(study_name=spec.name, storage=open_storage(url))
     except KeyError:
         raise RunDirError(
-            f"storage {shown(url)} has no study {spec.name} yet; its search has not started"
+            f"storage {masked(url)} has no study {spec.name} yet; its search has not started"
         ) from None
 
 
@@ -75,7 +76,7 @@ def check_study_kept(run: RunDir, spec: StudySpec, storage: optuna.storages.Base
     """A run directory that has searched (its study.yaml is written once the study is open)
     whose storage no longer holds the study: the storage was damaged, emptied or replaced.
     Going on would start the study over beside results of the lost one."""
-    from search.rundir.storage import shown
+    from search.urls import masked
 
     if run.read_spec_dict() is None:
         return
@@ -83,7 +84,7 @@ def check_study_kept(run: RunDir, spec: StudySpec, storage: optuna.storages.Base
         storage.get_study_id_from_name(spec.name)  # one look-up, not every study's summary
     except KeyError:
         raise RunDirError(
-            f"storage {shown(run.storage_url(spec))} holds no study {spec.name}, though {run} "
+            f"storage {masked(run.storage_url(spec))} holds no study {spec.name}, though {run} "
             "holds a run of it: the storage was damaged, emptied or replaced; restore it from "
             "a backup, or add --restart to set the old run aside and start over"
         ) from None

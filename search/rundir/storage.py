@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 
 from search.deadlines import VARIABLE, connect_seconds
 from search.errors import StorageError, first_line
+from search.urls import masked
 
 if TYPE_CHECKING:
     import optuna
@@ -41,7 +42,7 @@ def open_storage(url: str) -> optuna.storages.BaseStorage:
     problem = malformed(url)
     if problem is not None:
         raise StorageError(
-            f"storage {shown(raw)} is not a valid database URL ({problem}); write it as "
+            f"storage {masked(raw)} is not a valid database URL ({problem}); write it as "
             "dialect://user:password@host:port/database, e.g. postgresql://me@db:5432/studies"
         )
     try:
@@ -61,7 +62,7 @@ def open_storage(url: str) -> optuna.storages.BaseStorage:
                 "backup, or move it aside and run again to start the study over"
             ) from None
         raise StorageError(
-            f"storage {shown(raw)} cannot be opened ({type(exc).__name__}: {first}); check the "
+            f"storage {masked(raw)} cannot be opened ({type(exc).__name__}: {first}); check the "
             f"URL, that the database server runs and the credentials (each connection waits "
             f"{connect_seconds():g} s: {VARIABLE})"
         ) from None
@@ -103,17 +104,6 @@ def _sqlite(url: str) -> optuna.storages.RDBStorage:
 
     storage.engine.dispose()  # the connection made before the listener existed
     return storage
-
-
-def shown(url: str) -> str:
-    """The URL with its password masked, for messages and logs (a URL too malformed to parse
-    is masked by hand: user:password@ becomes user:***@)."""
-    import sqlalchemy
-
-    try:
-        return sqlalchemy.engine.make_url(url).render_as_string(hide_password=True)
-    except (sqlalchemy.exc.ArgumentError, ValueError):
-        return re.sub(r"(//[^:/@]*:)[^@]*@", r"\1***@", url)
 
 
 def malformed(url: str) -> str | None:

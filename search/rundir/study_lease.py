@@ -93,7 +93,7 @@ class StudyLease:
     def __enter__(self) -> StudyLease:
         import sqlalchemy
 
-        from search.rundir.storage import shown
+        from search.urls import masked
 
         self._engine = _engine(self.url)
         try:
@@ -103,7 +103,7 @@ class StudyLease:
             self._engine.dispose()
             first = first_line(exc)
             raise StorageError(
-                f"storage {shown(self.url)}: cannot hold the study in table {TABLE} "
+                f"storage {masked(self.url)}: cannot hold the study in table {TABLE} "
                 f"({type(exc).__name__}: {first}); the user needs CREATE, INSERT and UPDATE "
                 "on the database"
             ) from None

@@ -16,10 +16,9 @@ import math
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from search.study.params import CategoricalParam, IntParam
+from search.study.params import CategoricalParam, IntParam, Param
 
 if TYPE_CHECKING:
-    from search.study.spec import StudySpec
     from trainable import TrainConfig
 
 
@@ -30,16 +29,16 @@ class EpochBudget:
     searched: bool  # epochs is in space: (else held in fixed: or by default)
 
     @classmethod
-    def of(cls, spec: StudySpec) -> EpochBudget:
-        param = spec.space.get("epochs")
+    def of(cls, param: Param | None, held: int) -> EpochBudget:
+        """The budget of a study whose space has `param` for epochs (None: not searched, every
+        trial trains `held`)."""
         if isinstance(param, IntParam):
             choices = tuple(range(param.low, param.high + 1, param.step))
             return cls(epochs=choices[-1], choices=choices, searched=True)
         if isinstance(param, CategoricalParam):
             choices = tuple(sorted(int(c) for c in param.choices))  # type: ignore[arg-type]
             return cls(epochs=choices[-1], choices=choices, searched=True)
-        epochs = spec.train_config().epochs
-        return cls(epochs=epochs, choices=(epochs,), searched=False)
+        return cls(epochs=held, choices=(held,), searched=False)
 
     def trial_config(self, params: dict[str, Any]) -> dict[str, Any]:
         """The config a trial trains with: its sampled parameters, over the whole budget."""

@@ -2,46 +2,44 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import Any
 
-from search.study.params import CategoricalParam
-
-if TYPE_CHECKING:
-    from search.study.spec import StudySpec
+from search.study.params import CategoricalParam, Param
 
 SINGLE_LABEL_METRICS = ("val_accuracy",)
 MULTILABEL_METRICS = ("val_fbeta", "val_accuracy_thresh")
 
 
-def check_label_kind(spec: StudySpec) -> None:
+def check_label_kind(
+    multilabel: bool, metric: str, space: dict[str, Param], fixed: dict[str, Any]
+) -> None:
     """Metrics and settings that only one kind of data (one class, or tags) has."""
-    metric = spec.search.metric
-    if spec.multilabel and metric in SINGLE_LABEL_METRICS:
+    if multilabel and metric in SINGLE_LABEL_METRICS:
         raise ValueError(
             f"search.metric {metric} is for single-label data; a multilabel study is judged by "
             f"{', '.join(MULTILABEL_METRICS)} or val_loss"
         )
-    if not spec.multilabel and metric in MULTILABEL_METRICS:
+    if not multilabel and metric in MULTILABEL_METRICS:
         raise ValueError(
             f"search.metric {metric} needs multi-label data (data.source: multilabel); use "
             "val_loss or val_accuracy"
         )
-    if "beta" in spec.space:
+    if "beta" in space:
         raise ValueError(
             "space.beta: beta defines val_fbeta, the yardstick trials are compared by, so it "
             "cannot change between trials; set it in fixed:"
         )
     for name in ("threshold", "beta"):
-        if not spec.multilabel and name in {**spec.space, **spec.fixed}:
-            where = "space" if name in spec.space else "fixed"
+        if not multilabel and name in {**space, **fixed}:
+            where = "space" if name in space else "fixed"
             raise ValueError(
                 f"{where}.{name} only applies to multi-label data (data.source: multilabel); "
                 "drop it"
             )
-    if spec.multilabel:
-        balance = spec.space.get("balance")
+    if multilabel:
+        balance = space.get("balance")
         choices = balance.choices if isinstance(balance, CategoricalParam) else []
-        values = [spec.fixed.get("balance"), *choices]
+        values = [fixed.get("balance"), *choices]
         for value in ("oversample", "undersample"):
             if value in values:
                 where = "space" if value in choices else "fixed"

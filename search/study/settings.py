@@ -3,16 +3,13 @@ searched range a valid one; the backbone searched in space: or held in model:.""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from pydantic import ValidationError
 
-from search.study.params import CategoricalParam, FloatParam, IntParam, reachable
+from search.study.params import CategoricalParam, FloatParam, IntParam, Param, reachable
 from search.study.validation_errors import first_error
 from trainable import TrainConfig, did_you_mean
-
-if TYPE_CHECKING:
-    from search.study.spec import StudySpec
 
 # Set in model:, not in space:/fixed:, so a study has one place that names its network (the
 # backbone may also be searched, in space:).
@@ -32,8 +29,10 @@ def check_keys(section: dict[str, Any], where: str) -> None:
             raise ValueError(f"{where}.{key} is not a training setting; {hint}")
 
 
-def check_backbone_choices(spec: StudySpec) -> None:
-    param = spec.space.get("backbone")
+def check_backbone_choices(space: dict[str, Param], held: str | None) -> None:
+    """space.backbone, where searched, is a choice, and model.backbone (`held`, where the
+    study file sets it) does not name it too."""
+    param = space.get("backbone")
     if param is None:
         return
     if not isinstance(param, CategoricalParam):
@@ -41,9 +40,9 @@ def check_backbone_choices(spec: StudySpec) -> None:
             "space.backbone must be type: categorical, with the backbones as choices, e.g. "
             "choices: [efficientnet_lite0, efficientnet_lite1]"
         )
-    if "backbone" in spec.model.model_fields_set:
+    if held is not None:
         raise ValueError(
-            f"model.backbone {spec.model.backbone} and space.backbone both name the backbone; "
+            f"model.backbone {held} and space.backbone both name the backbone; "
             "drop model.backbone to search it, or drop space.backbone to hold it"
         )
 

@@ -110,11 +110,12 @@ class StudySpec(_Frozen):
                 "schedule_epochs cannot be set while epochs is searched: every trial's schedule "
                 "then spans space.epochs' highest value; drop schedule_epochs"
             )
-        check_backbone_choices(self)
+        held = self.model.backbone if "backbone" in self.model.model_fields_set else None
+        check_backbone_choices(self.space, held)
         base = self.base_config()
         for name, param in self.space.items():
             check_param(name, param, base)
-        check_label_kind(self)
+        check_label_kind(self.multilabel, self.search.metric, self.space, self.fixed)
         return self
 
     @model_validator(mode="after")
@@ -152,7 +153,8 @@ class StudySpec(_Frozen):
     @property
     def budget(self) -> EpochBudget:
         """The epochs a trial trains and may stand for (study/budget.py)."""
-        return EpochBudget.of(self)
+        param = self.space.get("epochs")
+        return EpochBudget.of(param, self.train_config().epochs if param is None else 0)
 
     def with_absolute_paths(self) -> StudySpec:
         """The study with data.root, data.labels and a model.weights file made absolute (they

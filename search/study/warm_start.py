@@ -55,9 +55,9 @@ class WarmSource(BaseModel):
         """How lines and trial attrs name it: the run directory, or 'study NAME in URL'."""
         if self.run_dir is not None:
             return self.run_dir
-        from search.rundir.storage import shown
+        from search.urls import masked
 
-        return f"study {self.study} in {shown(str(self.storage))}"
+        return f"study {self.study} in {masked(str(self.storage))}"
 
 
 __all__ = ["WarmSource"]

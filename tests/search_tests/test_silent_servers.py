@@ -12,7 +12,8 @@ import pytest
 
 from search.engine.cluster import check_answers
 from search.errors import ClusterError, HPSearchError, StorageError
-from search.rundir.storage import open_storage, shown
+from search.rundir.storage import open_storage
+from search.urls import masked
 
 
 def listening(reply: bytes | None) -> Iterator[int]:
@@ -82,7 +83,7 @@ def test_a_database_server_that_never_answers_is_one_line_in_time(silent, monkey
 
 def test_a_storage_url_with_a_port_that_is_no_number_is_one_line() -> None:
     url = "postgresql://me:secret@db:notaport/studies"
-    assert shown(url) == "postgresql://me:***@db:notaport/studies"
+    assert masked(url) == "postgresql://me:***@db:notaport/studies"
     with pytest.raises(StorageError, match=r"is not a valid database URL \(invalid literal"):
         open_storage(url)
 

@@ -8,7 +8,7 @@ import warnings
 
 import pytest
 
-from search.engine import packing
+from search.engine import gpu_probe
 from search.engine.packing import (
     NEAR_BEST,
     Packing,
@@ -193,7 +193,7 @@ def test_without_a_gpu_auto_runs_trials_on_cpus() -> None:
     lines: list[str] = []
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # the number must serialize as the field's float
-        spec = packing.pack(auto_study(), [{"CPU": 2.0}], None, lines.append)
+        spec = gpu_probe.pack(auto_study(), [{"CPU": 2.0}], None, lines.append)
         spec.model_dump(mode="json")
     assert spec.resources.gpus_per_trial == 0 and spec.search.concurrency == 1
     assert lines == [
@@ -209,10 +209,10 @@ def test_the_cpus_beside_the_gpus_cap_the_packing_and_concurrency_fills_the_gpus
         "search.engine.gpu_probe.time_copies", lambda count, *rest: gpu.measure(count)
     )
     nodes = [{"CPU": 8.0, "GPU": 2.0}]  # 8 CPUs for the trials of two GPUs: 4 a GPU
-    spec = packing.pack(auto_study(), nodes, None, lambda line: None)
+    spec = gpu_probe.pack(auto_study(), nodes, None, lambda line: None)
     assert gpu.measured == [1, 2, 4]
     assert spec.resources.gpus_per_trial == 0.25 and spec.search.concurrency == 8
     gpu.measured.clear()
-    spec = packing.pack(auto_study(concurrency=3), nodes, None, lambda line: None)
+    spec = gpu_probe.pack(auto_study(concurrency=3), nodes, None, lambda line: None)
     assert gpu.measured == [1, 2]  # 3 trials over 2 GPUs: no more than 2 on one
     assert spec.resources.gpus_per_trial == 0.5 and spec.search.concurrency == 3
