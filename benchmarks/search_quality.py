@@ -94,7 +94,7 @@ def raced(
 
     from search.engine.refit import trial_config
     from search.run import run_study
-    from search.trials.race import contenders, race_standings, standings
+    from search.selection.race import standings
     from search.trials.states import race_runs, search_trials
 
     race_spec = with_search(spec, select={"top_k": top_k, "repeats": repeats})
@@ -104,8 +104,9 @@ def raced(
     study = optuna.load_study(study_name=spec.name, storage=f"sqlite:///{result.run_dir}/optuna.db")
     minimize = spec.search.direction == "min"
     # No race where fewer than two configurations completed: every arm picks the only one.
-    table = race_standings(study, race_spec) or standings(
-        contenders(study, race_spec), [], repeats, minimize
+    race = race_spec.search.select
+    table = race.standings(study, {}) or standings(
+        race.contenders(study, {}), [], repeats, minimize
     )
     numbers = [c.number for c in table.contenders]
     tested = _tested(
@@ -163,9 +164,10 @@ def _top_k_tested(
     study: Any, spec: StudySpec, splits: Splits, k: int, known: dict[int, float]
 ) -> dict[int, float]:
     """Test accuracy of the refits of the study's k best distinct configurations."""
-    from search.trials.race import contenders
+    from search.selection import ranked
+    from search.selection.race import top_distinct
 
-    top = contenders(study, with_search(spec, select={"top_k": max(2, k)}))[:k]
+    top = top_distinct(ranked(study, {}), k)
     return _tested(study, spec, splits, [t.number for t in top], known)
 
 

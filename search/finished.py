@@ -9,9 +9,9 @@ usual way, which says what is wrong.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import TYPE_CHECKING
 
+from search.echo import Echo
 from search.rundir.layout import RunDir, Summary
 from search.study.spec import StudySpec
 
@@ -19,7 +19,7 @@ if TYPE_CHECKING:
     import optuna
 
 
-def finished_before(run: RunDir, spec: StudySpec, echo: Callable[[str], None]) -> Summary | None:
+def finished_before(run: RunDir, spec: StudySpec, echo: Echo) -> Summary | None:
     """The run directory's result, said so, when running `spec` there would add nothing."""
     done = _finished(run, spec)
     if done is not None:
@@ -77,10 +77,7 @@ def _searched(study: optuna.Study, spec: StudySpec) -> bool:
 
 
 def _race_to_run(study: optuna.Study, spec: StudySpec) -> bool:
-    from search.trials.race import race_standings
-
-    table = race_standings(study, spec)
-    return table is not None and not table.finished
+    return spec.search.select.to_do(study, spec.search.constraints.limits)
 
 
 def _warm_to_add(study: optuna.Study, spec: StudySpec) -> bool:

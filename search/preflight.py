@@ -4,17 +4,15 @@ trial and the refit (`placed`). Each failure is one line, and nothing has been w
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import TYPE_CHECKING
 
+from search.echo import Echo
 from search.study.spec import StudySpec
 
 if TYPE_CHECKING:
     from ray import ObjectRef
 
     from trainable import Splits
-
-Echo = Callable[[str], None]
 
 
 def placed(spec: StudySpec, shared: ObjectRef, echo: Echo) -> StudySpec:

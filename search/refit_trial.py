@@ -12,6 +12,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from search.echo import Echo
 from search.errors import RunDirError
 from search.run import RunResult
 from search.rundir.layout import DataInfo, RunDir
@@ -19,7 +20,7 @@ from trainable import counted
 
 
 def refit_trial(
-    run_dir: Path, number: int, *, verbose: bool = False, echo: Callable[[str], None] = print
+    run_dir: Path, number: int, *, verbose: bool = False, echo: Echo = print
 ) -> RunResult:
     from search.engine.cluster import share
     from search.engine.refit import refit_best, trial_config
@@ -75,7 +76,7 @@ def refit_trial(
     return RunResult(target.path, summary, refitted=True)
 
 
-def _epoch_line(echo: Callable[[str], None]) -> Callable[[int, int, str, dict], None]:
+def _epoch_line(echo: Echo) -> Callable[[int, int, str, dict], None]:
     def line(epoch: int, of: int, device: str, record: dict[str, float]) -> None:
         if epoch:
             loss = f", train_loss {record['train_loss']:.4f}" if "train_loss" in record else ""

@@ -85,11 +85,10 @@ class Registry(Generic[T]):
         return [n for n, c in self._classes.items() if option in c.model_fields]
 
     def union(self, name: str, default: str) -> Any:
-        """The field type for this kind: a name alone or a mapping (with `type`, or options of
-        the `default` one), parsed into its registered class (a discriminated union: a wrong
-        name lists the registered ones).
-        Registered classes whose fields name the union by `name` (a pruner that wraps another)
-        are completed with it."""
+        """The field type for this kind: a name alone or a mapping (with `type`, or else the
+        options of `default`), parsed into its registered class (a discriminated union: a wrong
+        name lists the registered ones). Registered classes whose fields name the union by
+        `name` (a pruner that wraps another) are completed with it."""
         union = Annotated[
             typing.Union[tuple(self._classes.values())],  # noqa: UP007  made at run time
             Field(discriminator="type"),

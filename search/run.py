@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from search.echo import Echo
 from search.errors import SearchFailed, SearchInterrupted
 from search.rundir.layout import DataInfo, RunDir, Summary
 from search.study.spec import StudySpec
@@ -30,8 +31,6 @@ if TYPE_CHECKING:
     from search.engine.warm_start import WarmBatch
     from search.report.live import Progress
     from trainable import Splits
-
-Echo = Callable[[str], None]
 
 
 @dataclass(frozen=True)
@@ -146,12 +145,12 @@ def _restart(folder: RunDir, spec: StudySpec, echo: Echo) -> None:
 
 def _search_then_refit(run: _Run, opened: OpenStudy, progress: Progress) -> RunResult:
     """The search, the race where the study asks for one, the refit and its test."""
-    from search.race_step import race_step
+    from search.selection.race_runs import race_step
 
     started = time.perf_counter()
     budget = _search(run, opened, progress)
     seconds = {"search": round(time.perf_counter() - started, 1)}
-    if run.spec.search.select.races:
+    if run.spec.search.select.runs_before_pick:
         race = (run.spec, run.run_dir.path, run.splits, run.shared, opened)
         seconds["race"] = _timed(race_step, *race, progress, run.verbose)
     return _refit(run, opened.study, seconds, progress, budget)
@@ -245,18 +244,17 @@ def _refit(
     from search.report.study_note import note_result
     from search.rundir.results import write_results
     from search.rundir.resume import finished_results
-    from search.trials.race import race_standings
 
     config, best = best_config(study, run.spec)
     existing = finished_results(run.run_dir, best)
     if existing is not None:
-        chosen = "the race's winner" if run.spec.search.select.races else "the best"
+        chosen = run.spec.search.select.winner
         run.echo(
             f"nothing new to refit: trial {best.number} is still {chosen}, its refit is "
             f"in {run.run_dir}"
         )
-        table = race_standings(study, run.spec)
-        news = {"race": table.to_dict() if table is not None else {}, "budget": budget}
+        race = run.spec.search.select.summary(study, run.spec.search.constraints.limits)
+        news = {"race": race, "budget": budget}
         if any(getattr(existing, k) != v for k, v in news.items()):  # the study went on
             existing = existing.model_copy(update=news)
             run.run_dir.write_summary(existing)

@@ -15,17 +15,19 @@ import pytest
 ROOT = Path(__file__).parents[1]
 PACKAGES = ("search", "trainable")
 MOST_FUNCTION_LINES = 60
-# The packages from the bottom up: each imports only from its own layer or below. Every module
-# directly in search/ (run, check, cli, ...) is the service on top.
+# The packages from the bottom up: each imports only from its own layer or below. The last
+# layer is the service on top: every module directly in search/ (run, check, cli, ...) and a
+# plug-in's own step that runs on Ray. A module takes the layer of the longest name it matches.
 LAYERS = (
     ("trainable",),  # knows nothing of Ray, Optuna or the search
-    ("search.errors", "search.deadlines", "search.registry", "search.urls"),
-    ("search.pruners", "search.samplers"),  # the plug-ins' settings and Optuna objects
-    ("search.study",),  # the study file
+    ("search.errors", "search.deadlines", "search.echo", "search.registry", "search.urls"),
     ("search.trials",),  # what a stored trial holds, read one way
+    ("search.pruners", "search.samplers", "search.selection"),  # the study's plug-ins
+    ("search.study",),  # the study file
     ("search.rundir",),  # the run directory and the storage
     ("search.engine",),  # Ray Tune and Optuna
     ("search.report",),  # report.html, progress, status, dashboard
+    ("search.selection.race_runs",),  # the service
 )
 
 
@@ -103,10 +105,13 @@ def _imported_modules(path: Path, modules: set[str]) -> list[str]:
 
 
 def _layer(module: str) -> int:
-    for rank, units in enumerate(LAYERS):
-        if any(module == u or module.startswith(u + ".") for u in units):
-            return rank
-    return len(LAYERS)  # the service: modules directly in search/
+    matches = [
+        (len(unit), rank)
+        for rank, units in enumerate(LAYERS)
+        for unit in units
+        if module == unit or module.startswith(unit + ".")
+    ]
+    return max(matches)[1] if matches else len(LAYERS) - 1  # modules directly in search/
 
 
 def test_no_import_cycle_between_modules() -> None:

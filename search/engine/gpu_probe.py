@@ -13,9 +13,9 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from search.echo import Echo
 from search.engine.packing import (
     MOST_PER_GPU,
     Probe,
@@ -46,7 +46,7 @@ def pack(
     spec: StudySpec,
     nodes: list[dict[str, float]],
     splits: Splits | ObjectRef,
-    echo: Callable[[str], None],
+    echo: Echo,
 ) -> StudySpec:
     """The study with `gpus_per_trial: auto` measured and replaced by a number, and
     `search.concurrency`, where the study file leaves it out, filling every GPU."""
@@ -78,7 +78,7 @@ def time_copies(
     config: TrainConfig,
     splits: Splits | ObjectRef,
     cpus: float,
-    echo: Callable[[str], None],
+    echo: Echo,
 ) -> Probe:
     """`count` copies of `config` timed at once on one GPU; out_of_memory where any ran out."""
     from ray.util.placement_group import placement_group, remove_placement_group

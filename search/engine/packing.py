@@ -21,6 +21,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from search.echo import Echo
 from search.engine.worker import HEADROOM
 from search.errors import ClusterError
 from search.study.params import reachable
@@ -167,7 +168,7 @@ def plan(
     measure: Callable[[int], Probe],
     limits: dict[str, int],
     config: TrainConfig,
-    echo: Callable[[str], None],
+    echo: Echo,
 ) -> Packing:
     """Measure one trial alone, then double the trials per GPU while that fits `limits`, the
     GPU's memory (known once one trial is measured) and pays; choose among what was measured.

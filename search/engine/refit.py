@@ -16,6 +16,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from search.echo import Echo
 from search.engine.waiting import wait_until_placed
 from search.errors import ClusterError, SearchFailed, first_line
 from search.rundir.refit_result import Fitted, Refit
@@ -41,27 +42,22 @@ OnEpoch = Callable[[int, int, str, dict[str, float]], None]  # epoch, of, device
 def best_config(
     study: optuna.Study, spec: StudySpec
 ) -> tuple[TrainConfig, optuna.trial.FrozenTrial]:
-    """The trial to refit and the TrainConfig that replays it (its epochs, its schedule;
-    multi-label: its validation-tuned threshold): the race's winner (search.select: race),
-    else the best complete trial within search.constraints."""
-    from search.trials.race import contenders, race_standings
-
+    """The trial to refit (search.select's pick, within search.constraints) and the
+    TrainConfig that replays it (its epochs, its schedule; multi-label: its validation-tuned
+    threshold)."""
     if not complete_trials(study):
         raise SearchFailed(
             f"study {spec.name} has no complete trial to refit (all pruned or failed); "
             "see `hpsearch trials` for the reasons, then widen the space or relax the pruner"
         )
-    ranked = contenders(study, spec)
-    if not ranked:
-        limits = spec.search.constraints.limits
+    limits = spec.search.constraints.limits
+    winner = spec.search.select.pick(study, limits)
+    if winner is None:
         raise SearchFailed(
             f"no complete trial of study {spec.name} meets search.constraints "
             f"({', '.join(f'{k} {v:g}' for k, v in limits.items())}); relax them, or raise "
             "search.trials so the search finds one that does"
         )
-    table = race_standings(study, spec)
-    number = ranked[0].number if table is None else table.winner.number
-    winner = next(t for t in ranked if t.number == number)  # the race's contenders are these
     return trial_config(winner, spec), winner
 
 
@@ -91,7 +87,7 @@ def refit_best(
     best: optuna.trial.FrozenTrial,
     spec: StudySpec,
     splits: Splits | ObjectRef,
-    echo: Callable[[str], None] = print,
+    echo: Echo = print,
     *,
     give_up_s: float = GIVE_UP_S,
     on_epoch: OnEpoch | None = None,
@@ -146,9 +142,7 @@ def refit_best(
     return Refit(config, best.number, float(best.value), best.params, result, where, cost)
 
 
-def _placed(
-    refitter: Any, cpus: float, gpus: int, echo: Callable[[str], None], give_up_s: float
-) -> dict[str, str]:
+def _placed(refitter: Any, cpus: float, gpus: int, echo: Echo, give_up_s: float) -> dict[str, str]:
     """Wait for the refit to be placed on a node, out loud; its placement once it is."""
     import ray
 

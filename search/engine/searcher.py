@@ -19,7 +19,6 @@ from ray.tune.search import Searcher
 
 from search.engine.live_trials import LiveTrial, LiveTrials
 from search.errors import SearchFailed
-from search.study.constraints import COST_KEYS, broken, excess
 from search.trials.attrs import (
     ATTEMPT,
     CHOSEN_EPOCHS,
@@ -35,6 +34,7 @@ from search.trials.attrs import (
     TRAIN_SECONDS,
 )
 from search.trials.curves import add_epoch, per_tag, to_history
+from search.trials.serving import COST_KEYS, broken, excess
 from search.trials.states import failed_trials, finished_count
 from search.trials.values import minimizes
 

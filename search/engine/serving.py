@@ -17,8 +17,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from search.errors import ClusterError, StudySpecError, first_line
-from search.study.constraints import broken
 from search.study.spec import StudySpec
+from search.trials.serving import broken
 
 if TYPE_CHECKING:
     import optuna

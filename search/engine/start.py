@@ -23,6 +23,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from search.echo import Echo
 from search.study.space import distributions, fit_to_space
 from search.study.spec import StudySpec
 from search.trials.attrs import PORTFOLIO
@@ -30,8 +31,6 @@ from search.trials.states import search_trials
 
 if TYPE_CHECKING:
     import optuna
-
-Say = Any  # Callable[[str], None]
 
 _COMMON = {
     "dropout": 0.2,
@@ -76,7 +75,7 @@ def _fitted(entry: dict[str, Any], space: dict[str, Any]) -> dict[str, Any]:
     return params
 
 
-def enqueue_portfolio(study: optuna.Study, spec: StudySpec, say: Say) -> None:
+def enqueue_portfolio(study: optuna.Study, spec: StudySpec, say: Echo) -> None:
     """A new study (no trial of its own yet) gets the portfolio queued as its first trials."""
     if spec.search.start != "portfolio" or search_trials(study):
         return

@@ -6,6 +6,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
+from search.echo import Echo
 from search.errors import ClusterError
 
 
@@ -15,7 +16,7 @@ def wait_until_placed(
     who: str,
     waiting_for: str,
     gave_up: str,
-    echo: Callable[[str], None],
+    echo: Echo,
     notice_s: float,
     give_up_s: float,
 ) -> None:

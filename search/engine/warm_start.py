@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from search.echo import Echo
 from search.errors import HPSearchError, StudySpecError
 from search.study.space import distributions, fit_to_space
 from search.study.spec import StudySpec
@@ -27,8 +28,6 @@ from search.trials.states import is_complete, is_pruned, search_trials, warm_tri
 if TYPE_CHECKING:
     import optuna
     from optuna.trial import FrozenTrial
-
-Say = Any  # Callable[[str], None]
 
 
 @dataclass(frozen=True)
@@ -55,7 +54,7 @@ def read_warm_starts(spec: StudySpec) -> list[WarmBatch]:
     return [_batch(source, spec) for source in spec.search.warm_start]
 
 
-def add_warm_starts(study: optuna.Study, batches: list[WarmBatch], say: Say) -> None:
+def add_warm_starts(study: optuna.Study, batches: list[WarmBatch], say: Echo) -> None:
     """Add what the study does not hold yet (a resumed run added the rest already)."""
     held = {(t.user_attrs[WARM_FROM], t.user_attrs[WARM_TRIAL]) for t in warm_trials(study)}
     for batch in batches:

@@ -4,12 +4,13 @@ thread beside the search (`hpsearch run --dashboard`), where trials appear as th
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from socketserver import ThreadingMixIn
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
+from search.echo import Echo
 from search.errors import HPSearchError
 
 
@@ -49,7 +50,7 @@ def url_of(server: WSGIServer) -> str:
     return f"http://{host}:{port}/dashboard/"
 
 
-def serve(run_dir: Path, host: str, port: int, announce: Callable[[str], None] = print) -> None:
+def serve(run_dir: Path, host: str, port: int, announce: Echo = print) -> None:
     """Blocks, serving the dashboard of a run directory until interrupted."""
     from search.rundir.layout import RunDir
 
@@ -76,9 +77,7 @@ def beside(storage_url: str, host: str, port: int) -> Iterator[str]:
 
 
 @contextmanager
-def announced_beside(
-    url: str, where: tuple[str, int], run_dir: Path, echo: Callable[[str], None]
-) -> Iterator[None]:
+def announced_beside(url: str, where: tuple[str, int], run_dir: Path, echo: Echo) -> Iterator[None]:
     """`hpsearch run --dashboard`: the dashboard in a thread for as long as the run lasts,
     its address said when it starts and how to serve it again when it stops."""
     with beside(url, *where) as address:

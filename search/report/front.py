@@ -6,10 +6,9 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from search.report.plots import log_scale_if_spread
-from search.report.progress import format_value
 from search.trials.serving import cost_of, pareto_front
 from search.trials.states import complete_trials
-from search.trials.values import minimizes
+from search.trials.values import format_value, minimizes
 
 if TYPE_CHECKING:
     import optuna

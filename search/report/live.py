@@ -12,9 +12,9 @@ from __future__ import annotations
 import sys
 import threading
 import time
-from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from search.echo import Echo
 from search.report.progress import TrialPrinter
 from search.report.status_area import Running, status_table, tally_of
 from search.trials.attrs import BUDGET_SPENT, CHOSEN_EPOCHS, RACE_OF, RACE_RUN
@@ -27,8 +27,6 @@ if TYPE_CHECKING:
     from rich.console import RenderableType
 
     from search.study.spec import StudySpec
-
-Echo = Callable[[str], None]
 
 
 class Progress:

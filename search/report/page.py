@@ -14,17 +14,16 @@ from typing import TYPE_CHECKING, Any
 from search.report import plots
 from search.report.diagnosis import fit_diagnosis
 from search.report.front import front_figure, front_head, front_rows
+from search.report.held_out import confusion_matrix, tag_scores
 from search.report.parallel import parallel_coordinates
-from search.report.progress import format_params
 from search.report.pruning import pruning_rule, pruning_savings
 from search.report.sections import about_section, settings_section, table, trials_section
 from search.report.summary_rows import summary_rows
-from search.report.test_split_plots import confusion_matrix, tag_scores
 from search.rundir.layout import RunDir, Summary, write_bytes, write_text
 from search.trials.attrs import FAIL_REASON
 from search.trials.curves import records_of
 from search.trials.states import complete_trials, is_failed, search_trials
-from search.trials.values import best_or_none
+from search.trials.values import best_or_none, format_params
 
 if TYPE_CHECKING:
     import optuna
@@ -69,7 +68,7 @@ def write_report(run: RunDir, spec: StudySpec, study: optuna.Study) -> Path:
                 caption="Dashed lines ending in x are trials the pruner stopped.",
             ),
             _pruning_section(images, spec, study),
-            _race_section(spec, study),
+            _selection_section(spec, study),
             _front_section(images, spec, study, refitted),
             _fit_section(images, best, refit),
             _test_section(images, test),
@@ -251,17 +250,13 @@ def _tag_section(images: dict[str, bytes], test: dict[str, Any]) -> str:
     )
 
 
-def _race_section(spec: StudySpec, study: optuna.Study) -> str:
-    from search.report.race import race_rows, verdict
-    from search.trials.race import race_standings
-
-    standings = race_standings(study, spec)
-    if standings is None:
+def _selection_section(spec: StudySpec, study: optuna.Study) -> str:
+    """How search.select picked, where it has more to say than 'the best trial'."""
+    section = spec.search.select.section(study, spec.search.constraints.limits)
+    if section is None:
         return ""
-    head = ["trial", "parameters", "in the search", "race runs", "mean"]
-    said = verdict(standings).removeprefix("race: ")
-    text = f"<p>{html.escape(said[:1].upper() + said[1:])}; the mean over race runs decides.</p>"
-    return "<h2>Race before the refit</h2>" + text + table(head, race_rows(standings))
+    text = f"<p>{html.escape(section.text)}</p>"
+    return f"<h2>{html.escape(section.title)}</h2>" + text + table(section.header, section.rows)
 
 
 def _failures_section(study: optuna.Study) -> str:

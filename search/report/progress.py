@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
+from search.echo import Echo
 from search.trials.attrs import (
     CHOSEN_EPOCHS,
     FAIL_REASON,
@@ -22,7 +22,7 @@ from search.trials.states import (
     is_stopped,
     state_name,
 )
-from search.trials.values import best_or_none, last_value, shown_params
+from search.trials.values import best_or_none, format_params, last_value, shown_params
 
 if TYPE_CHECKING:
     import optuna
@@ -31,20 +31,10 @@ if TYPE_CHECKING:
     from search.study.spec import StudySpec
 
 
-def format_value(value: Any) -> str:
-    if isinstance(value, float):
-        return f"{value:.3g}"
-    return str(value)
-
-
-def format_params(params: dict[str, Any]) -> str:
-    return " ".join(f"{k}={format_value(v)}" for k, v in params.items())
-
-
 class TrialPrinter:
     """Called by the searcher with each trial it tells: prints number, state, value, params."""
 
-    def __init__(self, metric: str, echo: Callable[[str], None] = print) -> None:
+    def __init__(self, metric: str, echo: Echo = print) -> None:
         self.metric, self.echo = metric, echo
 
     def __call__(self, study: optuna.Study, trial: FrozenTrial) -> None:

@@ -9,11 +9,10 @@ import platform
 from importlib.metadata import PackageNotFoundError, version
 from typing import TYPE_CHECKING
 
-from search.report.progress import format_params, format_value
 from search.report.study_note import describe_param, study_attrs
 from search.trials.attrs import TRAIN_SECONDS
 from search.trials.states import search_trials, state_name
-from search.trials.values import shown_params
+from search.trials.values import format_params, format_value, shown_params
 
 if TYPE_CHECKING:
     import optuna
@@ -51,7 +50,7 @@ def settings_section(spec: StudySpec, data: DataInfo | None) -> str:
         ("sampler, pruner", f"{search.sampler.type}, {search.pruner.type}"),
         ("stops at", search.stop.shown()),
         ("trials at once", str(search.concurrency)),
-        ("picks", "a race of the best" if search.select.races else "the single best trial"),
+        ("picks", search.select.describe()),
     ]
     return "<h2>What was searched</h2>" + table(["", ""], [r for r in rows if r[1]], False)
 

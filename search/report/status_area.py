@@ -7,9 +7,8 @@ import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from search.report.progress import format_params
 from search.trials.states import is_finished, search_trials
-from search.trials.values import best_or_none
+from search.trials.values import best_or_none, format_params
 
 if TYPE_CHECKING:
     import optuna

@@ -7,8 +7,8 @@ from __future__ import annotations
 import warnings
 from typing import TYPE_CHECKING, Any
 
-from search.report.progress import format_value
 from search.study.params import CategoricalParam, FloatParam
+from search.trials.values import format_value
 from trainable import counted
 
 if TYPE_CHECKING:

@@ -5,13 +5,12 @@ from __future__ import annotations
 from collections import Counter
 from typing import TYPE_CHECKING
 
-from search.report.progress import format_params
 from search.report.pruning import pruning_savings
 from search.rundir.layout import Summary
 from search.study.search_budget import spent_line
 from search.trials.attrs import PORTFOLIO, TRAIN_SECONDS, WARM_FROM
 from search.trials.states import search_trials, state_counts, warm_trials
-from search.trials.values import shown_params
+from search.trials.values import format_params, shown_params
 
 if TYPE_CHECKING:
     import optuna

@@ -118,7 +118,7 @@ class Summary(DataInfo):
     serving: dict[str, float] = {}  # the refitted backbone's params_m, macs_g, latency_ms, ...
     onnx: dict[str, float] = {}  # model.onnx against model.pt on the test split
     # search.select: race: each contender's search value, race runs and mean, the winner, and
-    # whether it differs from the single best draw (search/trials/race.py); {} without a race
+    # whether it differs from the single best draw (search/selection/race.py); {} without a race
     race: dict[str, Any] = {}
     # search.budget's limits, what the search spent of each (trials, epochs, minutes,
     # GPU-hours) and which limit stopped it (search/engine/spend.py)

@@ -140,10 +140,6 @@ def write_results(
     """Everything after the refit: best config, weights, test metrics, curves, summary."""
     import pandas as pd
 
-    from search.trials.race import race_standings
-
-    race = race_standings(study, spec)
-
     config = refit.config.model_dump(mode="json")
     write_text(run.best_config_yaml, yaml.safe_dump(config, sort_keys=False))
     write_json(run.best_config_json, config)
@@ -173,7 +169,7 @@ def write_results(
         refit_placement=refit.placement,
         serving=refit.serving,
         onnx=fitted.onnx_check,
-        race=race.to_dict() if race is not None else {},
+        race=spec.search.select.summary(study, spec.search.constraints.limits),
         budget=budget or {},
     )
     run.write_summary(summary)

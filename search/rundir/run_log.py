@@ -5,13 +5,11 @@ from __future__ import annotations
 import datetime
 import os
 import threading
-from collections.abc import Callable
 from pathlib import Path
 from typing import TextIO
 
+from search.echo import Echo
 from search.errors import HPSearchError
-
-Echo = Callable[[str], None]
 
 
 class RunLog:

@@ -22,13 +22,13 @@ import socket
 import sys
 import threading
 import uuid
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING
 
+from search.echo import Echo
 from search.errors import StorageError, StudyInUse, first_line
 
 if TYPE_CHECKING:
@@ -80,7 +80,7 @@ class StudyLease:
         study: str,
         run_dir: Path,
         *,
-        echo: Callable[[str], None] = print,
+        echo: Echo = print,
         grace: float | None = None,
     ) -> None:
         self.url, self.study, self.run_dir, self.echo = url, study, run_dir, echo

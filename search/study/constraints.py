@@ -3,16 +3,13 @@
 Each bound is one line of the study file, on the figures measured once per backbone
 (trainable/cost.py): `latency_ms`, `params_m` and `macs_g` are maxima, `throughput` (images/s
 at batch 64) a minimum. A trial's excess over a bound is what Optuna's constrained samplers
-read (`Trial.set_constraint`: zero or less is feasible).
+read (`Trial.set_constraint`: zero or less is feasible); what a trial costs and whether it
+meets the bounds is search/trials/serving.py.
 """
 
 from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field
-
-MAXIMA = ("latency_ms", "params_m", "macs_g")
-MINIMA = ("throughput",)
-COST_KEYS = ("params_m", "macs_g", "latency_ms", "throughput")  # a backbone's measured figures
 
 
 class ConstraintsSpec(BaseModel):
@@ -29,19 +26,4 @@ class ConstraintsSpec(BaseModel):
         return {k: v for k, v in self.model_dump().items() if v is not None}
 
 
-def excess(cost: dict[str, float], limits: dict[str, float]) -> dict[str, float]:
-    """Per bound, how far `cost` is past it: > 0 breaks it, <= 0 meets it."""
-    return {
-        name: (cost[name] - bound) if name in MAXIMA else (bound - cost[name])
-        for name, bound in limits.items()
-    }
-
-
-def broken(cost: dict[str, float], limits: dict[str, float]) -> str | None:
-    """The bounds `cost` breaks, in words (`latency_ms 5.21 > 4`); None when it meets all."""
-    parts = [
-        f"{name} {cost[name]:g} {'>' if name in MAXIMA else '<'} {limits[name]:g}"
-        for name, over in excess(cost, limits).items()
-        if over > 0
-    ]
-    return ", ".join(parts) or None
+__all__ = ["ConstraintsSpec"]

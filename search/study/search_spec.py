@@ -8,9 +8,9 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from search.pruners import DEFAULT_PRUNER, PrunerSpec
 from search.samplers import DEFAULT_SAMPLER, SamplerSpec
+from search.selection import DEFAULT_SELECTION, SelectSpec
 from search.study.constraints import ConstraintsSpec
 from search.study.search_budget import DEFAULT_TRIALS, BudgetSpec
-from search.study.select import SelectSpec
 from search.study.warm_start import WarmSource
 
 
@@ -37,7 +37,7 @@ class SearchSpec(_Frozen):
         1, ge=0, description="re-runs of a trial that failed for a transient cause"
     )
     constraints: ConstraintsSpec = ConstraintsSpec()  # what the refitted model may cost to serve
-    select: SelectSpec = SelectSpec()  # the single best trial, or a race of the top few
+    select: SelectSpec = DEFAULT_SELECTION  # search/selection/: the best trial, or a race
     warm_start: list[WarmSource] = Field(default_factory=list)  # earlier studies to learn from
     start: Literal["portfolio", "random"] = "random"  # the first trials (search/engine/start.py)
 

@@ -14,7 +14,7 @@ INTERRUPTED = "interrupted: the search stopped while this trial ran"
 INFEASIBLE = "infeasible"  # a trial told PRUNED untrained: its backbone breaks search.constraints
 # Its backbone's serving cost, one user attr each (search/study/constraints.py): params_m,
 # macs_g, latency_ms, throughput.
-# A race run (search.select: race, search/trials/race.py): a trial of its own that trains
+# A race run (search.select: race, search/selection/race.py): a trial of its own that trains
 # another trial's configuration again, on a fresh seed (and validation split).
 RACE_OF = "race_of"  # the number of the search trial whose configuration it runs again
 RACE_RUN = "race_run"  # 1, 2, ...: which of its repeats; run i of every contender shares seeds

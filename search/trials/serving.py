@@ -6,10 +6,30 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from search.study.constraints import COST_KEYS, broken
-
 if TYPE_CHECKING:
     from optuna.trial import FrozenTrial
+
+MAXIMA = ("latency_ms", "params_m", "macs_g")
+MINIMA = ("throughput",)
+COST_KEYS = ("params_m", "macs_g", "latency_ms", "throughput")  # a backbone's measured figures
+
+
+def excess(cost: dict[str, float], limits: dict[str, float]) -> dict[str, float]:
+    """Per bound, how far `cost` is past it: > 0 breaks it, <= 0 meets it."""
+    return {
+        name: (cost[name] - bound) if name in MAXIMA else (bound - cost[name])
+        for name, bound in limits.items()
+    }
+
+
+def broken(cost: dict[str, float], limits: dict[str, float]) -> str | None:
+    """The bounds `cost` breaks, in words (`latency_ms 5.21 > 4`); None when it meets all."""
+    parts = [
+        f"{name} {cost[name]:g} {'>' if name in MAXIMA else '<'} {limits[name]:g}"
+        for name, over in excess(cost, limits).items()
+        if over > 0
+    ]
+    return ", ".join(parts) or None
 
 
 def cost_of(trial: FrozenTrial) -> dict[str, float] | None:

@@ -20,7 +20,7 @@ States = tuple[TrialState, ...] | None
 
 
 def is_race_run(trial: FrozenTrial) -> bool:
-    """A run of the race before the refit (search/trials/race.py): it trains a search trial's
+    """A run of the race before the refit (search/selection/race.py): it trains a search trial's
     configuration again, and counts towards nothing the search counts."""
     return RACE_OF in trial.user_attrs
 

@@ -38,6 +38,17 @@ def best_or_none(study: optuna.Study) -> FrozenTrial | None:
     return min(complete, key=lambda t: sign * float(t.value))
 
 
+def format_value(value: Any) -> str:
+    """A parameter's value as lines and tables show it: floats to three figures."""
+    if isinstance(value, float):
+        return f"{value:.3g}"
+    return str(value)
+
+
+def format_params(params: dict[str, Any]) -> str:
+    return " ".join(f"{k}={format_value(v)}" for k, v in params.items())
+
+
 def last_value(trial: FrozenTrial) -> float | None:
     """A trial's value; for a pruned, failed or running one, its last reported epoch's."""
     if trial.value is not None:

@@ -12,7 +12,7 @@ import pytest
 from optuna.trial import TrialState
 
 from search.run import run_study
-from search.study.select import SelectSpec
+from search.selection.race import Race
 from search.study.spec import parse_study_spec
 from search.trials.attrs import (
     CHOSEN_EPOCHS,
@@ -31,7 +31,7 @@ from tests.search_tests.helpers import outcome_lines, tiny_study
 pytestmark = pytest.mark.slow
 
 RACE = {"top_k": 2, "repeats": 2}
-RACE_SPEC = SelectSpec(type="race", top_k=2, repeats=2)
+RACE_SPEC = Race(top_k=2, repeats=2)
 
 
 @pytest.fixture(scope="module")

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from search.study.constraints import ConstraintsSpec, broken, excess
+from search.study.constraints import ConstraintsSpec
+from search.trials.serving import broken, excess
 
 COST = {"params_m": 4.0, "macs_g": 0.2, "latency_ms": 5.0, "throughput": 300.0}
 

@@ -204,8 +204,8 @@ def test_augment_true_and_false_still_mean_on_and_off() -> None:
 @pytest.mark.parametrize(
     ("select", "expected"),
     [
-        (None, ("best", 3, 2)),
-        ("best", ("best", 3, 2)),
+        (None, ("best", None, None)),
+        ("best", ("best", None, None)),
         ("race", ("race", 3, 2)),
         ({"top_k": 4, "repeats": 1}, ("race", 4, 1)),
         ({"type": "race", "top_k": 2}, ("race", 2, 2)),
@@ -214,13 +214,18 @@ def test_augment_true_and_false_still_mean_on_and_off() -> None:
 def test_select_is_best_a_race_or_the_race_settings_alone(select, expected) -> None:
     search = {"select": select} if select is not None else {}
     chosen = parse_study_spec(tiny_study(search=search)).search.select
-    assert (chosen.type, chosen.top_k, chosen.repeats) == expected
+    top_k, repeats = getattr(chosen, "top_k", None), getattr(chosen, "repeats", None)
+    assert (chosen.type, top_k, repeats) == expected
 
 
 @pytest.mark.parametrize(
     ("select", "message"),
     [
-        ({"type": "best", "repeats": 3}, r"search\.select\.repeats only applies to a race"),
+        (
+            {"type": "best", "repeats": 3},
+            r"search\.select\.repeats does nothing with select: best \(it takes no options\); "
+            "drop it, or choose race",
+        ),
         ({"top_k": 1}, r"search\.select\.top_k must be greater than or equal to 2, got 1"),
         ("racing", r"search\.select\.type must be one of 'best', 'race', got 'racing'"),
     ],

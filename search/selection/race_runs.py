@@ -1,9 +1,10 @@
-"""The race before the refit, on Ray: each run a trial of its own in the study, spread over the
-cluster like the search's trials (the same resources, concurrency and objective), never pruned.
+"""The race on Ray (search/selection/race.py says what it is and who wins): between the search
+and the refit, each race run is a trial of its own in the study, spread over the cluster like
+the search's trials (the same resources, concurrency and objective), never pruned.
 
-What the race is and how its winner is chosen: search/trials/race.py. This module creates the
-race runs' Optuna trials (tagged, with the contender's parameters, so the dashboard and
-trials.csv show them beside the search) and runs the ones the storage does not hold yet.
+Its Optuna trials are tagged and carry their contender's parameters, so the dashboard and
+trials.csv show them beside the search's; only the runs the storage does not hold yet run. An
+interrupted race keeps its finished runs; the same command resumes it.
 """
 
 from __future__ import annotations
@@ -12,11 +13,17 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from search.echo import Echo
 from search.engine.live_trials import LiveTrials
 from search.engine.optuna_internals import running_trial
 from search.engine.optuna_study import OpenStudy, fail_interrupted
+from search.engine.refit import trial_config
 from search.engine.searcher import OptunaSearcher, Watcher
-from search.study.constraints import COST_KEYS
+from search.engine.tuner import fit_quietly, tuner_for
+from search.errors import SearchInterrupted
+from search.rundir.layout import RunDir
+from search.rundir.results import write_trials
+from search.selection.race import Race, RaceRun, Standings, missing_runs, race_lines
 from search.study.spec import StudySpec
 from search.trials.attrs import (
     ATTEMPT,
@@ -27,16 +34,65 @@ from search.trials.attrs import (
     RACE_SPLIT_SEED,
     RAY_TRIAL_ID,
 )
-from search.trials.race import RaceRun, Standings, missing_runs, race_standings
+from search.trials.serving import COST_KEYS
 
 if TYPE_CHECKING:
     import optuna
     from optuna.trial import FrozenTrial
     from ray import ObjectRef
 
+    from search.report.live import Progress
     from trainable import Splits
 
-Say = Any  # Callable[[str], None]
+
+def race_step(
+    spec: StudySpec,
+    run_dir: Path,
+    splits: Splits,
+    shared: ObjectRef,
+    opened: OpenStudy,
+    progress: Progress,
+    verbose: bool,
+) -> None:
+    """Race the best few configurations on fresh draws; say who won."""
+    try:
+        outcome = run_race(
+            spec,
+            run_dir,
+            splits,
+            shared,
+            opened,
+            watch=progress,
+            say=progress.say,
+            verbose=verbose,
+        )
+    except KeyboardInterrupt:
+        fail_interrupted(opened)
+        raise _race_interrupted(opened.study, spec) from None
+    finally:
+        write_trials(RunDir(run_dir), opened.study, spec.search.metric)
+    if outcome.interrupted:
+        raise _race_interrupted(opened.study, spec)
+    if outcome.standings is not None:
+        for line in race_lines(outcome.standings, spec.search.metric):
+            progress.say(line)
+
+
+def _race_of(spec: StudySpec) -> Race:
+    select = spec.search.select
+    if not isinstance(select, Race):
+        raise TypeError(f"search.select is {select.type}, not a race")
+    return select
+
+
+def _race_interrupted(study: optuna.Study, spec: StudySpec) -> SearchInterrupted:
+    table = _race_of(spec).standings(study, spec.search.constraints.limits)
+    done = sum(len(c.runs) for c in table.contenders) if table else 0
+    wanted = len(table.contenders) * table.repeats if table else 0
+    return SearchInterrupted(
+        f"interrupted during the race: {done} of {wanted} race runs finished and are kept "
+        "(the search's trials too); run the same command again to resume"
+    )
 
 
 @dataclass(frozen=True)
@@ -53,29 +109,25 @@ def run_race(
     opened: OpenStudy,
     *,
     watch: Watcher | None,
-    say: Say,
+    say: Echo,
     verbose: bool = False,
 ) -> RaceOutcome:
     """Run the race runs the storage lacks, then read the standings back.
 
     `splits` tells whether validation can be reshuffled; `shared` is what trials read.
     """
-    from search.engine.refit import trial_config
-    from search.engine.tuner import fit_quietly, tuner_for
-
-    study = opened.study
-    table = race_standings(study, spec)
+    study, race = opened.study, _race_of(spec)
+    table = race.standings(study, spec.search.constraints.limits)
     if table is None:
-        if spec.search.select.races:
-            say("race: none, fewer than two distinct complete configurations to race")
+        say("race: none, fewer than two distinct complete configurations to race")
         return RaceOutcome(None, [])
     by_number = {t.number: t for t in study.get_trials(deepcopy=False)}
     configs = {c.number: trial_config(by_number[c.number], spec) for c in table.contenders}
-    reshuffle = spec.search.select.reshuffle and splits.carved_val
+    reshuffle = race.reshuffle and splits.carved_val
     split_seed = spec.data.seed if reshuffle else None
     seeds = {n: config.seed for n, config in configs.items()}
     missing = missing_runs(table, seeds, split_seed)
-    say(_header(table, len(missing), reshuffle, spec.search.select.reshuffle))
+    say(_header(table, len(missing), reshuffle, race.reshuffle))
     if missing:
         live = LiveTrials()
         searcher = RaceSearcher(
@@ -90,7 +142,7 @@ def run_race(
         )
         fit_quietly(tuner_for(spec, run_dir, shared, searcher, live, verbose, race=True), verbose)
     interrupted = fail_interrupted(opened)
-    return RaceOutcome(race_standings(study, spec), interrupted)
+    return RaceOutcome(race.standings(study, spec.search.constraints.limits), interrupted)
 
 
 def _header(table: Standings, missing: int, reshuffled: bool, asked: bool) -> str:
@@ -187,3 +239,6 @@ class RaceSearcher(OptunaSearcher):
         run = self.runs.get(failed.number)
         if run is not None and run.attempt <= self.retries:
             self.pending.append(replace(run, attempt=run.attempt + 1))
+
+
+__all__ = ["RaceOutcome", "RaceSearcher", "race_step", "run_race"]

@@ -1,4 +1,5 @@
-"""The race before the refit (`search.select: race`), read off the stored trials.
+"""`search.select: race` (or its settings alone): the best few configurations train again on
+fresh draws before the refit, and the best mean wins.
 
 The `top_k` best complete trials of the search (distinct configurations, within
 search.constraints) are its contenders. Each is trained `repeats` more times, as a trial of its
@@ -6,28 +7,81 @@ own tagged `race_of` (search/trials/attrs.py): run i of every contender shares o
 and, where the study carves its validation split, one reshuffled train/val split of the same
 pool (the test split never moves), so contenders are compared on the same draws. The winner is
 the best mean over its race runs; the search's own value, the lucky draw that put it in the
-race, is shown beside it but does not count.
+race, is shown beside it but does not count. Why the mean and not a lower confidence bound:
+with 1 or 2 runs a contender there is no variance to bound.
 
 Everything here is a function of the storage: a resumed run finds the runs a killed one
-finished, and runs only the rest.
+finished, and runs only the rest (on Ray: search/selection/race_runs.py).
 """
 
 from __future__ import annotations
 
 import statistics
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
+from pydantic import Field
+
+from search.selection.base import SELECTIONS, Section, Selection, ranked
 from search.trials.attrs import FAIL_REASON, INTERRUPTED, RACE_OF, RACE_RUN
-from search.trials.serving import meets
-from search.trials.states import complete_trials, is_complete, is_failed, race_runs
-from search.trials.values import minimizes, shown_params
+from search.trials.states import is_complete, is_failed, race_runs
+from search.trials.values import format_params, minimizes, shown_params
 
 if TYPE_CHECKING:
     import optuna
     from optuna.trial import FrozenTrial
 
-    from search.study.spec import StudySpec
+
+@SELECTIONS.register
+class Race(Selection):
+    """The `top_k` best trials (distinct configurations) over `repeats` more runs each, on fresh
+    seeds and, where the study carves its validation split, fresh train/val splits of the same
+    pool."""
+
+    type: Literal["race"] = "race"
+    top_k: int = Field(3, ge=2, description="the best trials that race")
+    repeats: int = Field(2, ge=1, description="more runs of each, on fresh seeds")
+    reshuffle: bool = Field(True, description="each run on a fresh train/val split too")
+    runs_before_pick: ClassVar[bool] = True
+    winner: ClassVar[str] = "the race's winner"
+
+    def describe(self) -> str:
+        return "a race of the best"
+
+    def contenders(self, study: optuna.Study, limits: dict[str, float]) -> list[FrozenTrial]:
+        return top_distinct(ranked(study, limits), self.top_k)
+
+    def standings(self, study: optuna.Study, limits: dict[str, float]) -> Standings | None:
+        """The race as the storage holds it; None where there is none to run (fewer than two
+        distinct complete configurations)."""
+        racing = self.contenders(study, limits)
+        if len(racing) < 2:
+            return None
+        return standings(racing, race_runs(study), self.repeats, minimizes(study))
+
+    def pick(self, study: optuna.Study, limits: dict[str, float]) -> FrozenTrial | None:
+        candidates = ranked(study, limits)
+        table = self.standings(study, limits)
+        if table is None:
+            return candidates[0] if candidates else None
+        return next(t for t in candidates if t.number == table.winner.number)
+
+    def to_do(self, study: optuna.Study, limits: dict[str, float]) -> bool:
+        table = self.standings(study, limits)
+        return table is not None and not table.finished
+
+    def summary(self, study: optuna.Study, limits: dict[str, float]) -> dict[str, Any]:
+        table = self.standings(study, limits)
+        return table.to_dict() if table is not None else {}
+
+    def section(self, study: optuna.Study, limits: dict[str, float]) -> Section | None:
+        table = self.standings(study, limits)
+        if table is None:
+            return None
+        said = verdict(table).removeprefix("race: ")
+        text = f"{said[:1].upper() + said[1:]}; the mean over race runs decides."
+        header = ["trial", "parameters", "in the search", "race runs", "mean"]
+        return Section("Race before the refit", text, header, race_rows(table))
 
 
 def configuration(trial: FrozenTrial) -> tuple[tuple[str, str], ...]:
@@ -35,11 +89,11 @@ def configuration(trial: FrozenTrial) -> tuple[tuple[str, str], ...]:
     return tuple(sorted((k, repr(v)) for k, v in shown_params(trial).items()))
 
 
-def top_distinct(ranked: list[FrozenTrial], k: int) -> list[FrozenTrial]:
-    """The first `k` of `ranked` (best first) that train distinct configurations."""
+def top_distinct(trials: list[FrozenTrial], k: int) -> list[FrozenTrial]:
+    """The first `k` of `trials` (best first) that train distinct configurations."""
     seen: set[tuple[tuple[str, str], ...]] = set()
     top = []
-    for trial in ranked:
+    for trial in trials:
         key = configuration(trial)
         if key not in seen:
             seen.add(key)
@@ -173,22 +227,69 @@ def missing_runs(
     return missing
 
 
-def contenders(study: optuna.Study, spec: StudySpec) -> list[FrozenTrial]:
-    """The search's best complete trials within search.constraints, best first: the race's
-    `top_k` distinct configurations (all of them with search.select: best)."""
-    allowed = [t for t in complete_trials(study) if meets(t, spec.search.constraints.limits)]
-    sign = 1 if minimizes(study) else -1
-    ranked = sorted(allowed, key=lambda t: (sign * float(t.value), t.number))
-    select = spec.search.select
-    return top_distinct(ranked, select.top_k) if select.races else ranked
+def verdict(table: Standings) -> str:
+    winner, single = table.winner, table.contenders[0]
+    if not table.finished:
+        return f"race: not finished; trial {winner.number} leads"
+    if table.changed:
+        return (
+            f"race: trial {winner.number} wins over trial {single.number}, the single best draw "
+            "of the search"
+        )
+    return f"race: trial {winner.number}, the single best draw of the search, wins it too"
 
 
-def race_standings(study: optuna.Study, spec: StudySpec) -> Standings | None:
-    """The race as the storage holds it; None where there is none to run (select: best, or
-    fewer than two distinct complete configurations)."""
-    if not spec.search.select.races:
-        return None
-    racing = contenders(study, spec)
-    if len(racing) < 2:
-        return None
-    return standings(racing, race_runs(study), spec.search.select.repeats, minimizes(study))
+def race_lines(table: Standings, metric: str) -> list[str]:
+    """One line a contender, best first by search value, then who won."""
+    winner = table.winner.number
+    lines = []
+    for contender in table.contenders:
+        runs = " ".join(_value(v) for v in _runs(contender, table.repeats))
+        mean = contender.mean(table.repeats)
+        standing = f"out: {contender.out}" if contender.out else f"mean {_value(mean)}"
+        mark = "  <- refitted" if contender.number == winner and table.finished else ""
+        lines.append(
+            f"race: trial {contender.number:>3}  {metric} {contender.value:.4f} in the search | "
+            f"runs {runs} | {standing}{mark}"
+        )
+    return [*lines, verdict(table)]
+
+
+def race_rows(table: Standings) -> list[tuple[str, ...]]:
+    """Trial, parameters, search value, each run's value, mean (or why it is out)."""
+    rows = []
+    for contender in table.contenders:
+        mean = contender.mean(table.repeats)
+        won = " (winner)" if contender.number == table.winner.number and table.finished else ""
+        rows.append(
+            (
+                f"{contender.number}{won}",
+                format_params(contender.params),
+                _value(contender.value),
+                " ".join(_value(v) for v in _runs(contender, table.repeats)),
+                f"out: {contender.out}" if contender.out else _value(mean),
+            )
+        )
+    return rows
+
+
+def _runs(contender: Contender, repeats: int) -> list[float | None]:
+    return [contender.runs.get(i) for i in range(1, repeats + 1)]
+
+
+def _value(value: float | None) -> str:
+    return "-" if value is None else f"{value:.4f}"
+
+
+__all__ = [
+    "Contender",
+    "Race",
+    "RaceRun",
+    "Standings",
+    "missing_runs",
+    "race_lines",
+    "race_rows",
+    "standings",
+    "top_distinct",
+    "verdict",
+]
