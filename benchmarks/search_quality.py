@@ -193,7 +193,7 @@ def ray_asha(
     from ray.tune.search.optuna import OptunaSearch
 
     started = time.perf_counter()
-    budget = spec.budget
+    budget = spec.trial_epochs
     mode = spec.search.direction
     tuner = tune.Tuner(
         tune.with_resources(
@@ -288,7 +288,7 @@ def ray_trial(config: dict[str, Any], splits: Splits, spec: StudySpec) -> None:
     from trainable import train
 
     torch.set_num_threads(max(1, int(spec.resources.cpus_per_trial)))
-    budget = spec.budget
+    budget = spec.trial_epochs
     cfg = spec.train_config(budget.trial_config(dict(config)))
     train(cfg, splits, report=lambda epoch, metrics: tune.report(metrics))
 
@@ -391,7 +391,7 @@ def main() -> None:
     start_ray(spec, verbose=False)
     print(
         f"{spec.name}: {spec.search.trials} trials a search, budget "
-        f"{spec.budget.epochs} epochs a trial, {len(splits.test)} test images"
+        f"{spec.trial_epochs.epochs} epochs a trial, {len(splits.test)} test images"
     )
     outcomes: list[Outcome] = []
     for seed in range(args.seeds):

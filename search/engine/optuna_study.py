@@ -35,7 +35,7 @@ def open_study(spec: StudySpec, storage: optuna.storages.BaseStorage) -> OpenStu
     search = spec.search
     seed = search.seed + (summary.n_trials if summary else 0)
     sampler = search.sampler.make(seed, search.trial_limit or DEFAULT_TRIALS)
-    pruner = search.pruner.make(spec.budget.epochs)
+    pruner = search.pruner.make(spec.trial_epochs.epochs)
     if search.warm_start:  # earlier studies' trials, by rank, for the sampler alone
         sampler = warm_sampler(sampler)
         if search.pruner.compares_trials:

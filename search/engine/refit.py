@@ -64,7 +64,7 @@ def best_config(
 def trial_config(trial: optuna.trial.FrozenTrial, spec: StudySpec) -> TrainConfig:
     """The TrainConfig that replays a complete trial: its parameters, trained for the epochs
     its curve chose, along the schedule it followed."""
-    budget = spec.budget
+    budget = spec.trial_epochs
     trained = spec.train_config(budget.trial_config(trial.params))
     epochs = max(1, int(trial.user_attrs.get(CHOSEN_EPOCHS) or len(trial.intermediate_values)))
     config = budget.replay(trained, epochs)

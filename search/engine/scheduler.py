@@ -19,7 +19,7 @@ from search.engine.spend import Spend
 
 
 class OptunaPruningScheduler(FIFOScheduler):
-    """`budget`: the epochs a trial may train; a trial that has trained them all is done, and
+    """`epochs`: the most a trial may train; a trial that has trained them all is done, and
     is never pruned at its last epoch (it would be told PRUNED having spent everything).
     `prunes=False` (the race): every epoch is recorded, no trial is stopped. `spend`: each
     epoch counts towards search.budget, and once a limit is reached every running trial
@@ -29,13 +29,13 @@ class OptunaPruningScheduler(FIFOScheduler):
         self,
         live: LiveTrials,
         metric: str,
-        budget: int | None = None,
+        epochs: int | None = None,
         *,
         prunes: bool = True,
         spend: Spend | None = None,
     ) -> None:
         super().__init__()
-        self.live, self.metric_name, self.budget, self.prunes = live, metric, budget, prunes
+        self.live, self.metric_name, self.epochs, self.prunes = live, metric, epochs, prunes
         self.spend = spend
 
     def on_trial_result(self, tune_controller: Any, trial: Any, result: dict) -> str:
@@ -48,7 +48,7 @@ class OptunaPruningScheduler(FIFOScheduler):
         if not math.isfinite(value):  # the trainable raises DivergedError on its own
             return TrialScheduler.CONTINUE
         live.trial.report(float(value), int(epoch))
-        if not self.prunes or (self.budget is not None and epoch >= self.budget):
+        if not self.prunes or (self.epochs is not None and epoch >= self.epochs):
             return TrialScheduler.CONTINUE  # the trial ends by itself now
         if live.trial.should_prune():
             live.pruned = True

@@ -45,7 +45,7 @@ if TYPE_CHECKING:
 
     from search.engine.serving import Serving
     from search.engine.spend import Spend
-    from search.study.budget import EpochBudget
+    from search.study.epochs import TrialEpochs
 
 MAX_DRAWS = 1000  # asks for one trial within search.constraints before giving up
 # Attributes of the searcher and scheduler that reach the Optuna study (and its storage URL).
@@ -100,7 +100,7 @@ class OptunaSearcher(Searcher):
         target: int | None,
         failure_budget: int,
         retries: int = 0,
-        budget: EpochBudget | None = None,
+        trial_epochs: TrialEpochs | None = None,
         watch: Watcher | None = None,
         serving: Serving | None = None,
         spend: Spend | None = None,
@@ -111,7 +111,12 @@ class OptunaSearcher(Searcher):
         self.metric_name = metric
         self.study, self.space, self.live = study, space, live
         self.target, self.failure_budget, self.watch = target, failure_budget, watch
-        self.retries, self.budget, self.serving, self.spend = retries, budget, serving, spend
+        self.retries, self.trial_epochs, self.serving, self.spend = (
+            retries,
+            trial_epochs,
+            serving,
+            spend,
+        )
         # Counted once, then kept as trials are told: the driver is the storage's only writer
         # (the run-directory lock sees to that), and a query per suggest costs ~6 ms on SQLite.
         self.finished = finished_count(study)
@@ -146,7 +151,11 @@ class OptunaSearcher(Searcher):
         self.live.start(trial_id, trial)
         if self.watch is not None:
             self.watch.started(trial)
-        return self.budget.trial_config(trial.params) if self.budget else dict(trial.params)
+        return (
+            self.trial_epochs.trial_config(trial.params)
+            if self.trial_epochs
+            else dict(trial.params)
+        )
 
     def _ask_within_constraints(self) -> optuna.trial.Trial:
         """A new trial whose backbone meets search.constraints. Each trial carries its
@@ -235,18 +244,18 @@ class OptunaSearcher(Searcher):
 
     def _value(self, result: dict, curves: list[dict[str, float]]) -> tuple[Any, int | None]:
         """The trial's value and, when epochs is searched, the epoch its curve chose."""
-        if self.budget is None or not self.budget.searched:
+        if self.trial_epochs is None or not self.trial_epochs.searched:
             return result.get(self.metric_name), None
         curve = {int(r["epoch"]): r[self.metric_name] for r in curves if self.metric_name in r}
         minimize = minimizes(self.study)
-        chosen = self.budget.choose(curve, minimize)
+        chosen = self.trial_epochs.choose(curve, minimize)
         return (None, None) if chosen is None else (chosen[1], chosen[0])
 
     def _choosable(self, epochs: int | None) -> bool:
         """A trial stopped at `epochs` stands for a configuration the refit can replay: the
         study searches epochs, and the trial's curve reached one of the counts allowed."""
-        budget = self.budget
-        return budget is not None and budget.searched and epochs in budget.choices
+        plan = self.trial_epochs
+        return plan is not None and plan.searched and epochs in plan.choices
 
     def _maybe_retry(self, failed: FrozenTrial) -> None:
         """A trial that raised (a crashed worker, a flaky read) runs again as a new trial with

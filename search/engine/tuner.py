@@ -65,7 +65,7 @@ def run_search(
         target=spec.search.trial_limit,
         failure_budget=spec.search.failure_budget,
         retries=spec.search.retries,
-        budget=spec.budget,
+        trial_epochs=spec.trial_epochs,
         watch=watch,
         serving=serving,
         spend=spend,
@@ -112,7 +112,11 @@ def tuner_for(
         tune_config=tune.TuneConfig(
             search_alg=searcher,
             scheduler=OptunaPruningScheduler(
-                live, spec.search.metric, budget=spec.budget.epochs, prunes=not race, spend=spend
+                live,
+                spec.search.metric,
+                epochs=spec.trial_epochs.epochs,
+                prunes=not race,
+                spend=spend,
             ),
             num_samples=-1,  # the searcher says when the study is done
             max_concurrent_trials=spec.search.concurrency,

@@ -47,7 +47,7 @@ class Progress:
         refit_scale: float = 1.25,
     ) -> None:
         self.spec, self.echo, self.log = spec, echo, log  # log: lines the live area prints
-        self.epochs = spec.budget.epochs
+        self.epochs = spec.trial_epochs.epochs
         self.printer = TrialPrinter(spec.search.metric, self.say)
         self.terminal = sys.stdout.isatty() if terminal is None else terminal
         self.running: dict[int, Running] = {}

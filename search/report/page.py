@@ -108,7 +108,7 @@ def _figures(
         "slices": plots.slices(study, spec.search.metric),
         "trial_curves": plots.trial_curves(study, spec.search.metric),
         "epochs_reached": plots.epochs_reached(
-            study, spec.budget.epochs, spec.search.pruner.rungs(spec.budget.epochs)
+            study, spec.trial_epochs.epochs, spec.search.pruner.rungs(spec.trial_epochs.epochs)
         ),
         "fit_curves": plots.fit_curves(best, refit) if best else None,
         "confusion_matrix": confusion_matrix(test) if test and not _tags(test) else None,

@@ -34,7 +34,7 @@ class PruningSavings:
 def pruning_savings(spec: StudySpec, trials: list[FrozenTrial]) -> PruningSavings:
     """A pruned trial would have trained the whole budget; every other trial counts as it ran
     (early stopping and failures end trials without the pruner)."""
-    budget = spec.budget.epochs
+    budget = spec.trial_epochs.epochs
     ran = [len(t.intermediate_values) for t in trials]
     return PruningSavings(
         trained=sum(ran),
@@ -46,7 +46,7 @@ def pruning_savings(spec: StudySpec, trials: list[FrozenTrial]) -> PruningSaving
 
 def pruning_rule(spec: StudySpec) -> str:
     """One paragraph: when the study's pruner stops a trial."""
-    pruner, budget = spec.search.pruner, spec.budget
+    pruner, budget = spec.search.pruner, spec.trial_epochs
     rule = pruner.rule(spec.search.metric, budget.epochs)
     horizon = (
         f"Every trial's learning-rate schedule spans {budget.epochs} epochs, so trials are "

@@ -46,7 +46,7 @@ def run_status(run_dir: Path) -> Status:
     run = RunDir(run_dir)
     spec, study = load_run_study(run)
     url = run.storage_url(spec)
-    rows = running_rows(study, spec.budget.epochs, datetime.now())
+    rows = running_rows(study, spec.trial_epochs.epochs, datetime.now())
     holder = current_holder(url, spec.name)
     driver = holder.describe(time.time()) if holder is not None else None
     driven = f"driven by {driver}" if driver else "no hpsearch run drives it now"

@@ -26,7 +26,7 @@ def _batching(spec: StudySpec, train_images: int) -> list[str]:
 
 
 def _pruning(spec: StudySpec) -> list[str]:
-    idle = spec.search.pruner.idle(spec.budget.epochs, spec.search.trial_limit)
+    idle = spec.search.pruner.idle(spec.trial_epochs.epochs, spec.search.trial_limit)
     return [idle] if idle else []
 
 

@@ -28,7 +28,7 @@ def to_distribution(param: FloatParam | IntParam | CategoricalParam) -> BaseDist
 
 def distributions(spec: StudySpec) -> dict[str, BaseDistribution]:
     """What the sampler draws, in the study file's order: all of `space:` but `epochs`, which
-    is the budget every trial spends and is chosen from its curve (study/budget.py)."""
+    is the budget every trial spends and is chosen from its curve (study/epochs.py)."""
     return {name: to_distribution(param) for name, param in spec.space.items() if name != "epochs"}
 
 

@@ -23,7 +23,7 @@ from pydantic import (
 )
 
 from search.errors import StudySpecError
-from search.study.budget import EpochBudget
+from search.study.epochs import TrialEpochs
 from search.study.label_kind import check_label_kind
 from search.study.params import CategoricalParam, Param
 from search.study.search_spec import (
@@ -151,10 +151,10 @@ class StudySpec(_Frozen):
         )
 
     @property
-    def budget(self) -> EpochBudget:
-        """The epochs a trial trains and may stand for (study/budget.py)."""
+    def trial_epochs(self) -> TrialEpochs:
+        """The epochs a trial trains and may stand for (study/epochs.py)."""
         param = self.space.get("epochs")
-        return EpochBudget.of(param, self.train_config().epochs if param is None else 0)
+        return TrialEpochs.of(param, self.train_config().epochs if param is None else 0)
 
     def with_absolute_paths(self) -> StudySpec:
         """The study with data.root, data.labels and a model.weights file made absolute (they

@@ -57,11 +57,11 @@ def search(spec: StudySpec, *, fair: bool) -> int:
     space = distributions(spec)
     if not fair:  # the old design: epochs sampled like any knob, each its own schedule
         space["epochs"] = to_distribution(spec.space["epochs"])
-    budget = spec.budget if fair else None
+    plan = spec.trial_epochs if fair else None
     searcher = OptunaSearcher(
-        opened.study, space, live, metric="val_loss", target=12, failure_budget=3, budget=budget
+        opened.study, space, live, metric="val_loss", target=12, failure_budget=3, trial_epochs=plan
     )
-    scheduler = OptunaPruningScheduler(live, "val_loss", budget=budget.epochs if fair else None)
+    scheduler = OptunaPruningScheduler(live, "val_loss", epochs=plan.epochs if fair else None)
     noise = random.Random(spec.search.seed)
     for number in range(spec.search.trials):
         ray_id = f"trial-{number}"

@@ -19,7 +19,7 @@ def test_a_trial_is_never_pruned_at_the_last_epoch_of_its_budget() -> None:
     """Pruned there, it would have spent everything and still count as stopped."""
     pruner = optuna.pruners.MedianPruner(n_startup_trials=1, n_warmup_steps=0)
     study, searcher, scheduler, _ = make(pruner)
-    scheduler.budget = 2
+    scheduler.epochs = 2
     searcher.suggest("good")
     epochs(scheduler, "good", [0.3, 0.2])
     searcher.on_trial_complete("good", {"val_loss": 0.2, "epoch": 2})
@@ -57,7 +57,7 @@ def test_pruning_state_survives_a_restart_of_the_search(tmp_path) -> None:
         searcher = OptunaSearcher(
             opened.study, distributions(spec), live, metric="val_loss", target=8, failure_budget=3
         )
-        return opened.study, searcher, OptunaPruningScheduler(live, "val_loss", budget=3)
+        return opened.study, searcher, OptunaPruningScheduler(live, "val_loss", epochs=3)
 
     _, searcher, scheduler = driver()
     for name, first in (("a", 0.3), ("b", 0.4), ("c", 0.5)):

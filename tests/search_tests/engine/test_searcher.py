@@ -12,7 +12,7 @@ from ray.tune.schedulers import TrialScheduler
 from ray.tune.search import Searcher
 
 from search.engine.searcher import OptunaSearcher, outcome
-from search.study.budget import EpochBudget
+from search.study.epochs import TrialEpochs
 from search.trials.attrs import (
     ATTEMPT,
     CHOSEN_EPOCHS,
@@ -212,9 +212,9 @@ def test_outcome_of_a_trial(value, how: dict, expected: tuple) -> None:
 
 
 def test_a_searched_budget_trains_every_trial_fully_and_keeps_the_chosen_epoch() -> None:
-    budget = EpochBudget(epochs=3, choices=(2, 3), searched=True)
+    budget = TrialEpochs(epochs=3, choices=(2, 3), searched=True)
     study, searcher, scheduler, _ = make()
-    searcher.budget = budget
+    searcher.trial_epochs = budget
     config = searcher.suggest("a")
     assert config["epochs"] == 3 and set(config) == {"lr", "batch_size", "epochs"}
     epochs(scheduler, "a", [0.9, 0.3, 0.4], searcher)

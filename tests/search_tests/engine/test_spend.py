@@ -7,7 +7,7 @@ import optuna
 from ray.tune.schedulers import TrialScheduler
 
 from search.engine.spend import Spend
-from search.study.budget import EpochBudget
+from search.study.epochs import TrialEpochs
 from search.study.search_budget import BudgetSpec, spent_line
 from search.trials.attrs import BUDGET_SPENT, STOPPED
 from search.trials.states import state_name
@@ -70,12 +70,12 @@ def test_the_trials_limit_counts_finished_trials_when_told_them() -> None:
     )
 
 
-def stopped_search(budget: EpochBudget, values: list[float]):
+def stopped_search(budget: TrialEpochs, values: list[float]):
     """One trial that has run `values` when an epochs budget of len(values) runs out."""
     study, searcher, scheduler, _ = make()
     spend = Spend(study, BudgetSpec(epochs=len(values)), gpus_per_trial=0)
-    searcher.budget, searcher.spend, scheduler.spend = budget, spend, spend
-    scheduler.budget = budget.epochs
+    searcher.trial_epochs, searcher.spend, scheduler.spend = budget, spend, spend
+    scheduler.epochs = budget.epochs
     searcher.suggest("a")
     decisions = epochs(scheduler, "a", values, searcher)
     searcher.on_trial_complete("a", {"val_loss": values[-1], "epoch": len(values)})
@@ -83,7 +83,7 @@ def stopped_search(budget: EpochBudget, values: list[float]):
 
 
 def test_the_budget_stops_a_running_trial_after_its_epoch_and_says_so() -> None:
-    searched = EpochBudget(epochs=4, choices=(1, 2, 3, 4), searched=True)
+    searched = TrialEpochs(epochs=4, choices=(1, 2, 3, 4), searched=True)
     study, searcher, decisions = stopped_search(searched, [0.6, 0.5])
     assert decisions == [TrialScheduler.CONTINUE, TrialScheduler.STOP]
     trial = study.trials[0]
@@ -94,7 +94,7 @@ def test_the_budget_stops_a_running_trial_after_its_epoch_and_says_so() -> None:
 
 
 def test_a_trial_stopped_short_of_any_choice_is_stopped_not_pruned() -> None:
-    held = EpochBudget(epochs=4, choices=(4,), searched=False)  # mid-schedule at epoch 2
+    held = TrialEpochs(epochs=4, choices=(4,), searched=False)  # mid-schedule at epoch 2
     study, _, decisions = stopped_search(held, [0.6, 0.5])
     assert decisions[-1] == TrialScheduler.STOP
     trial = study.trials[0]
@@ -105,7 +105,7 @@ def test_a_trial_stopped_short_of_any_choice_is_stopped_not_pruned() -> None:
 
 
 def test_a_trial_at_its_last_epoch_is_not_stopped_by_the_budget() -> None:
-    held = EpochBudget(epochs=2, choices=(2,), searched=False)
+    held = TrialEpochs(epochs=2, choices=(2,), searched=False)
     study, _, decisions = stopped_search(held, [0.6, 0.5])
     assert decisions == [TrialScheduler.CONTINUE] * 2
     assert study.trials[0].state.name == "COMPLETE" and STOPPED not in study.trials[0].user_attrs

@@ -30,7 +30,7 @@ def test_the_registry_holds_every_pruner() -> None:
 @pytest.mark.parametrize(("name", "cls"), KINDS.items())
 def test_every_pruner_is_built_and_described(name: str, cls: type) -> None:
     spec = parse_study_spec(tiny_study(search={"pruner": {"type": name, **OPTIONS.get(name, {})}}))
-    assert isinstance(spec.search.pruner.make(spec.budget.epochs), cls)
+    assert isinstance(spec.search.pruner.make(spec.trial_epochs.epochs), cls)
     assert f"Pruner {name}: " in pruning_rule(spec)
 
 

@@ -24,5 +24,5 @@ def test_space_entries_become_optuna_distributions() -> None:
     assert space["lr"] == FloatDistribution(1e-4, 1e-1, log=True)
     assert space["dropout"] == FloatDistribution(0.0, 0.5, step=0.1)
     assert to_distribution(spec.space["epochs"]) == IntDistribution(2, 8, step=2)
-    assert "epochs" not in space  # the budget, not sampled (study/budget.py)
+    assert "epochs" not in space  # the budget, not sampled (study/epochs.py)
     assert space["batch_size"] == CategoricalDistribution([16, 32])

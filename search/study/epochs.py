@@ -1,7 +1,7 @@
-"""Epochs as the budget of a search: what every trial trains, and how many epochs it chose.
+"""The epochs a trial trains, and how many it stands for (`StudySpec.trial_epochs`).
 
 When a study searches `epochs`, the number is not sampled. Every trial trains with its
-learning-rate schedule spanning the space's highest value (the budget), so that two trials at
+learning-rate schedule spanning the space's highest value (`epochs`), so that two trials at
 the same epoch sit at the same point of the same schedule and the pruner compares like with
 like. The number of epochs a trial stands for is read off its validation curve: the best epoch
 among the values the space allows. The refit replays that epoch on the same schedule.
@@ -23,14 +23,14 @@ if TYPE_CHECKING:
 
 
 @dataclass(frozen=True)
-class EpochBudget:
+class TrialEpochs:
     epochs: int  # the most epochs a trial trains; its schedule spans them
     choices: tuple[int, ...]  # the epoch counts a trial's curve may choose, ascending
     searched: bool  # epochs is in space: (else held in fixed: or by default)
 
     @classmethod
-    def of(cls, param: Param | None, held: int) -> EpochBudget:
-        """The budget of a study whose space has `param` for epochs (None: not searched, every
+    def of(cls, param: Param | None, held: int) -> TrialEpochs:
+        """The trial epochs of a study whose space has `param` for epochs (None: not searched, every
         trial trains `held`)."""
         if isinstance(param, IntParam):
             choices = tuple(range(param.low, param.high + 1, param.step))
@@ -41,7 +41,7 @@ class EpochBudget:
         return cls(epochs=held, choices=(held,), searched=False)
 
     def trial_config(self, params: dict[str, Any]) -> dict[str, Any]:
-        """The config a trial trains with: its sampled parameters, over the whole budget."""
+        """The config a trial trains with: its sampled parameters, over all its epochs."""
         return {**params, "epochs": self.epochs} if self.searched else dict(params)
 
     def choose(self, curve: dict[int, float], minimize: bool) -> tuple[int, float] | None:
