@@ -64,7 +64,7 @@ def _study(run: RunDir, spec: StudySpec) -> optuna.Study:
 
 def _searched(study: optuna.Study, spec: StudySpec) -> bool:
     """The trials are there, or the budget is spent."""
-    from search.engine.spend import Spend
+    from search.budget import Spend
     from search.trials.states import finished_count
 
     finished = finished_count(study)

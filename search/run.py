@@ -191,10 +191,10 @@ def _timed(step: Callable[..., None], *args: object) -> float:
 def _search(run: _Run, opened: OpenStudy, progress: Progress) -> dict[str, Any]:
     """Run the trials; raise if the search was interrupted or failed too often. Returns what
     it spent of search.budget (summary.json's `budget`)."""
+    from search.budget import spent_line
     from search.engine.optuna_study import fail_interrupted
     from search.engine.tuner import run_search
     from search.rundir.results import write_trials
-    from search.study.search_budget import spent_line
     from search.trials.states import complete_trials
 
     spec, study = run.spec, opened.study

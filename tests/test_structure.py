@@ -22,7 +22,8 @@ LAYERS = (
     ("trainable",),  # knows nothing of Ray, Optuna or the search
     ("search.errors", "search.deadlines", "search.echo", "search.registry", "search.urls"),
     ("search.trials",),  # what a stored trial holds, read one way
-    ("search.pruners", "search.samplers", "search.selection"),  # the study's plug-ins
+    # the study's plug-ins: each question a study file asks, one package
+    ("search.budget", "search.pruners", "search.samplers", "search.selection"),
     ("search.study",),  # the study file
     ("search.rundir",),  # the run directory and the storage
     ("search.engine",),  # Ray Tune and Optuna

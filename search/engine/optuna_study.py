@@ -10,8 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from search.budget import DEFAULT_TRIALS
 from search.engine.warm_view import warm_pruner, warm_sampler
-from search.study.search_budget import DEFAULT_TRIALS
 from search.study.spec import StudySpec
 from search.trials.attrs import FAIL_REASON, INTERRUPTED, STUDY_SPEC
 

@@ -13,9 +13,9 @@ from typing import Any
 
 from ray.tune.schedulers import FIFOScheduler, TrialScheduler
 
+from search.budget import Spend
 from search.engine.live_trials import LiveTrials
 from search.engine.searcher import HOLD_THE_STUDY
-from search.engine.spend import Spend
 
 
 class OptunaPruningScheduler(FIFOScheduler):

@@ -43,8 +43,8 @@ if TYPE_CHECKING:
     from optuna.distributions import BaseDistribution
     from optuna.trial import FrozenTrial, TrialState
 
+    from search.budget import Spend
     from search.engine.serving import Serving
-    from search.engine.spend import Spend
     from search.study.epochs import TrialEpochs
 
 MAX_DRAWS = 1000  # asks for one trial within search.constraints before giving up

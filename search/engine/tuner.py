@@ -24,8 +24,8 @@ from search.study.spec import StudySpec
 if TYPE_CHECKING:
     from ray import ObjectRef, tune
 
+    from search.budget import Spend
     from search.engine.serving import Serving
-    from search.engine.spend import Spend
     from trainable import Splits
 
 
@@ -52,7 +52,7 @@ def run_search(
 
     Trials still running when Ray stops (Ctrl-C) are told FAIL as interrupted and reported.
     """
-    from search.engine.spend import Spend
+    from search.budget import Spend
 
     fail_interrupted(opened)  # left RUNNING by a run that was killed
     live = LiveTrials()

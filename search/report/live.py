@@ -14,6 +14,7 @@ import threading
 import time
 from typing import TYPE_CHECKING, Any
 
+from search.budget import LIMITS, Pace, Spent
 from search.echo import Echo
 from search.report.progress import TrialPrinter
 from search.report.status_area import Running, status_table, tally_of
@@ -169,29 +170,32 @@ class Progress:
 
     def _estimate(self) -> None:
         """Time left: the trials still to run at the epochs a trial has trained on average,
-        plus what running trials have left, at the mean epoch time, over the concurrency;
-        no more than what search.budget's epochs and minutes leave."""
+        plus what running trials have left, at the mean epoch time, over the concurrency:
+        the soonest any limit of search.budget is reached (each limit's own estimate)."""
         if not self._trial_epochs or not self._epoch_seconds:
             return
         per_trial = sum(self._trial_epochs) / len(self._trial_epochs)
-        per_epoch = sum(self._epoch_seconds[-50:]) / len(self._epoch_seconds[-50:])
-        concurrency = self.spec.search.concurrency
-        stop = self.spec.search.stop
-        estimates = []
-        if self.tally.wanted is not None:
-            unstarted = max(0, self.tally.wanted - self.tally.finished - len(self.running))
-            running = [r for n, r in self.running.items() if n >= 0]
-            in_flight = sum(max(0.0, per_trial - r.epoch) for r in running)
-            estimates.append((unstarted * per_trial + in_flight) * per_epoch / concurrency)
-        if stop.epochs is not None:
-            estimates.append(max(0, stop.epochs - self.tally.epochs) * per_epoch / concurrency)
-        if stop.minutes is not None:
-            estimates.append(max(0.0, stop.minutes * 60 - self._spent_seconds()))
+        running = [r for n, r in self.running.items() if n >= 0]
+        pace = Pace(
+            trial_epochs=per_trial,
+            epoch_seconds=sum(self._epoch_seconds[-50:]) / len(self._epoch_seconds[-50:]),
+            concurrency=self.spec.search.concurrency,
+            running=len(running),
+            running_epochs_left=sum(max(0.0, per_trial - r.epoch) for r in running),
+        )
+        spent = Spent(self.tally.finished, self.tally.epochs, self._spent_seconds(), 0.0)
+        estimates = [
+            LIMITS[name].seconds_left(bound, spent, pace)
+            for name, bound in self.spec.search.stop.limits.items()
+        ]
+        estimates = [e for e in estimates if e is not None]
         search = min(estimates) if estimates else 0.0
         # Then the refit: the epochs its trial stands for, on train + val, alone.
         refit = self.running.get(-1)
         epochs = self.epochs if self._refitted is None else self._refit_epochs()
-        refit_left = (epochs - (refit.epoch if refit else 0)) * per_epoch * self.refit_scale
+        refit_left = (
+            (epochs - (refit.epoch if refit else 0)) * pace.epoch_seconds * self.refit_scale
+        )
         self.tally.left_seconds = search + max(0.0, refit_left)
 
     def _refit_epochs(self) -> int:

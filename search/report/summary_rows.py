@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections import Counter
 from typing import TYPE_CHECKING
 
+from search.budget import spent_line
 from search.report.pruning import pruning_savings
 from search.rundir.layout import Summary
-from search.study.search_budget import spent_line
 from search.trials.attrs import PORTFOLIO, TRAIN_SECONDS, WARM_FROM
 from search.trials.states import search_trials, state_counts, warm_trials
 from search.trials.values import format_params, shown_params

@@ -121,7 +121,7 @@ class Summary(DataInfo):
     # whether it differs from the single best draw (search/selection/race.py); {} without a race
     race: dict[str, Any] = {}
     # search.budget's limits, what the search spent of each (trials, epochs, minutes,
-    # GPU-hours) and which limit stopped it (search/engine/spend.py)
+    # GPU-hours) and which limit stopped it (search/budget/spend.py)
     budget: dict[str, Any] = {}
 
 

@@ -6,11 +6,11 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from search.budget import DEFAULT_TRIALS, BudgetSpec
 from search.pruners import DEFAULT_PRUNER, PrunerSpec
 from search.samplers import DEFAULT_SAMPLER, SamplerSpec
 from search.selection import DEFAULT_SELECTION, SelectSpec
 from search.study.constraints import ConstraintsSpec
-from search.study.search_budget import DEFAULT_TRIALS, BudgetSpec
 from search.study.warm_start import WarmSource
 
 

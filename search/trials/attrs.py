@@ -20,7 +20,7 @@ RACE_OF = "race_of"  # the number of the search trial whose configuration it run
 RACE_RUN = "race_run"  # 1, 2, ...: which of its repeats; run i of every contender shares seeds
 RACE_SEED = "race_seed"  # the training seed of the run
 RACE_SPLIT_SEED = "race_split_seed"  # the seed of its train/val split; absent: the study's split
-# search.budget (search/engine/spend.py): a trial stopped when a limit was reached, kept as it
+# search.budget (search/budget/spend.py): a trial stopped when a limit was reached, kept as it
 # stood: COMPLETE where it reached an epoch count the study may choose, else PRUNED.
 STOPPED = "stopped"  # "search.budget.minutes reached"
 # search.warm_start (search/engine/warm_start.py): a finished trial of an earlier study, added

@@ -13,7 +13,8 @@ from __future__ import annotations
 import time
 from typing import TYPE_CHECKING, Any
 
-from search.study.search_budget import LIMITS, BudgetSpec, LimitName
+from search.budget.base import Spent
+from search.budget.limits import LIMITS, BudgetSpec
 from search.trials.attrs import BUDGET_SPENT
 from search.trials.states import search_trials
 
@@ -32,7 +33,7 @@ class Spend:
         self.epochs = sum(len(t.intermediate_values) for t in search_trials(study))
         self._started = time.monotonic()
         self._saved = self._started
-        self.stopped_by: LimitName | None = None  # the first limit reached, once it is
+        self.stopped_by: str | None = None  # the first limit reached, once it is
 
     def __getstate__(self) -> dict[str, Any]:
         """Ray pickles its callbacks into ray/tuner.pkl: without the study, whose storage URL
@@ -50,29 +51,28 @@ class Spend:
         self.gpu_seconds += self.gpus * float(result.get("time_this_iter_s") or 0.0)
         self.save()
 
-    def reached(self, finished: int | None = None) -> LimitName | None:
+    def reached(self, finished: int | None = None) -> str | None:
         """The first limit reached, in LIMITS' order; `finished`: the finished trials (the
         trials limit is checked only when given). Kept once found: the stop's reason."""
         if self.stopped_by is not None:
             return self.stopped_by
-        spent = self.figures(finished)
-        for name in LIMITS:
-            limit = self.stop.limits.get(name)
-            if limit is not None and name in spent and spent[name] >= limit:
+        spent = self.spent(finished)
+        for name, bound in self.stop.limits.items():
+            used = LIMITS[name].spent(spent)
+            if used is not None and used >= bound:
                 self.stopped_by = name
                 self.save()
                 return name
         return None
 
+    def spent(self, finished: int | None = None) -> Spent:
+        return Spent(finished, self.epochs, self.seconds, self.gpu_seconds)
+
     def figures(self, finished: int | None = None) -> dict[str, float]:
-        """What was spent of each: trials (where known), epochs, minutes, GPU-hours."""
-        spent: dict[str, float] = {} if finished is None else {"trials": finished}
-        spent.update(
-            epochs=self.epochs,
-            minutes=round(self.seconds / 60, 2),
-            gpu_hours=round(self.gpu_seconds / 3600, 4),
-        )
-        return spent
+        """What was spent of each limit (trials where known), as summary.json keeps it."""
+        spent = self.spent(finished)
+        figures = {name: limit.spent(spent) for name, limit in LIMITS.items()}
+        return {name: value for name, value in figures.items() if value is not None}
 
     def tick(self) -> None:
         """Called often by Ray's loop: the time spent, saved every SAVE_EVERY seconds."""

@@ -6,9 +6,8 @@ from __future__ import annotations
 import optuna
 from ray.tune.schedulers import TrialScheduler
 
-from search.engine.spend import Spend
+from search.budget import BudgetSpec, Spend, spent_line
 from search.study.epochs import TrialEpochs
-from search.study.search_budget import BudgetSpec, spent_line
 from search.trials.attrs import BUDGET_SPENT, STOPPED
 from search.trials.states import state_name
 from tests.search_tests.helpers import FakeTrial, epochs, make

@@ -65,3 +65,23 @@ def test_a_saved_budget_reads_back_the_same() -> None:
     spec = spec_with({"budget": {"epochs": 40, "minutes": 2}})
     again = parse_study_spec(yaml.safe_load(dump_spec(spec)))
     assert again.search.stop == spec.search.stop and again.search.trial_limit is None
+
+
+def test_each_limit_estimates_the_time_left_before_it_is_reached() -> None:
+    from search.budget import LIMITS, Pace, Spent
+
+    spent = Spent(trials=4, epochs=20, seconds=100.0, gpu_seconds=0.0)
+    pace = Pace(
+        trial_epochs=3.0, epoch_seconds=2.0, concurrency=2, running=2, running_epochs_left=1.0
+    )
+    # trials: 4 unstarted of 10 (2 run) at 3 epochs, plus 1 epoch in flight, 2 s an epoch, 2 at once
+    assert LIMITS["trials"].seconds_left(10, spent, pace) == 13.0
+    assert LIMITS["epochs"].seconds_left(30, spent, pace) == 10.0
+    assert LIMITS["minutes"].seconds_left(3, spent, pace) == 80.0
+    assert LIMITS["gpu_hours"].seconds_left(1, spent, pace) is None  # no GPU pace to go by
+    assert [limit.shown(1) for limit in LIMITS.values()] == [
+        "1 trial",
+        "1 epoch",
+        "1 minute",
+        "1 GPU-hour",
+    ]
