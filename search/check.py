@@ -110,7 +110,7 @@ def _backbones(spec: StudySpec | None, raw: dict[str, Any]) -> str | None:
 
 
 def _warm_starts(spec: StudySpec | None, raw: dict[str, Any]) -> str | None:
-    from search.engine.warm_start import read_warm_starts
+    from search.start.starts import read_warm_starts
 
     if spec is None or not spec.search.warm_start:
         return None

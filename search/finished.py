@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 
 from search.echo import Echo
 from search.rundir.layout import RunDir, Summary
+from search.start.starts import starts_to_add
 from search.study.spec import StudySpec
 
 if TYPE_CHECKING:
@@ -42,7 +43,7 @@ def _finished(run: RunDir, spec: StudySpec) -> Summary | None:
         study = _study(run, spec)
     except (HPSearchError, KeyError):
         return None
-    if not _searched(study, spec) or _race_to_run(study, spec) or _warm_to_add(study, spec):
+    if not _searched(study, spec) or _race_to_run(study, spec) or starts_to_add(study, spec):
         return None
     from search.engine.refit import best_config
     from search.rundir.resume import finished_results
@@ -78,14 +79,6 @@ def _searched(study: optuna.Study, spec: StudySpec) -> bool:
 
 def _race_to_run(study: optuna.Study, spec: StudySpec) -> bool:
     return spec.search.select.to_do(study, spec.search.constraints.limits)
-
-
-def _warm_to_add(study: optuna.Study, spec: StudySpec) -> bool:
-    from search.trials.attrs import WARM_FROM
-    from search.trials.states import warm_trials
-
-    held = {t.user_attrs[WARM_FROM] for t in warm_trials(study)}
-    return any(source.label not in held for source in spec.search.warm_start)
 
 
 __all__ = ["finished_before"]

@@ -28,8 +28,8 @@ if TYPE_CHECKING:
 
     from search.engine.optuna_study import OpenStudy
     from search.engine.serving import Serving
-    from search.engine.warm_start import WarmBatch
     from search.report.live import Progress
+    from search.start.starts import WarmBatch
     from trainable import Splits
 
 
@@ -71,7 +71,6 @@ def run_study(
     from search.engine.cluster import share
     from search.engine.serving import measure_serving
     from search.engine.signals import sigterm_as_interrupt
-    from search.engine.warm_start import read_warm_starts
     from search.finished import finished_before
     from search.preflight import checked_inputs, placed
     from search.report.live import Progress
@@ -80,6 +79,7 @@ def run_study(
     from search.rundir.run_log import RunLog
     from search.rundir.storage import open_storage
     from search.rundir.study_lease import StudyLease
+    from search.start.starts import read_warm_starts
 
     folder = RunDir(Path(run_dir or Path("runs") / spec.name))
     if restart:
@@ -167,18 +167,16 @@ def _opened(
     """The study opened, described for the dashboard and its spec saved, with what it starts
     from: earlier studies' trials (search.warm_start) and the portfolio (search.start)."""
     from search.engine.optuna_study import open_study
-    from search.engine.start import enqueue_portfolio
-    from search.engine.warm_start import add_warm_starts
     from search.report.progress import study_line
     from search.report.study_note import describe_study
+    from search.start.starts import add_starts
 
     url, storage = where
     opened = open_study(spec, storage)
     describe_study(opened.study, spec, data)
     folder.write_spec(spec)
     echo(study_line(spec, url))
-    add_warm_starts(opened.study, warm, echo)
-    enqueue_portfolio(opened.study, spec, echo)
+    add_starts(opened.study, spec, warm, echo)
     return opened
 
 

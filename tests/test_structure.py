@@ -24,8 +24,10 @@ LAYERS = (
     ("search.trials",),  # what a stored trial holds, read one way
     # the study's plug-ins: each question a study file asks, one package
     ("search.budget", "search.pruners", "search.samplers", "search.selection"),
+    ("search.start.settings",),
     ("search.study",),  # the study file
     ("search.rundir",),  # the run directory and the storage
+    ("search.start",),  # the first trials and warm starts (their settings: search.start.settings)
     ("search.engine",),  # Ray Tune and Optuna
     ("search.report",),  # report.html, progress, status, dashboard
     ("search.selection.race_runs",),  # the service

@@ -1,6 +1,6 @@
 """What the sampler and the pruner see of a warm-started study.
 
-Warm-start trials (search/engine/warm_start.py) carry their earlier study's values, on that
+Warm-start trials (search/start/warm_start.py) carry their earlier study's values, on that
 study's scale: a loss of 0.07 on digits and of 0.4 on photographs say the same of their
 configurations if both are their study's best. TPE, Optuna's default, uses values only to rank
 trials into good and bad, so the sampler is shown each warm trial at its rank within its own

@@ -10,8 +10,8 @@ from search.budget import DEFAULT_TRIALS, BudgetSpec
 from search.pruners import DEFAULT_PRUNER, PrunerSpec
 from search.samplers import DEFAULT_SAMPLER, SamplerSpec
 from search.selection import DEFAULT_SELECTION, SelectSpec
+from search.start.settings import StartName, WarmSource
 from search.study.constraints import ConstraintsSpec
-from search.study.warm_start import WarmSource
 
 
 class _Frozen(BaseModel):
@@ -39,7 +39,7 @@ class SearchSpec(_Frozen):
     constraints: ConstraintsSpec = ConstraintsSpec()  # what the refitted model may cost to serve
     select: SelectSpec = DEFAULT_SELECTION  # search/selection/: the best trial, or a race
     warm_start: list[WarmSource] = Field(default_factory=list)  # earlier studies to learn from
-    start: Literal["portfolio", "random"] = "random"  # the first trials (search/engine/start.py)
+    start: StartName = "random"  # the first trials (search/start/)
 
     @field_validator("warm_start", mode="before")
     @classmethod

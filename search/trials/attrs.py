@@ -23,7 +23,7 @@ RACE_SPLIT_SEED = "race_split_seed"  # the seed of its train/val split; absent: 
 # search.budget (search/budget/spend.py): a trial stopped when a limit was reached, kept as it
 # stood: COMPLETE where it reached an epoch count the study may choose, else PRUNED.
 STOPPED = "stopped"  # "search.budget.minutes reached"
-# search.warm_start (search/engine/warm_start.py): a finished trial of an earlier study, added
+# search.warm_start (search/start/warm_start.py): a finished trial of an earlier study, added
 # for the sampler to learn from; it counts towards nothing the search counts.
 WARM_FROM = "warm_start_from"  # the earlier study: its run directory, or its name and storage
 WARM_TRIAL = "warm_start_trial"  # its number there

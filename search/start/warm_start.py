@@ -19,9 +19,9 @@ from typing import TYPE_CHECKING, Any
 
 from search.echo import Echo
 from search.errors import HPSearchError, StudySpecError
+from search.start.settings import WarmSource
 from search.study.space import distributions, fit_to_space
 from search.study.spec import StudySpec
-from search.study.warm_start import WarmSource
 from search.trials.attrs import STUDY_SPEC, WARM_FROM, WARM_TRIAL
 from search.trials.states import is_complete, is_pruned, search_trials, warm_trials
 
@@ -67,8 +67,10 @@ def add_warm_starts(study: optuna.Study, batches: list[WarmBatch], say: Echo) ->
         say(batch.line() if new else f"warm start: {batch.source.label}, added before")
 
 
-def _origin(trial: FrozenTrial) -> tuple[str, int]:
-    return trial.user_attrs[WARM_FROM], trial.user_attrs[WARM_TRIAL]
+def warm_to_add(study: optuna.Study, spec: StudySpec) -> bool:
+    """An earlier study of search.warm_start whose trials the study does not hold yet."""
+    held = {t.user_attrs[WARM_FROM] for t in warm_trials(study)}
+    return any(source.label not in held for source in spec.search.warm_start)
 
 
 def _batch(source: WarmSource, spec: StudySpec) -> WarmBatch:
@@ -174,4 +176,4 @@ def _check_metric(
         )
 
 
-__all__ = ["WarmBatch", "add_warm_starts", "read_warm_starts"]
+__all__ = ["WarmBatch", "add_warm_starts", "read_warm_starts", "warm_to_add"]

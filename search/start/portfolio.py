@@ -77,7 +77,7 @@ def _fitted(entry: dict[str, Any], space: dict[str, Any]) -> dict[str, Any]:
 
 def enqueue_portfolio(study: optuna.Study, spec: StudySpec, say: Echo) -> None:
     """A new study (no trial of its own yet) gets the portfolio queued as its first trials."""
-    if spec.search.start != "portfolio" or search_trials(study):
+    if search_trials(study):
         return
     entries = portfolio(spec)
     for index, params in enumerate(entries):

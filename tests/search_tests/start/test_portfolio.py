@@ -3,9 +3,13 @@ and queued as its first trials."""
 
 from __future__ import annotations
 
+import typing
+
 from search.engine.optuna_study import open_study
-from search.engine.start import PORTFOLIO_ENTRIES, enqueue_portfolio, portfolio
 from search.rundir.storage import open_storage
+from search.start.portfolio import PORTFOLIO_ENTRIES, enqueue_portfolio, portfolio
+from search.start.settings import StartName
+from search.start.starts import STARTS, add_starts
 from search.study.space import distributions
 from search.study.spec import parse_study_spec
 from search.trials.attrs import PORTFOLIO
@@ -72,5 +76,9 @@ def test_a_new_study_asks_the_portfolio_first_and_a_resumed_one_does_not_again(t
 def test_start_random_queues_nothing(tmp_path) -> None:
     spec = spec_of({"lr": LR}, start="random")
     study = open_study(spec, open_storage(f"sqlite:///{tmp_path / 'optuna.db'}")).study
-    enqueue_portfolio(study, spec, print)
+    add_starts(study, spec, [], print)
     assert study.get_trials() == []
+
+
+def test_every_start_a_study_file_may_name_has_its_function() -> None:
+    assert sorted(STARTS) == sorted(typing.get_args(StartName))

@@ -1,16 +1,22 @@
-"""`search.warm_start`: earlier studies whose trials the sampler learns from.
+"""How a search starts, as the study file says it: `search.start` (its first trials) and
+`search.warm_start` (earlier studies whose trials the sampler learns from).
 
-Each entry is a run directory (`runs/digits`), or a storage URL with a study name
-(`{storage: postgresql://..., study: digits}`). How their trials enter today's study:
-search/engine/warm_start.py.
+Each warm-start entry is a run directory (`runs/digits`), or a storage URL with a study name
+(`{storage: postgresql://..., study: digits}`). What each does: search/start/.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, model_serializer, model_validator
+
+from search.urls import masked
+
+# The first trials: the sampler's own (random), or known fine-tuning configurations first
+# (portfolio). Each name is a function in search/start/__init__.py's STARTS.
+StartName = Literal["portfolio", "random"]
 
 
 class WarmSource(BaseModel):
@@ -55,9 +61,7 @@ class WarmSource(BaseModel):
         """How lines and trial attrs name it: the run directory, or 'study NAME in URL'."""
         if self.run_dir is not None:
             return self.run_dir
-        from search.urls import masked
-
         return f"study {self.study} in {masked(str(self.storage))}"
 
 
-__all__ = ["WarmSource"]
+__all__ = ["StartName", "WarmSource"]

@@ -11,11 +11,11 @@ from optuna.distributions import CategoricalDistribution, FloatDistribution
 from optuna.trial import TrialState, create_trial
 
 from search.engine.optuna_study import open_study
-from search.engine.warm_start import add_warm_starts, read_warm_starts
 from search.engine.warm_view import on_todays_scale
 from search.errors import StudySpecError
 from search.rundir.layout import RunDir
 from search.rundir.storage import open_storage
+from search.start.warm_start import add_warm_starts, read_warm_starts
 from search.study.space import fit_to_space
 from search.study.spec import parse_study_spec
 from search.trials.attrs import WARM_FROM, WARM_TRIAL
