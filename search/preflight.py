@@ -15,7 +15,7 @@ if TYPE_CHECKING:
     from trainable import Splits
 
 
-def placed(spec: StudySpec, shared: ObjectRef, echo: Echo) -> StudySpec:
+def measure_and_check_resources(spec: StudySpec, shared: ObjectRef, echo: Echo) -> StudySpec:
     """The study with its resources as trials will ask for them (`gpus_per_trial: auto`
     measured), checked against the cluster's nodes: Ray would wait forever for a trial, or a
     refit, that no node can take."""

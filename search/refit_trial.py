@@ -24,7 +24,7 @@ def refit_trial(
 ) -> RunResult:
     from search.engine.cluster import share
     from search.engine.refit import refit_best, trial_config
-    from search.preflight import checked_inputs, placed
+    from search.preflight import checked_inputs, measure_and_check_resources
     from search.rundir.lock import RunLock
     from search.rundir.results import write_results
     from search.rundir.resume import load_run_study
@@ -64,7 +64,7 @@ def refit_trial(
     with RunLock(run):
         splits = checked_inputs(spec, verbose, echo, search=False)
         shared = share(splits)
-        spec = placed(spec, shared, echo)
+        spec = measure_and_check_resources(spec, shared, echo)
         test = counted(len(splits.test), "image")
         echo(f"refit: trial {number} on train + val, then the test split ({test})")
         started = time.perf_counter()

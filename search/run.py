@@ -1,25 +1,42 @@
-"""`run_study`: the whole service for one study file, as `hpsearch run` calls it.
+"""`run_study`: the whole service for one study file, as `hpsearch run` calls it, as a list of
+steps: check, prepare, search, select, refit (which writes the results), report.
 
 Every input is checked before anything is written (the study file already is; then the data,
 the model and its weights, an external storage, Ray and whether a trial fits one of its nodes),
 the run directory is locked, the study is held in the storage (one driver per study), and only
 then does the search touch its trials. An interrupted search keeps its finished trials; the
 same command resumes it. report.html is written at the end of every run that searched.
+
+Each step that leaves something behind knows whether it is done for a run directory
+(`done`): a rerun that would add nothing answers in seconds, with no Ray, data or model.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
 from contextlib import ExitStack, nullcontext
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from search.budget import Spend, spent_line
 from search.echo import Echo
-from search.errors import SearchFailed, SearchInterrupted
+from search.errors import HPSearchError, SearchFailed, SearchInterrupted
+from search.preflight import checked_inputs, measure_and_check_resources
 from search.rundir.layout import DataInfo, RunDir, Summary
+from search.rundir.lock import RunLock
+from search.rundir.resume import (
+    check_resumable,
+    check_study_kept,
+    finished_results,
+    move_aside,
+)
+from search.rundir.run_log import RunLog
+from search.rundir.storage import open_storage
+from search.rundir.study_lease import StudyLease
+from search.start.starts import WarmBatch, add_starts, read_warm_starts, starts_to_add
 from search.study.spec import StudySpec
+from search.trials.states import complete_trials, finished_count
 from trainable import counted
 
 if TYPE_CHECKING:
@@ -29,7 +46,6 @@ if TYPE_CHECKING:
     from search.engine.optuna_study import OpenStudy
     from search.engine.serving import Serving
     from search.report.live import Progress
-    from search.start.starts import WarmBatch
     from trainable import Splits
 
 
@@ -40,17 +56,295 @@ class RunResult:
     refitted: bool  # False when the run directory already held this result
 
 
-@dataclass(frozen=True)
-class _Run:
-    """One run's settings, passed along instead of six arguments."""
+@dataclass
+class Run:
+    """One `hpsearch run`: its settings, and what each step hands the next."""
 
     spec: StudySpec
-    run_dir: RunDir
-    splits: Splits
-    shared: ObjectRef  # the splits in Ray's object store: put once, for trials and refit
-    verbose: bool
+    folder: RunDir
+    stack: ExitStack  # what the run holds until it ends: lock, log, lease, live view
+    log: RunLog
     echo: Echo
-    serving: Serving  # each backbone's measured cost, and the study's bounds on it
+    verbose: bool = False
+    quiet: bool = False
+    dashboard: tuple[str, int] | None = None  # (host, port) to serve optuna-dashboard on
+    warm: list[WarmBatch] = field(default_factory=list)
+    splits: Splits | None = None
+    shared: ObjectRef | None = None  # the splits in Ray's object store: put once
+    opened: OpenStudy | None = None
+    serving: Serving | None = None  # each backbone's measured cost, and the study's bounds
+    progress: Progress | None = None
+    seconds: dict[str, float] = field(default_factory=dict)  # each step's time
+    budget: dict[str, Any] = field(default_factory=dict)  # what the search spent
+    result: RunResult | None = None
+
+
+@dataclass(frozen=True)
+class Stored:
+    """What a run directory and its storage hold, for the steps' `done`."""
+
+    folder: RunDir
+    spec: StudySpec
+    study: optuna.Study
+
+
+class Step:
+    """One step of a run. `done`: None for a step that runs only for the ones after it."""
+
+    name = ""
+
+    def done(self, stored: Stored) -> bool | None:
+        return None
+
+    def run(self, run: Run) -> None:
+        raise NotImplementedError
+
+
+class Check(Step):
+    """Every input, each failing with one line before anything is written."""
+
+    name = "check"
+
+    def run(self, run: Run) -> None:
+        run.warm = read_warm_starts(run.spec)  # earlier studies: they fail in a second
+        run.splits = checked_inputs(run.spec, run.verbose, run.echo)
+        run.spec = run.spec.with_absolute_paths()  # as the run directory keeps it
+        check_resumable(run.folder, run.spec)  # after the inputs: a missing data folder is news
+
+
+class Prepare(Step):
+    """The data shared with Ray, resources placed, the study held and opened with what it
+    starts from, serving cost measured, the dashboard and the live view."""
+
+    name = "prepare"
+
+    def run(self, run: Run) -> None:
+        from search.engine.cluster import share
+        from search.engine.serving import measure_serving
+        from search.engine.signals import sigterm_as_interrupt
+
+        splits = run.splits
+        run.shared = share(splits)
+        run.spec = measure_and_check_resources(run.spec, run.shared, run.echo)
+        run.stack.enter_context(sigterm_as_interrupt())
+        url = run.folder.storage_url(run.spec)
+        storage = open_storage(url)
+        check_study_kept(run.folder, run.spec, storage)  # a storage made anew would start over
+        # Held before anything reads the trials: another driver's running ones are not ours.
+        run.stack.enter_context(StudyLease(url, run.spec.name, run.folder.path, echo=run.echo))
+        run.opened = self._open(run, url, storage)
+        study = run.opened.study
+        size = splits.image_size
+        run.serving = measure_serving(run.spec, study, splits.num_classes, size, run.echo)
+        self._show(run, url)
+
+    @staticmethod
+    def _open(run: Run, url: str, storage: optuna.storages.BaseStorage) -> OpenStudy:
+        """The study opened, described for the dashboard and its spec saved, with what it
+        starts from: earlier studies' trials and the first trials of search.start."""
+        from search.engine.optuna_study import open_study
+        from search.report.progress import study_line
+        from search.report.study_note import describe_study
+
+        opened = open_study(run.spec, storage)
+        describe_study(opened.study, run.spec, DataInfo.of(run.splits))
+        run.folder.write_spec(run.spec)
+        run.echo(study_line(run.spec, url))
+        add_starts(opened.study, run.spec, run.warm, run.echo)
+        return opened
+
+    @staticmethod
+    def _show(run: Run, url: str) -> None:
+        """optuna-dashboard beside the run where asked, and the live view."""
+        from search.report.dashboard import announced_beside
+        from search.report.live import Progress
+
+        if run.dashboard is not None:
+            where = announced_beside(url, run.dashboard, run.folder.path, run.echo)
+            run.stack.enter_context(where)
+        terminal = False if run.verbose or run.quiet else None  # Ray's tables, or nothing
+        live = Progress(run.spec, run.opened.study, run.echo, terminal=terminal, log=run.log.write)
+        splits = run.splits
+        live.refit_scale = (len(splits.train) + len(splits.val or ())) / len(splits.train)
+        run.progress = run.stack.enter_context(live)  # lines go above its status area
+        run.echo = run.progress.say
+
+
+class Search(Step):
+    """Trials until search.trials or the budget; fails if it was interrupted or failed too
+    often. Done: the trials are there, or the budget is spent, and nothing is left to add
+    before it."""
+
+    name = "search"
+
+    def done(self, stored: Stored) -> bool:
+        study, spec = stored.study, stored.spec
+        if starts_to_add(study, spec):
+            return False
+        finished = finished_count(study)
+        wanted = spec.search.trial_limit
+        if wanted is not None and finished >= wanted:
+            return True
+        gpus = spec.resources.gpus_per_trial
+        spend = Spend(study, spec.search.stop, 0.0 if gpus == "auto" else float(gpus))
+        return spend.reached(finished) is not None
+
+    def run(self, run: Run) -> None:
+        from search.engine.optuna_study import fail_interrupted
+        from search.engine.tuner import run_search
+        from search.rundir.results import write_trials
+
+        spec, opened = run.spec, run.opened
+        started = time.perf_counter()
+        try:
+            outcome = run_search(
+                spec,
+                run.folder.path,
+                run.shared,
+                opened,
+                verbose=run.verbose,
+                watch=run.progress,
+                serving=run.serving,
+            )
+        except KeyboardInterrupt:  # a second Ctrl-C: Ray did not get to stop gracefully
+            fail_interrupted(opened)
+            raise interrupted(opened.study, spec) from None
+        finally:
+            write_trials(run.folder, opened.study, spec.search.metric)
+        if outcome.interrupted:
+            raise interrupted(opened.study, spec)
+        if outcome.over_failure_budget:
+            raise SearchFailed(
+                f"stopped: {outcome.failed} trials failed, more than search.max_failed_trials="
+                f"{spec.search.failure_budget}; see fail_reason in {run.folder.trials_csv}, "
+                "fix the cause and run again to resume"
+            )
+        run.seconds["search"] = round(time.perf_counter() - started, 1)
+        run.budget = outcome.budget
+        self._say_spent(run)
+
+    @staticmethod
+    def _say_spent(run: Run) -> None:
+        spent = spent_line(run.budget)
+        if run.spec.search.budget is not None:
+            run.echo(spent)
+        limit = run.budget["stopped_by"]
+        if limit not in (None, "trials") and not complete_trials(run.opened.study):
+            raise SearchFailed(
+                f"search.budget.{limit} ran out before any trial completed "
+                f"({spent.removeprefix('budget: ')}); raise it, or let trials train fewer "
+                "epochs; run again to go on from the trials kept"
+            )
+
+
+class Select(Step):
+    """search.select's runs before it picks (the race), where it has any. Done: none left."""
+
+    name = "select"
+
+    def done(self, stored: Stored) -> bool:
+        select = stored.spec.search.select
+        return not select.to_do(stored.study, stored.spec.search.constraints.limits)
+
+    def run(self, run: Run) -> None:
+        if not run.spec.search.select.runs_before_pick:
+            return
+        from search.selection.race_runs import race_step
+
+        started = time.perf_counter()
+        race_step(
+            run.spec,
+            run.folder.path,
+            run.splits,
+            run.shared,
+            run.opened,
+            run.progress,
+            run.verbose,
+        )
+        run.seconds["race"] = round(time.perf_counter() - started, 1)
+
+
+class Refit(Step):
+    """The chosen trial refitted on train + val, tested once, and the run directory written.
+    Done: the run directory holds the refit of the trial search.select picks now."""
+
+    name = "refit"
+
+    def done(self, stored: Stored) -> bool:
+        from search.engine.refit import best_config
+
+        try:
+            _, chosen = best_config(stored.study, stored.spec)
+        except HPSearchError:
+            return False
+        return finished_results(stored.folder, chosen) is not None
+
+    def run(self, run: Run) -> None:
+        from search.engine.refit import best_config
+
+        spec, study = run.spec, run.opened.study
+        config, chosen = best_config(study, spec)
+        existing = finished_results(run.folder, chosen)
+        if existing is not None:
+            run.result = self._kept(run, chosen.number, existing)
+            return
+        run.echo(
+            f"refit: trial {chosen.number} on train + val, then the test split "
+            f"({counted(len(run.splits.test), 'image')})"
+        )
+        self._refit(run, config, chosen)
+
+    @staticmethod
+    def _kept(run: Run, number: int, existing: Summary) -> RunResult:
+        """The refit already there, its summary brought up to date (the study went on)."""
+        spec, study = run.spec, run.opened.study
+        chosen = spec.search.select.winner
+        run.echo(
+            f"nothing new to refit: trial {number} is still {chosen}, its refit is in {run.folder}"
+        )
+        race = spec.search.select.summary(study, spec.search.constraints.limits)
+        news = {"race": race, "budget": run.budget}
+        if any(getattr(existing, k) != v for k, v in news.items()):
+            existing = existing.model_copy(update=news)
+            run.folder.write_summary(existing)
+        return RunResult(run.folder.path, existing, refitted=False)
+
+    @staticmethod
+    def _refit(run: Run, config: Any, chosen: optuna.trial.FrozenTrial) -> None:
+        from search.engine.refit import refit_best
+        from search.report.study_note import note_result
+        from search.rundir.results import write_results
+
+        spec, study, progress = run.spec, run.opened.study, run.progress
+        started = time.perf_counter()
+        progress.refit_of(chosen)
+        try:
+            refit = refit_best(
+                config, chosen, spec, run.shared, run.echo, on_epoch=progress.refit_epoch
+            )
+        except KeyboardInterrupt:
+            raise interrupted(study, spec, during="the refit") from None
+        run.seconds["refit"] = round(time.perf_counter() - started, 1)
+        data = DataInfo.of(run.splits)
+        summary = write_results(run.folder, spec, study, refit, data, run.seconds, run.budget)
+        note_result(study, spec, data, summary)
+        run.result = RunResult(run.folder.path, summary, refitted=True)
+
+
+class Report(Step):
+    """report.html, written whenever the study was opened, finished or not."""
+
+    name = "report"
+
+    def run(self, run: Run) -> None:
+        from search.report.page import report_or_say
+
+        if run.opened is not None:
+            report_or_say(run.folder, run.spec, run.opened.study, run.echo)
+
+
+STEPS: tuple[Step, ...] = (Check(), Prepare(), Search(), Select(), Refit())
+REPORT = Report()  # after them, however they ended
 
 
 def run_study(
@@ -63,24 +357,12 @@ def run_study(
     quiet: bool = False,
     echo: Echo = print,
 ) -> RunResult:
-    """Search, refit the best configuration on train + val, test it once, write the run dir.
+    """Search, refit the chosen configuration on train + val, test it once, write the run
+    directory: each of STEPS in turn, then the report.
 
     `dashboard` (host, port) serves optuna-dashboard beside the search while it runs. Every
     line goes to run.log in the run directory; `quiet`: there only.
     """
-    from search.engine.cluster import share
-    from search.engine.serving import measure_serving
-    from search.engine.signals import sigterm_as_interrupt
-    from search.finished import finished_before
-    from search.preflight import checked_inputs, placed
-    from search.report.live import Progress
-    from search.rundir.lock import RunLock
-    from search.rundir.resume import check_resumable, check_study_kept
-    from search.rundir.run_log import RunLog
-    from search.rundir.storage import open_storage
-    from search.rundir.study_lease import StudyLease
-    from search.start.starts import read_warm_starts
-
     folder = RunDir(Path(run_dir or Path("runs") / spec.name))
     if restart:
         _restart(folder, spec, echo)
@@ -90,201 +372,58 @@ def run_study(
         echo = log.tee(None if quiet else echo)
         if (done := finished_before(folder, spec.with_absolute_paths(), echo)) is not None:
             return RunResult(folder.path, done, refitted=False)  # said in seconds
-        warm = read_warm_starts(spec)  # earlier studies: read first, they fail in a second
-        splits = checked_inputs(spec, verbose, echo)
-        spec = spec.with_absolute_paths()  # as the run directory keeps it
-        check_resumable(folder, spec)  # after the inputs: a missing data folder is the news
-        shared = share(splits)
-        spec = placed(spec, shared, echo)
-        stack.enter_context(sigterm_as_interrupt())
-        url = folder.storage_url(spec)
-        storage = open_storage(url)
-        check_study_kept(folder, spec, storage)  # a storage made anew would start over
-        # Held before anything reads the trials: another driver's running ones are not ours.
-        stack.enter_context(StudyLease(url, spec.name, folder.path, echo=echo))
-        opened = _opened(spec, folder, (url, storage), warm, DataInfo.of(splits), echo)
-        serving = measure_serving(spec, opened.study, splits.num_classes, splits.image_size, echo)
-        _shown(stack, folder, spec, opened.study, (url, dashboard), echo)
-        terminal = False if verbose or quiet else None  # Ray's tables, or nothing, instead
-        live = Progress(spec, opened.study, echo, terminal=terminal, log=log.write)
-        live.refit_scale = (len(splits.train) + len(splits.val or ())) / len(splits.train)
-        progress = stack.enter_context(live)  # lines go above its status area while it shows
-        run = _Run(spec, folder, splits, shared, verbose, progress.say, serving)
-        return _search_then_refit(run, opened, progress)
+        run = Run(spec, folder, stack, log, echo, verbose, quiet, dashboard)
+        # Entered before the steps, so it runs after what they hold (the live view) lets go.
+        stack.callback(REPORT.run, run)
+        for step in STEPS:
+            step.run(run)
+        return run.result
 
 
-def _shown(
-    stack: ExitStack,
-    folder: RunDir,
-    spec: StudySpec,
-    study: optuna.Study,
-    dashboard: tuple[str, tuple[str, int] | None],
-    echo: Echo,
-) -> None:
-    """The dashboard beside the run where asked (`dashboard`: the storage URL and where to
-    serve), and report.html when it ends, finished or not."""
-    from search.report.dashboard import announced_beside
-    from search.report.page import report_or_say
+def finished_before(folder: RunDir, spec: StudySpec, echo: Echo) -> Summary | None:
+    """The run directory's result, said so, when every step is done for it: running `spec`
+    there would add nothing. Any doubt (a storage that does not answer, a study file that
+    changed what it searches) goes the usual way, which says what is wrong."""
+    import optuna
 
-    url, where = dashboard
-    if where is not None:
-        stack.enter_context(announced_beside(url, where, folder.path, echo))
-    stack.callback(report_or_say, folder, spec, study, echo)
+    summary = folder.read_summary()
+    if summary is None:
+        return None
+    try:
+        check_resumable(folder, spec)
+        storage = open_storage(folder.storage_url(spec))
+        study = optuna.load_study(study_name=spec.name, storage=storage)
+    except (HPSearchError, KeyError):
+        return None
+    stored = Stored(folder, spec, study)
+    if not all(step.done(stored) is not False for step in STEPS):
+        return None
+    echo(
+        f"nothing new to run: study {spec.name} holds what search.trials and the budget "
+        f"ask for, and its refit of trial {summary.best_trial} is in {folder}; raise them to "
+        "search on"
+    )
+    return summary  # the refit's own: Refit.done checked it is the chosen trial's
 
 
 def _restart(folder: RunDir, spec: StudySpec, echo: Echo) -> None:
     """--restart: the earlier run moved aside (never deleted)."""
-    from search.rundir.lock import RunLock
-    from search.rundir.resume import move_aside
-
     with RunLock(folder) if folder.path.exists() else nullcontext():
         moved = move_aside(folder, spec)
     if moved:
         echo(f"restart: the previous run is now {moved}")
 
 
-def _search_then_refit(run: _Run, opened: OpenStudy, progress: Progress) -> RunResult:
-    """The search, the race where the study asks for one, the refit and its test."""
-    from search.selection.race_runs import race_step
-
-    started = time.perf_counter()
-    budget = _search(run, opened, progress)
-    seconds = {"search": round(time.perf_counter() - started, 1)}
-    if run.spec.search.select.runs_before_pick:
-        race = (run.spec, run.run_dir.path, run.splits, run.shared, opened)
-        seconds["race"] = _timed(race_step, *race, progress, run.verbose)
-    return _refit(run, opened.study, seconds, progress, budget)
-
-
-def _opened(
-    spec: StudySpec,
-    folder: RunDir,
-    where: tuple[str, optuna.storages.BaseStorage],
-    warm: list[WarmBatch],
-    data: DataInfo,
-    echo: Echo,
-) -> OpenStudy:
-    """The study opened, described for the dashboard and its spec saved, with what it starts
-    from: earlier studies' trials (search.warm_start) and the portfolio (search.start)."""
-    from search.engine.optuna_study import open_study
-    from search.report.progress import study_line
-    from search.report.study_note import describe_study
-    from search.start.starts import add_starts
-
-    url, storage = where
-    opened = open_study(spec, storage)
-    describe_study(opened.study, spec, data)
-    folder.write_spec(spec)
-    echo(study_line(spec, url))
-    add_starts(opened.study, spec, warm, echo)
-    return opened
-
-
-def _timed(step: Callable[..., None], *args: object) -> float:
-    started = time.perf_counter()
-    step(*args)
-    return round(time.perf_counter() - started, 1)
-
-
-def _search(run: _Run, opened: OpenStudy, progress: Progress) -> dict[str, Any]:
-    """Run the trials; raise if the search was interrupted or failed too often. Returns what
-    it spent of search.budget (summary.json's `budget`)."""
-    from search.budget import spent_line
-    from search.engine.optuna_study import fail_interrupted
-    from search.engine.tuner import run_search
-    from search.rundir.results import write_trials
-    from search.trials.states import complete_trials
-
-    spec, study = run.spec, opened.study
-    try:
-        outcome = run_search(
-            spec,
-            run.run_dir.path,
-            run.shared,
-            opened,
-            verbose=run.verbose,
-            watch=progress,
-            serving=run.serving,
-        )
-    except KeyboardInterrupt:  # a second Ctrl-C: Ray did not get to stop gracefully
-        fail_interrupted(opened)
-        raise _interrupted(study, spec) from None
-    finally:
-        write_trials(run.run_dir, study, spec.search.metric)
-    if outcome.interrupted:
-        raise _interrupted(study, spec)
-    if outcome.over_failure_budget:
-        raise SearchFailed(
-            f"stopped: {outcome.failed} trials failed, more than search.max_failed_trials="
-            f"{spec.search.failure_budget}; see fail_reason in {run.run_dir.trials_csv}, "
-            "fix the cause and run again to resume"
-        )
-    if spec.search.budget is not None:
-        progress.say(spent_line(outcome.budget))
-    limit = outcome.budget["stopped_by"]
-    if limit not in (None, "trials") and not complete_trials(study):
-        raise SearchFailed(
-            f"search.budget.{limit} ran out before any trial completed "
-            f"({spent_line(outcome.budget).removeprefix('budget: ')}); raise it, or let trials "
-            "train fewer epochs; run again to go on from the trials kept"
-        )
-    return outcome.budget
-
-
-def _refit(
-    run: _Run,
-    study: optuna.Study,
-    seconds: dict[str, float],
-    progress: Progress,
-    budget: dict[str, Any],
-) -> RunResult:
-    from search.engine.refit import best_config, refit_best
-    from search.report.study_note import note_result
-    from search.rundir.results import write_results
-    from search.rundir.resume import finished_results
-
-    config, best = best_config(study, run.spec)
-    existing = finished_results(run.run_dir, best)
-    if existing is not None:
-        chosen = run.spec.search.select.winner
-        run.echo(
-            f"nothing new to refit: trial {best.number} is still {chosen}, its refit is "
-            f"in {run.run_dir}"
-        )
-        race = run.spec.search.select.summary(study, run.spec.search.constraints.limits)
-        news = {"race": race, "budget": budget}
-        if any(getattr(existing, k) != v for k, v in news.items()):  # the study went on
-            existing = existing.model_copy(update=news)
-            run.run_dir.write_summary(existing)
-        return RunResult(run.run_dir.path, existing, refitted=False)
-    splits = run.splits
-    run.echo(
-        f"refit: trial {best.number} on train + val, then the test split "
-        f"({counted(len(splits.test), 'image')})"
-    )
-    started = time.perf_counter()
-    progress.refit_of(best)
-    try:
-        refit = refit_best(
-            config, best, run.spec, run.shared, run.echo, on_epoch=progress.refit_epoch
-        )
-    except KeyboardInterrupt:
-        raise _interrupted(study, run.spec, during="the refit") from None
-    seconds = {**seconds, "refit": round(time.perf_counter() - started, 1)}
-    data = DataInfo.of(splits)
-    summary = write_results(run.run_dir, run.spec, study, refit, data, seconds, budget)
-    note_result(study, run.spec, data, summary)
-    return RunResult(run.run_dir.path, summary, refitted=True)
-
-
-def _interrupted(
+def interrupted(
     study: optuna.Study, spec: StudySpec, during: str = "the search"
 ) -> SearchInterrupted:
-    from search.trials.states import finished_count
-
+    """What an interrupted run says: what is kept, and how to go on."""
     wanted = spec.search.trial_limit
     of = f" of {wanted}" if wanted is not None else ""
     return SearchInterrupted(
         f"interrupted during {during}: {finished_count(study)}{of} trials "
         "finished and are kept; run the same command again to resume"
     )
+
+
+__all__ = ["STEPS", "Run", "RunResult", "Step", "finished_before", "run_study"]
