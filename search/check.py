@@ -14,8 +14,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from pydantic import TypeAdapter, ValidationError
+
+from search.engine.cluster import check_answers
 from search.errors import USER_ERRORS, StudySpecError
-from search.study.spec import StudySpec
+from search.rundir.storage import check_reachable
+from search.start.starts import read_warm_starts
+from search.study.pointless import pointless_settings
+from search.study.spec import ModelSpec, StudySpec, read_study_file
+from search.study.validation_errors import every_error
+from search.urls import masked
+from trainable import DataConfig, check_backbone, prepare
 
 
 @dataclass
@@ -31,7 +40,6 @@ class Checked:
 
 def check_study(path: str | Path) -> Checked:
     """Every problem of the study file at `path`; its spec where every field is right."""
-    from search.study.spec import read_study_file
 
     path = Path(path)
     try:
@@ -52,9 +60,6 @@ def check_study(path: str | Path) -> Checked:
 
 
 def _fields(raw: dict[str, Any], path: Path, checked: Checked) -> StudySpec | None:
-    from pydantic import ValidationError
-
-    from search.study.validation_errors import every_error
 
     try:
         return StudySpec.model_validate(raw)
@@ -66,7 +71,6 @@ def _fields(raw: dict[str, Any], path: Path, checked: Checked) -> StudySpec | No
 def _section(raw: dict[str, Any], key: str, kind: Any) -> Any:
     """A part of a study whose whole does not validate, validated alone; None if it fails too
     (its own error is among the field errors already)."""
-    from pydantic import TypeAdapter, ValidationError
 
     try:
         return TypeAdapter(kind).validate_python(raw.get(key, {}) or {})
@@ -75,8 +79,6 @@ def _section(raw: dict[str, Any], key: str, kind: Any) -> Any:
 
 
 def _data(spec: StudySpec | None, raw: dict[str, Any]) -> str | None:
-    from search.study.pointless import pointless_settings
-    from trainable import DataConfig, prepare
 
     config = spec.data if spec is not None else _section(raw, "data", DataConfig)
     if config is None:
@@ -93,8 +95,6 @@ def _data(spec: StudySpec | None, raw: dict[str, Any]) -> str | None:
 
 
 def _backbones(spec: StudySpec | None, raw: dict[str, Any]) -> str | None:
-    from search.study.spec import ModelSpec
-    from trainable import check_backbone
 
     if spec is not None:
         backbones, weights = spec.backbones, spec.model.weights
@@ -110,7 +110,6 @@ def _backbones(spec: StudySpec | None, raw: dict[str, Any]) -> str | None:
 
 
 def _warm_starts(spec: StudySpec | None, raw: dict[str, Any]) -> str | None:
-    from search.start.starts import read_warm_starts
 
     if spec is None or not spec.search.warm_start:
         return None
@@ -118,8 +117,6 @@ def _warm_starts(spec: StudySpec | None, raw: dict[str, Any]) -> str | None:
 
 
 def _storage(spec: StudySpec | None, raw: dict[str, Any]) -> str | None:
-    from search.rundir.storage import check_reachable
-    from search.urls import masked
 
     url = spec.storage if spec is not None else raw.get("storage")
     if not isinstance(url, str) or not url:
@@ -129,7 +126,6 @@ def _storage(spec: StudySpec | None, raw: dict[str, Any]) -> str | None:
 
 
 def _ray(spec: StudySpec | None, raw: dict[str, Any]) -> str | None:
-    from search.engine.cluster import check_answers
 
     address = spec.ray.address if spec is not None else (raw.get("ray") or {}).get("address")
     if not isinstance(address, str) or not address:

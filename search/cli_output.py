@@ -11,6 +11,10 @@ from typing import TYPE_CHECKING, Any, TextIO
 
 import typer
 
+from search.errors import USER_ERRORS, SearchFailed, SearchInterrupted
+from search.report.front import front_head, front_rows
+from search.rundir.resume import load_run_study
+from search.rundir.run_log import append_to_log
 from trainable import counted
 
 if TYPE_CHECKING:
@@ -53,7 +57,6 @@ def user_errors(debug: bool) -> Iterator[None]:
 
     A search that failed on its own is exit status 1; an interrupted one 130, as for Ctrl-C.
     """
-    from search.errors import USER_ERRORS, SearchFailed, SearchInterrupted
 
     try:
         yield
@@ -73,7 +76,6 @@ def user_errors(debug: bool) -> Iterator[None]:
 
 def print_result(result: RunResult, chosen: str = "best") -> None:
     """The run's last lines, in run.log too; `chosen` names how its refitted trial was picked."""
-    from search.rundir.run_log import append_to_log
 
     lines = _result_lines(result, chosen)
     for line in lines:
@@ -99,8 +101,6 @@ def _result_lines(result: RunResult, chosen: str) -> list[str]:
 
 
 def print_front(run: RunDir) -> None:
-    from search.report.front import front_head, front_rows
-    from search.rundir.resume import load_run_study
 
     spec, study = load_run_study(run)
     summary = run.read_summary()

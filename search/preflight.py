@@ -7,7 +7,12 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from search.echo import Echo
+from search.engine.cluster import check_fits, node_resources, refit_resources, start_ray
+from search.engine.gpu_probe import pack
+from search.rundir.storage import check_reachable
+from search.study.pointless import pointless_settings
 from search.study.spec import StudySpec
+from trainable import build_model, prepare
 
 if TYPE_CHECKING:
     from ray import ObjectRef
@@ -19,8 +24,6 @@ def measure_and_check_resources(spec: StudySpec, shared: ObjectRef, echo: Echo) 
     """The study with its resources as trials will ask for them (`gpus_per_trial: auto`
     measured), checked against the cluster's nodes: Ray would wait forever for a trial, or a
     refit, that no node can take."""
-    from search.engine.cluster import check_fits, node_resources, refit_resources
-    from search.engine.gpu_probe import pack
 
     nodes = node_resources()
     if spec.resources.auto_gpus:
@@ -33,10 +36,6 @@ def measure_and_check_resources(spec: StudySpec, shared: ObjectRef, echo: Echo) 
 def checked_inputs(spec: StudySpec, verbose: bool, echo: Echo, *, search: bool = True) -> Splits:
     """Data, model, storage and Ray, each failing with one line before any trial starts; with
     `search`, a warning line for each setting that would make pruning or batching do nothing."""
-    from search.engine.cluster import start_ray
-    from search.rundir.storage import check_reachable
-    from search.study.pointless import pointless_settings
-    from trainable import build_model, prepare
 
     splits = prepare(spec.data)
     kind = "tags" if splits.multilabel else "classes"

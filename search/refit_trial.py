@@ -13,23 +13,23 @@ from collections.abc import Callable
 from pathlib import Path
 
 from search.echo import Echo
+from search.engine.cluster import share
+from search.engine.refit import refit_best, trial_config
 from search.errors import RunDirError
+from search.preflight import checked_inputs, measure_and_check_resources
 from search.run import RunResult
 from search.rundir.layout import DataInfo, RunDir
+from search.rundir.lock import RunLock
+from search.rundir.results import write_results
+from search.rundir.resume import load_run_study
+from search.trials.attrs import RACE_OF, WARM_FROM, WARM_TRIAL
+from search.trials.states import is_complete, is_race_run, is_warm, state_name
 from trainable import counted
 
 
 def refit_trial(
     run_dir: Path, number: int, *, verbose: bool = False, echo: Echo = print
 ) -> RunResult:
-    from search.engine.cluster import share
-    from search.engine.refit import refit_best, trial_config
-    from search.preflight import checked_inputs, measure_and_check_resources
-    from search.rundir.lock import RunLock
-    from search.rundir.results import write_results
-    from search.rundir.resume import load_run_study
-    from search.trials.attrs import RACE_OF, WARM_FROM, WARM_TRIAL
-    from search.trials.states import is_complete, is_race_run, is_warm, state_name
 
     run = RunDir(Path(run_dir))
     spec, study = load_run_study(run)

@@ -19,12 +19,26 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import optuna
+
 from search.budget import Spend, spent_line
 from search.echo import Echo
+from search.engine.cluster import share
+from search.engine.optuna_study import fail_interrupted, open_study
+from search.engine.refit import best_config, refit_best
+from search.engine.serving import measure_serving
+from search.engine.signals import sigterm_as_interrupt
+from search.engine.tuner import run_search
 from search.errors import HPSearchError, SearchFailed, SearchInterrupted
 from search.preflight import checked_inputs, measure_and_check_resources
+from search.report.dashboard import announced_beside
+from search.report.live import Progress
+from search.report.page import report_or_say
+from search.report.progress import study_line
+from search.report.study_note import describe_study, note_result
 from search.rundir.layout import DataInfo, RunDir, Summary
 from search.rundir.lock import RunLock
+from search.rundir.results import write_results, write_trials
 from search.rundir.resume import (
     check_resumable,
     check_study_kept,
@@ -34,18 +48,17 @@ from search.rundir.resume import (
 from search.rundir.run_log import RunLog
 from search.rundir.storage import open_storage
 from search.rundir.study_lease import StudyLease
+from search.selection.race_runs import race_step
 from search.start.starts import WarmBatch, add_starts, read_warm_starts, starts_to_add
 from search.study.spec import StudySpec
 from search.trials.states import complete_trials, finished_count
 from trainable import counted
 
 if TYPE_CHECKING:
-    import optuna
     from ray import ObjectRef
 
     from search.engine.optuna_study import OpenStudy
     from search.engine.serving import Serving
-    from search.report.live import Progress
     from trainable import Splits
 
 
@@ -119,9 +132,6 @@ class Prepare(Step):
     name = "prepare"
 
     def run(self, run: Run) -> None:
-        from search.engine.cluster import share
-        from search.engine.serving import measure_serving
-        from search.engine.signals import sigterm_as_interrupt
 
         splits = run.splits
         run.shared = share(splits)
@@ -142,9 +152,6 @@ class Prepare(Step):
     def _open(run: Run, url: str, storage: optuna.storages.BaseStorage) -> OpenStudy:
         """The study opened, described for the dashboard and its spec saved, with what it
         starts from: earlier studies' trials and the first trials of search.start."""
-        from search.engine.optuna_study import open_study
-        from search.report.progress import study_line
-        from search.report.study_note import describe_study
 
         opened = open_study(run.spec, storage)
         describe_study(opened.study, run.spec, DataInfo.of(run.splits))
@@ -156,8 +163,6 @@ class Prepare(Step):
     @staticmethod
     def _show(run: Run, url: str) -> None:
         """optuna-dashboard beside the run where asked, and the live view."""
-        from search.report.dashboard import announced_beside
-        from search.report.live import Progress
 
         if run.dashboard is not None:
             where = announced_beside(url, run.dashboard, run.folder.path, run.echo)
@@ -190,9 +195,6 @@ class Search(Step):
         return spend.reached(finished) is not None
 
     def run(self, run: Run) -> None:
-        from search.engine.optuna_study import fail_interrupted
-        from search.engine.tuner import run_search
-        from search.rundir.results import write_trials
 
         spec, opened = run.spec, run.opened
         started = time.perf_counter()
@@ -249,7 +251,6 @@ class Select(Step):
     def run(self, run: Run) -> None:
         if not run.spec.search.select.runs_before_pick:
             return
-        from search.selection.race_runs import race_step
 
         started = time.perf_counter()
         race_step(
@@ -271,7 +272,6 @@ class Refit(Step):
     name = "refit"
 
     def done(self, stored: Stored) -> bool:
-        from search.engine.refit import best_config
 
         try:
             _, chosen = best_config(stored.study, stored.spec)
@@ -280,7 +280,6 @@ class Refit(Step):
         return finished_results(stored.folder, chosen) is not None
 
     def run(self, run: Run) -> None:
-        from search.engine.refit import best_config
 
         spec, study = run.spec, run.opened.study
         config, chosen = best_config(study, spec)
@@ -311,9 +310,6 @@ class Refit(Step):
 
     @staticmethod
     def _refit(run: Run, config: Any, chosen: optuna.trial.FrozenTrial) -> None:
-        from search.engine.refit import refit_best
-        from search.report.study_note import note_result
-        from search.rundir.results import write_results
 
         spec, study, progress = run.spec, run.opened.study, run.progress
         started = time.perf_counter()
@@ -337,7 +333,6 @@ class Report(Step):
     name = "report"
 
     def run(self, run: Run) -> None:
-        from search.report.page import report_or_say
 
         if run.opened is not None:
             report_or_say(run.folder, run.spec, run.opened.study, run.echo)
@@ -384,7 +379,6 @@ def finished_before(folder: RunDir, spec: StudySpec, echo: Echo) -> Summary | No
     """The run directory's result, said so, when every step is done for it: running `spec`
     there would add nothing. Any doubt (a storage that does not answer, a study file that
     changed what it searches) goes the usual way, which says what is wrong."""
-    import optuna
 
     summary = folder.read_summary()
     if summary is None:

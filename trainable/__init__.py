@@ -11,6 +11,7 @@ Heavy modules (torch, torchvision, timm) load on first use, so importing this pa
 
 from __future__ import annotations
 
+import importlib
 from typing import TYPE_CHECKING, Any
 
 from trainable.config import (
@@ -92,7 +93,5 @@ __all__ = [
 
 def __getattr__(name: str) -> Any:
     if name in _LAZY:
-        import importlib
-
         return getattr(importlib.import_module(_LAZY[name]), name)
     raise AttributeError(f"module 'trainable' has no attribute {name!r}")

@@ -31,6 +31,7 @@ from trainable.images import (
     materialize,
     verify,
 )
+from trainable.tags import iterative_split
 
 
 @dataclass(frozen=True)
@@ -101,8 +102,6 @@ class Splits:
         pool = self.for_refit().train
         labels = pool.labels.numpy()
         if self.multilabel:
-            from trainable.tags import iterative_split
-
             share = len(self.val) / len(pool)
             train, val = iterative_split(labels, (1 - share, share), seed)
         else:
@@ -156,7 +155,6 @@ def _split_tags(
     pool: sources.Pool, val_fraction: float, test_fraction: float, seed: int
 ) -> tuple[Split, Split, Split]:
     """Train/val/test of multi-label images, every tag spread over all three where it can be."""
-    from trainable.tags import iterative_split
 
     n = len(pool.labels)
     for name, fraction in (("val", val_fraction), ("test", test_fraction)):

@@ -12,8 +12,10 @@ a saved model takes plain [0, 1] floats or uint8 images, with nothing else to ca
 from __future__ import annotations
 
 import os
+import socket
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlparse
 
 import torch
 from torch import nn
@@ -121,8 +123,6 @@ def _torchvision(name: str, weights: str) -> tuple[nn.Module, tuple[float, ...],
 def _unreachable(url: str, seconds: float = 3.0) -> str | None:
     """Why `url`'s host cannot be reached, or None. Hub clients retry for a minute when offline;
     one quick connect answers first."""
-    import socket
-    from urllib.parse import urlparse
 
     host = urlparse(url).hostname or url
     try:

@@ -25,6 +25,7 @@ from trainable.config import (
 )
 from trainable.errors import DataError, did_you_mean, shown_path
 from trainable.images import DatasetImages, FileImages, Images, TensorImages, to_square
+from trainable.tags import read_tags_csv
 
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".ppm", ".bmp", ".pgm", ".tif", ".tiff", ".webp")
 SPLIT_FOLDERS = ("train", "val", "test")
@@ -50,7 +51,6 @@ def read(cfg: DataConfig) -> tuple[dict[str, Pool], list[str], list[str]]:
 
 
 def _multilabel(cfg: MultiLabelData) -> tuple[dict[str, Pool], list[str], list[str]]:
-    from trainable.tags import read_tags_csv
 
     paths, labels, tags = read_tags_csv(
         cfg.labels.expanduser(),

@@ -16,7 +16,12 @@ if TYPE_CHECKING:
 
     from trainable import Splits
 
+import socket
+import tempfile
 from pathlib import Path
+
+from search.deadlines import VARIABLE, connect_seconds
+from search.trials.attrs import GPUS, NODE
 
 # Ray's documented settings for token authentication (ray start --head turns it on).
 AUTH_MODE, TOKEN, TOKEN_PATH = "RAY_AUTH_MODE", "RAY_AUTH_TOKEN", "RAY_AUTH_TOKEN_PATH"
@@ -121,8 +126,6 @@ def placement() -> dict[str, str]:
     """Where the calling Ray task or trial runs: its node, and the GPUs it was given."""
     import ray
 
-    from search.trials.attrs import GPUS, NODE
-
     return {
         NODE: ray.get_runtime_context().get_node_id() if ray.is_initialized() else "",
         GPUS: os.environ.get("CUDA_VISIBLE_DEVICES", ""),
@@ -132,11 +135,8 @@ def placement() -> dict[str, str]:
 def data_unreadable_here(splits: Splits) -> str | None:
     """One line when this node cannot read the image files the driver listed (on a cluster,
     every node that runs trials must see the data folder at the same path)."""
-    import socket
 
     import ray
-
-    from search.trials.attrs import NODE
 
     path = splits.unreadable_here()
     if path is None:
@@ -178,9 +178,6 @@ def check_answers(address: str | None, seconds: float | None = None) -> None:
     """ray.init waits forever on an address that accepts a connection and never answers, and
     for minutes on one where nothing listens: one connect and one gRPC hello tell within
     HPSEARCH_CONNECT_SECONDS."""
-    import socket
-
-    from search.deadlines import VARIABLE, connect_seconds
 
     if address is None or address == "auto":
         return  # Ray itself answers at once for these
@@ -217,7 +214,6 @@ class _NativeStderr:
         self.text = ""
 
     def __enter__(self) -> _NativeStderr:
-        import tempfile
 
         sys.stderr.flush()
         self._saved = os.dup(2)

@@ -26,8 +26,10 @@ from search.engine.packing import (
     share_of_one,
 )
 from search.engine.waiting import wait_until_placed
+from search.engine.worker import set_up_worker
 from search.errors import ClusterError, first_line
 from search.study.spec import StudySpec
+from trainable.probe import measure_steps
 
 if TYPE_CHECKING:
     from ray import ObjectRef
@@ -144,9 +146,6 @@ def _measure(
     then time; None where it ran out of GPU memory."""
     import ray
     import torch
-
-    from search.engine.worker import set_up_worker
-    from trainable.probe import measure_steps
 
     worker = set_up_worker(cpus, share_of_one(count))
     arrived = False

@@ -11,22 +11,20 @@ from __future__ import annotations
 from typing import Any
 
 import ray
+from pydantic import ValidationError
 from ray import ObjectRef
 
+from search.engine.cluster import data_unreadable_here, placement
+from search.engine.worker import set_up_worker
 from search.study.spec import StudySpec
 from search.trials.attrs import RACE_SPLIT_SEED
-from trainable import Splits
+from trainable import Splits, TrainableError, train
 
 
 def objective(config: dict[str, Any], *, splits: Splits | ObjectRef, spec: StudySpec) -> None:
     """`splits` is the driver's one copy in the object store (an ObjectRef), or Splits."""
     import torch
-    from pydantic import ValidationError
     from ray import tune
-
-    from search.engine.cluster import data_unreadable_here, placement
-    from search.engine.worker import set_up_worker
-    from trainable import TrainableError, train
 
     if isinstance(splits, ray.ObjectRef):
         splits = ray.get(splits)

@@ -9,6 +9,8 @@ from __future__ import annotations
 from collections.abc import Callable, Container
 from typing import TYPE_CHECKING, Any
 
+from optuna.trial import Trial
+
 if TYPE_CHECKING:
     import optuna
     from optuna.trial import FrozenTrial, TrialState
@@ -63,7 +65,6 @@ def running_trial(
     `enqueue_trial` then `ask`, leave a WAITING trial that the next `ask` of any driver may
     take (a race run would become a search trial); `add_trial` takes only finished trials.
     """
-    from optuna.trial import Trial
 
     study_id = storage.get_study_id_from_name(study.study_name)
     return Trial(study, storage.create_new_trial(study_id, template_trial=template))

@@ -8,15 +8,14 @@ RUNNING takes the storage's own calls.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+
+import optuna
+from optuna.trial import TrialState
 
 from search.budget import DEFAULT_TRIALS
 from search.engine.warm_view import warm_pruner, warm_sampler
 from search.study.spec import StudySpec
 from search.trials.attrs import FAIL_REASON, INTERRUPTED, STUDY_SPEC
-
-if TYPE_CHECKING:
-    import optuna
 
 
 @dataclass(frozen=True)
@@ -27,7 +26,6 @@ class OpenStudy:
 
 def open_study(spec: StudySpec, storage: optuna.storages.BaseStorage) -> OpenStudy:
     """Create the study, or load it to resume or extend; a new sampler seed on each reopening."""
-    import optuna
 
     summary = next(
         (s for s in optuna.get_all_study_summaries(storage) if s.study_name == spec.name), None
@@ -62,7 +60,6 @@ def _without_urls(spec: StudySpec) -> dict:
 
 def fail_interrupted(opened: OpenStudy) -> list[int]:
     """Trials left RUNNING by a search that died: tell FAIL, so nothing misleads the sampler."""
-    from optuna.trial import TrialState
 
     study, storage = opened.study, opened.storage
     study_id = storage.get_study_id_from_name(study.study_name)

@@ -13,11 +13,22 @@ search's CPUs as one node has, so on a cluster it lands where a GPU is.
 
 from __future__ import annotations
 
+import dataclasses
+import tempfile
 from collections.abc import Callable
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from search.echo import Echo
+from search.engine.cluster import (
+    amount,
+    data_unreadable_here,
+    node_resources,
+    placement,
+    refit_resources,
+)
 from search.engine.waiting import wait_until_placed
+from search.engine.worker import set_up_worker
 from search.errors import ClusterError, SearchFailed, first_line
 from search.rundir.refit_result import Fitted, Refit
 from search.study.spec import StudySpec
@@ -25,6 +36,9 @@ from search.trials.attrs import CHOSEN_EPOCHS
 from search.trials.curves import records_of
 from search.trials.serving import cost_of
 from search.trials.states import complete_trials
+from trainable import DataError, TrainableError, evaluate, resolve_device, train
+from trainable.export import export_onnx, onnx_agreement
+from trainable.metrics import constant_baseline
 
 if TYPE_CHECKING:
     import optuna
@@ -100,9 +114,6 @@ def refit_best(
     """
     import ray
 
-    from search.engine.cluster import amount, node_resources, refit_resources
-    from trainable import TrainableError
-
     trial_threshold = float(best.params.get("threshold", spec.train_config().threshold))
     if spec.multilabel:
         echo(
@@ -145,8 +156,6 @@ def refit_best(
 def _placed(refitter: Any, cpus: float, gpus: int, echo: Echo, give_up_s: float) -> dict[str, str]:
     """Wait for the refit to be placed on a node, out loud; its placement once it is."""
     import ray
-
-    from search.engine.cluster import amount
 
     wanted = amount(cpus, "CPU") + (f" and {amount(gpus, 'GPU')}" if gpus else "")
     where = refitter.where.remote()
@@ -193,14 +202,12 @@ class _Refitter:
         return self.epoch, self.device, self.record
 
     def where(self) -> dict[str, str]:
-        from search.engine.cluster import placement
 
         return placement()
 
     def fit(
         self, config: TrainConfig, splits: Splits, cpus: float, thresholds: tuple[float, ...]
     ) -> Fitted:
-        from trainable import resolve_device
 
         self.device = str(resolve_device(None))
 
@@ -221,12 +228,6 @@ def train_and_test(
     worker set-up a trial of `cpus` CPUs has, then score the test split once (multi-label: at
     config.threshold, at `thresholds` and across a grid, beside the best constant answer), and
     export model.onnx, checked with ONNX Runtime on the test split."""
-    import dataclasses
-
-    from search.engine.cluster import data_unreadable_here
-    from search.engine.worker import set_up_worker
-    from trainable import DataError, evaluate, train
-    from trainable.metrics import constant_baseline
 
     unreadable = data_unreadable_here(splits)
     if unreadable:
@@ -256,10 +257,6 @@ def train_and_test(
 
 def _exported(model: Any, splits: Splits, threshold: float) -> tuple[bytes, dict[str, float]]:
     """model.onnx as bytes, and how it agrees with `model` on the test split."""
-    import tempfile
-    from pathlib import Path
-
-    from trainable.export import export_onnx, onnx_agreement
 
     with tempfile.TemporaryDirectory() as folder:
         path = export_onnx(model, splits.image_size, Path(folder) / "model.onnx", splits.multilabel)

@@ -15,6 +15,7 @@ from __future__ import annotations
 import math
 from typing import TYPE_CHECKING, Any, Protocol
 
+from optuna.trial import TrialState
 from ray.tune.search import Searcher
 
 from search.engine.live_trials import LiveTrial, LiveTrials
@@ -41,7 +42,7 @@ from search.trials.values import minimizes
 if TYPE_CHECKING:
     import optuna
     from optuna.distributions import BaseDistribution
-    from optuna.trial import FrozenTrial, TrialState
+    from optuna.trial import FrozenTrial
 
     from search.budget import Spend
     from search.engine.serving import Serving
@@ -68,7 +69,6 @@ def outcome(
     itself; `pruned`: the scheduler stopped it. Anything else is COMPLETE with a finite value,
     or a FAIL that says why not.
     """
-    from optuna.trial import TrialState
 
     if error or failed:
         return TrialState.FAIL, None, str(failed or raised or "the trial raised an error")
@@ -162,7 +162,6 @@ class OptunaSearcher(Searcher):
         backbone's serving cost, and its excess over each bound for Optuna's constrained
         samplers; one that breaks a bound is told PRUNED untrained (INFEASIBLE), so the sampler
         learns to avoid it at no cost, and another is asked for."""
-        from optuna.trial import TrialState
 
         for _ in range(MAX_DRAWS):
             trial = self.study.ask(self.space)
@@ -200,7 +199,6 @@ class OptunaSearcher(Searcher):
     def on_trial_complete(
         self, trial_id: str, result: dict | None = None, error: bool = False
     ) -> None:
-        from optuna.trial import TrialState
 
         live = self.live.end(trial_id)
         if live is None:

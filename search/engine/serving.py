@@ -16,9 +16,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from search.engine.worker import set_up_worker
 from search.errors import ClusterError, StudySpecError, first_line
 from search.study.spec import StudySpec
 from search.trials.serving import broken
+from trainable import resolve_device
+from trainable.cost import serving_cost
 
 if TYPE_CHECKING:
     import optuna
@@ -120,9 +123,6 @@ def _measure(
     backbones: list[str], num_classes: int, image_size: int, known: dict, cpus: float
 ) -> tuple[str, Costs, list[str]]:
     """(device, each backbone's figures, the backbones measured now)."""
-    from search.engine.worker import set_up_worker
-    from trainable import resolve_device
-    from trainable.cost import serving_cost
 
     set_up_worker(cpus, 0)  # threads as a trial's; alone on its GPU
     device = resolve_device(None)

@@ -15,8 +15,11 @@ from typing import TYPE_CHECKING, Any
 
 from ray.tune import Callback
 
+from search.budget import Spend
 from search.engine.live_trials import LiveTrials
+from search.engine.objective import objective
 from search.engine.optuna_study import OpenStudy, fail_interrupted
+from search.engine.scheduler import OptunaPruningScheduler
 from search.engine.searcher import OptunaSearcher, Watcher
 from search.study.space import distributions
 from search.study.spec import StudySpec
@@ -24,7 +27,6 @@ from search.study.spec import StudySpec
 if TYPE_CHECKING:
     from ray import ObjectRef, tune
 
-    from search.budget import Spend
     from search.engine.serving import Serving
     from trainable import Splits
 
@@ -52,7 +54,6 @@ def run_search(
 
     Trials still running when Ray stops (Ctrl-C) are told FAIL as interrupted and reported.
     """
-    from search.budget import Spend
 
     fail_interrupted(opened)  # left RUNNING by a run that was killed
     live = LiveTrials()
@@ -99,9 +100,6 @@ def tuner_for(
     """The search's Tuner; `race`: the race's (its runs never pruned); `spend`: what the
     search's trials spend of search.budget."""
     from ray import tune
-
-    from search.engine.objective import objective
-    from search.engine.scheduler import OptunaPruningScheduler
 
     resources = {"cpu": spec.resources.cpus_per_trial, "gpu": spec.resources.gpus_per_trial}
     trainable = tune.with_resources(

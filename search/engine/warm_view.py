@@ -19,6 +19,9 @@ from collections import defaultdict
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
+from optuna.pruners import BasePruner
+from optuna.samplers import BaseSampler
+from optuna.study import StudyDirection
 
 from search.engine.optuna_internals import StudyView
 from search.trials.attrs import WARM_FROM
@@ -61,8 +64,6 @@ def on_todays_scale(trials: list[FrozenTrial], minimize: bool) -> list[FrozenTri
 
 def warm_sampler(base: optuna.samplers.BaseSampler) -> optuna.samplers.BaseSampler:
     """`base`, seeing warm-start trials by rank on today's scale."""
-    from optuna.samplers import BaseSampler
-    from optuna.study import StudyDirection
 
     def view(study: optuna.Study) -> Any:
         minimize = study.direction == StudyDirection.MINIMIZE
@@ -92,7 +93,6 @@ def warm_sampler(base: optuna.samplers.BaseSampler) -> optuna.samplers.BaseSampl
 
 def warm_pruner(base: optuna.pruners.BasePruner) -> optuna.pruners.BasePruner:
     """`base`, blind to warm-start trials."""
-    from optuna.pruners import BasePruner
 
     def search_only(trials: list[FrozenTrial]) -> list[FrozenTrial]:
         return [t for t in trials if not is_warm(t)]

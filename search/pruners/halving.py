@@ -5,14 +5,12 @@ the median pruner needed 53-71% (benchmarks/search_quality.py)."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Literal
+from typing import Literal
 
+import optuna
 from pydantic import Field
 
 from search.pruners.base import PRUNERS, Pruner
-
-if TYPE_CHECKING:
-    import optuna
 
 
 @PRUNERS.register
@@ -26,7 +24,6 @@ class SuccessiveHalving(Pruner):
         return max(1, self.warmup_epochs)
 
     def make(self, epochs: int) -> optuna.pruners.BasePruner:
-        import optuna
 
         return optuna.pruners.SuccessiveHalvingPruner(
             min_resource=self.first_rung, reduction_factor=self.reduction_factor
@@ -62,7 +59,6 @@ class Hyperband(SuccessiveHalving):
     type: Literal["hyperband"] = "hyperband"  # type: ignore[assignment]
 
     def make(self, epochs: int) -> optuna.pruners.BasePruner:
-        import optuna
 
         return optuna.pruners.HyperbandPruner(
             min_resource=self.first_rung,

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Literal
+from typing import Literal
+
+import optuna
 
 from search.pruners.base import PRUNERS, Pruner
-
-if TYPE_CHECKING:
-    import optuna
 
 
 @PRUNERS.register
@@ -15,7 +14,6 @@ class NoPruner(Pruner):
     type: Literal["none"] = "none"
 
     def make(self, epochs: int) -> optuna.pruners.BasePruner:
-        import optuna
 
         return optuna.pruners.NopPruner()
 

@@ -5,14 +5,12 @@ that pruner says so too."""
 from __future__ import annotations
 
 import warnings
-from typing import TYPE_CHECKING, Literal
+from typing import Literal
 
+import optuna
 from pydantic import Field
 
 from search.pruners.base import PRUNERS, Pruner
-
-if TYPE_CHECKING:
-    import optuna
 
 
 @PRUNERS.register
@@ -28,7 +26,6 @@ class Patient(Pruner):
         return self.wrapped is not None and self.wrapped.compares_trials
 
     def make(self, epochs: int) -> optuna.pruners.BasePruner:
-        import optuna
 
         inner = self.wrapped.make(epochs) if self.wrapped is not None else None
         with warnings.catch_warnings():  # PatientPruner is marked experimental

@@ -3,14 +3,12 @@ at the same epoch."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, ClassVar, Literal
+from typing import ClassVar, Literal
 
+import optuna
 from pydantic import Field
 
 from search.pruners.base import PRUNERS, Pruner
-
-if TYPE_CHECKING:
-    import optuna
 
 
 @PRUNERS.register
@@ -21,7 +19,6 @@ class Median(Pruner):
     compares_trials: ClassVar[bool] = True
 
     def make(self, epochs: int) -> optuna.pruners.BasePruner:
-        import optuna
 
         return optuna.pruners.MedianPruner(
             n_startup_trials=self.startup_trials, n_warmup_steps=self.warmup_epochs
@@ -57,7 +54,6 @@ class Percentile(Median):
     percentile: float = Field(25.0, gt=0, lt=100, description="the share of trials kept")
 
     def make(self, epochs: int) -> optuna.pruners.BasePruner:
-        import optuna
 
         return optuna.pruners.PercentilePruner(
             self.percentile,

@@ -4,14 +4,12 @@ no better than chance)."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Literal
+from typing import Literal
 
+import optuna
 from pydantic import Field, model_validator
 
 from search.pruners.base import PRUNERS, Pruner
-
-if TYPE_CHECKING:
-    import optuna
 
 
 @PRUNERS.register
@@ -30,7 +28,6 @@ class Threshold(Pruner):
         return self
 
     def make(self, epochs: int) -> optuna.pruners.BasePruner:
-        import optuna
 
         return optuna.pruners.ThresholdPruner(
             lower=self.lower, upper=self.upper, n_warmup_steps=self.warmup_epochs

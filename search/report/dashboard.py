@@ -12,6 +12,8 @@ from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
 from search.echo import Echo
 from search.errors import HPSearchError
+from search.rundir.layout import RunDir
+from search.rundir.storage import open_storage
 
 
 class DashboardError(HPSearchError):
@@ -30,8 +32,6 @@ class _QuietHandler(WSGIRequestHandler):
 def make_dashboard(storage_url: str, host: str, port: int) -> WSGIServer:
     """A dashboard server bound to host:port (port 0 picks a free one), not yet serving."""
     from optuna_dashboard import wsgi
-
-    from search.rundir.storage import open_storage
 
     app = wsgi(open_storage(storage_url))
     try:
@@ -52,7 +52,6 @@ def url_of(server: WSGIServer) -> str:
 
 def serve(run_dir: Path, host: str, port: int, announce: Echo = print) -> None:
     """Blocks, serving the dashboard of a run directory until interrupted."""
-    from search.rundir.layout import RunDir
 
     run = RunDir(run_dir)
     server = make_dashboard(run.storage_url(run.read_spec()), host, port)

@@ -14,6 +14,9 @@ import threading
 import time
 from typing import TYPE_CHECKING, Any
 
+from rich.console import Console
+from rich.live import Live
+
 from search.budget import LIMITS, Pace, Spent
 from search.echo import Echo
 from search.report.progress import TrialPrinter
@@ -73,9 +76,6 @@ class Progress:
 
     def __enter__(self) -> Progress:
         if self.terminal:
-            from rich.console import Console
-            from rich.live import Live
-
             self._live = Live(
                 console=Console(),
                 get_renderable=self.render,

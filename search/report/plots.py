@@ -7,12 +7,13 @@ import io
 import math
 from typing import TYPE_CHECKING, Any
 
+import optuna
+
 from search.trials.curves import records_of
 from search.trials.states import complete_trials, is_complete, is_pruned, search_trials
 from search.trials.values import best_of, last_value, minimizes
 
 if TYPE_CHECKING:
-    import optuna
     from matplotlib.figure import Figure
     from optuna.trial import FrozenTrial
 
@@ -140,7 +141,6 @@ TRUSTED_IMPORTANCE_TRIALS = 20  # below this, shown as a hint
 def importances(study: optuna.Study) -> Figure | None:
     """optuna.importance (fANOVA) over the search's complete trials; None below
     MIN_IMPORTANCE_TRIALS of them."""
-    import optuna
 
     complete = complete_trials(study)
     if len(complete) < MIN_IMPORTANCE_TRIALS or not complete[0].params:

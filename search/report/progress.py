@@ -23,6 +23,7 @@ from search.trials.states import (
     state_name,
 )
 from search.trials.values import best_or_none, format_params, last_value, shown_params
+from search.urls import masked
 
 if TYPE_CHECKING:
     import optuna
@@ -78,7 +79,6 @@ def _shorten(text: str, width: int) -> str:
 
 def study_line(spec: StudySpec, url: str) -> str:
     """The line a run opens with: the study, how it searches, where it is stored."""
-    from search.urls import masked
 
     search = spec.search
     stop = f"{search.trials} trials" if search.budget is None else f"budget {search.stop.shown()}"

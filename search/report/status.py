@@ -6,15 +6,18 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from search.report.status_area import Running, Tally, duration, status_table, tally_of
+from search.rundir.layout import RunDir
+from search.rundir.resume import load_run_study
+from search.rundir.study_lease import current_holder
 from search.trials.states import is_running
+from search.urls import masked
 
 if TYPE_CHECKING:
-    from datetime import datetime
-
     import optuna
     from rich.console import RenderableType
 
@@ -36,12 +39,6 @@ class Status:
 def run_status(run_dir: Path) -> Status:
     """`hpsearch status`: who drives the study, its running trials, how far it is and its
     result, read from its storage; a run driven elsewhere, or finished, alike."""
-    from datetime import datetime
-
-    from search.rundir.layout import RunDir
-    from search.rundir.resume import load_run_study
-    from search.rundir.study_lease import current_holder
-    from search.urls import masked
 
     run = RunDir(run_dir)
     spec, study = load_run_study(run)

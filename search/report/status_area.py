@@ -7,6 +7,10 @@ import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from rich.console import Group
+from rich.table import Table
+from rich.text import Text
+
 from search.trials.states import is_finished, search_trials
 from search.trials.values import best_or_none, format_params
 
@@ -91,9 +95,6 @@ def tally_of(study: optuna.Study, spec: StudySpec) -> Tally:
 
 def status_table(rows: list[Running], metric: str, footer: str) -> RenderableType:
     """Running trials as a table, the footer under it."""
-    from rich.console import Group
-    from rich.table import Table
-    from rich.text import Text
 
     table = Table(box=None, pad_edge=False, show_edge=False, header_style="bold")
     clock = "since" if any(r.since for r in rows) else "time"

@@ -7,13 +7,13 @@ from __future__ import annotations
 import warnings
 from typing import TYPE_CHECKING, Any
 
+import optuna
+
 from search.study.params import CategoricalParam, FloatParam
 from search.trials.values import format_value
 from trainable import counted
 
 if TYPE_CHECKING:
-    import optuna
-
     from search.rundir.layout import DataInfo, Summary
     from search.study.spec import StudySpec
 
@@ -22,7 +22,6 @@ NOTE_TITLE = "What this study searches"
 
 def describe_study(study: optuna.Study, spec: StudySpec, data: DataInfo) -> None:
     """Name the metric, and write the study's attrs and note (again on every run)."""
-    import optuna
 
     with warnings.catch_warnings():  # set_metric_names is marked experimental
         warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)

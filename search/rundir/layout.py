@@ -37,6 +37,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict
 
 from search.errors import RunDirError
+from search.study.spec import dump_spec, parse_study_spec
 
 if TYPE_CHECKING:
     from search.study.spec import StudySpec
@@ -174,7 +175,6 @@ class RunDir:
 
     def read_spec(self) -> StudySpec:
         """The resolved study this directory was made from."""
-        from search.study.spec import parse_study_spec
 
         if not self.study_file.is_file():
             raise RunDirError(
@@ -191,7 +191,6 @@ class RunDir:
         return yaml.safe_load(self.study_file.read_text()) or {}
 
     def write_spec(self, spec: StudySpec) -> None:
-        from search.study.spec import dump_spec
 
         write_text(self.study_file, dump_spec(spec))
 

@@ -41,6 +41,7 @@ from search.trials.attrs import (
 from search.trials.serving import cost_of
 from search.trials.states import search_trials, state_counts, state_name
 from search.trials.values import best_of, minimizes
+from trainable import TrainConfig
 
 TAGS = (RACE_OF, RACE_RUN, STOPPED, WARM_FROM, WARM_TRIAL, PORTFOLIO)  # trials.csv columns
 
@@ -50,7 +51,7 @@ if TYPE_CHECKING:
     import torch
 
     from search.study.spec import StudySpec
-    from trainable import Classifier, TrainConfig
+    from trainable import Classifier
 
 
 def trials_frame(study: optuna.Study, metric: str) -> pd.DataFrame:
@@ -199,9 +200,9 @@ class BestConfig:
         """The refit model with its weights, in eval mode (takes uint8 or [0, 1] images)."""
         import torch
 
-        from trainable import build_model
-
         saved = torch.load(RunDir(self.run_dir).model, map_location=device, weights_only=True)
+        from trainable import build_model  # torch: 2 s, paid only where a model is loaded
+
         model = build_model(self.config.backbone, "none", len(self.classes), self.config.dropout)
         model.load_state_dict(saved["state_dict"])
         return model.to(device).eval()
@@ -218,7 +219,7 @@ class BestConfig:
         """
         import torch
 
-        from trainable import forward
+        from trainable import forward  # torch, as above
 
         model = model or self.load_model()
         batch = self._squares(images)
@@ -256,7 +257,7 @@ class BestConfig:
     def _squares(self, images: Any) -> torch.Tensor:
         import torch
 
-        from trainable.images import read_image, to_square
+        from trainable.images import read_image, to_square  # torchvision: as above
 
         if isinstance(images, torch.Tensor):
             return to_square(images, self.image_size) if images.ndim == 4 else images
@@ -272,7 +273,6 @@ class BestConfig:
 
 def load_best(run_dir: str | Path) -> BestConfig:
     """The best configuration of a finished search, with its refit model and test metrics."""
-    from trainable import TrainConfig
 
     run = RunDir(Path(run_dir))
     if not run.path.is_dir():

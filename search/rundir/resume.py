@@ -11,12 +11,16 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import optuna
+from pydantic import ValidationError
+
 from search.errors import RunDirError
 from search.rundir.layout import RunDir, Summary
+from search.rundir.storage import open_storage
 from search.study.spec import StudySpec
+from search.urls import masked
 
 if TYPE_CHECKING:
-    import optuna
     from optuna.trial import FrozenTrial
 
 # What must match for old and new trials to be comparable.
@@ -25,10 +29,6 @@ MUST_MATCH = ("name", "data", "model", "space", "fixed", "search.metric", "stora
 
 def load_run_study(run: RunDir) -> tuple[StudySpec, optuna.Study]:
     """A run directory's study spec and its Optuna study, read from the storage."""
-    import optuna
-
-    from search.rundir.storage import open_storage
-    from search.urls import masked
 
     spec = run.read_spec()
     url = run.storage_url(spec)
@@ -64,7 +64,6 @@ def _with_defaults(previous: dict[str, Any]) -> dict[str, Any]:
     """An older run's study with the settings added since filled in at their defaults, so a
     new setting left at its default does not read as a change; as written if it no longer
     validates."""
-    from pydantic import ValidationError
 
     try:  # paths as this run's are: absolute (an older run may have kept them relative)
         return StudySpec.model_validate(previous).with_absolute_paths().model_dump(mode="json")
@@ -76,7 +75,6 @@ def check_study_kept(run: RunDir, spec: StudySpec, storage: optuna.storages.Base
     """A run directory that has searched (its study.yaml is written once the study is open)
     whose storage no longer holds the study: the storage was damaged, emptied or replaced.
     Going on would start the study over beside results of the lost one."""
-    from search.urls import masked
 
     if run.read_spec_dict() is None:
         return

@@ -3,22 +3,20 @@
 from __future__ import annotations
 
 import fcntl
+import os
 import re
 from pathlib import Path
-from typing import TYPE_CHECKING
+
+import optuna
 
 from search.deadlines import VARIABLE, connect_seconds
 from search.errors import StorageError, first_line
 from search.urls import masked
 
-if TYPE_CHECKING:
-    import optuna
-
 
 def expanded(url: str) -> str:
     """`${NAME}` in a storage URL read from the environment, so a password never sits in the
     study file, nor in the run directory's copy of it (which keeps `${NAME}` as written)."""
-    import os
 
     def value(match: re.Match[str]) -> str:
         name = match.group(1)
@@ -35,7 +33,6 @@ def expanded(url: str) -> str:
 def open_storage(url: str) -> optuna.storages.BaseStorage:
     """Open (and for SQLite, create) the storage; unreachable or malformed URLs are one line.
     `${NAME}` in the URL is read from the environment."""
-    import optuna
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     raw, url = url, expanded(url)
@@ -80,7 +77,6 @@ def _sqlite(url: str) -> optuna.storages.RDBStorage:
     """WAL journaling lets optuna-dashboard read while the search writes (no 'database is
     locked'), and synchronous=NORMAL makes each commit ~2x cheaper; both are safe for a
     single-machine file. The timeout waits out a reader instead of failing."""
-    import optuna
     import sqlalchemy
 
     database = Path(url.removeprefix("sqlite:///"))

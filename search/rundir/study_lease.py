@@ -30,6 +30,8 @@ from typing import TYPE_CHECKING
 
 from search.echo import Echo
 from search.errors import StorageError, StudyInUse, first_line
+from search.rundir.storage import expanded, server_engine_kwargs
+from search.urls import masked
 
 if TYPE_CHECKING:
     import sqlalchemy
@@ -92,8 +94,6 @@ class StudyLease:
 
     def __enter__(self) -> StudyLease:
         import sqlalchemy
-
-        from search.urls import masked
 
         self._engine = _engine(self.url)
         try:
@@ -237,8 +237,6 @@ def _table() -> sqlalchemy.Table:
 
 def _engine(url: str) -> sqlalchemy.Engine:
     import sqlalchemy
-
-    from search.rundir.storage import expanded, server_engine_kwargs
 
     url = expanded(url)
     if url.startswith("sqlite"):

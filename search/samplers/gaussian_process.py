@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Literal
+from typing import Literal
+
+import optuna
 
 from search.samplers.base import SAMPLERS, ModelBased
-
-if TYPE_CHECKING:
-    import optuna
 
 
 @SAMPLERS.register
@@ -15,7 +14,6 @@ class GaussianProcess(ModelBased):
     type: Literal["gp"] = "gp"
 
     def make(self, seed: int, trials: int) -> optuna.samplers.BaseSampler:
-        import optuna
 
         return optuna.samplers.GPSampler(
             n_startup_trials=self.startup(trials), seed=seed, warn_independent_sampling=False

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Literal
+import warnings
+from typing import Literal
+
+import optuna
 
 from search.samplers.base import SAMPLERS, Sampler
-
-if TYPE_CHECKING:
-    import optuna
 
 
 @SAMPLERS.register
@@ -15,9 +15,6 @@ class QuasiRandom(Sampler):
     type: Literal["qmc"] = "qmc"
 
     def make(self, seed: int, trials: int) -> optuna.samplers.BaseSampler:
-        import warnings
-
-        import optuna
 
         with warnings.catch_warnings():  # QMCSampler is experimental
             warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)

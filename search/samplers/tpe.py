@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Literal
+import warnings
+from typing import Any, Literal
+
+import optuna
 
 from search.samplers.base import SAMPLERS, ModelBased
-
-if TYPE_CHECKING:
-    import optuna
 
 
 @SAMPLERS.register
@@ -25,9 +25,6 @@ class TPE(ModelBased):
         }
 
     def make(self, seed: int, trials: int) -> optuna.samplers.BaseSampler:
-        import warnings
-
-        import optuna
 
         with warnings.catch_warnings():  # multivariate and constant_liar are experimental
             warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)

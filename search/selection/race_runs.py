@@ -13,6 +13,8 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from optuna.trial import TrialState, create_trial
+
 from search.echo import Echo
 from search.engine.live_trials import LiveTrials
 from search.engine.optuna_internals import running_trial
@@ -211,7 +213,6 @@ class RaceSearcher(OptunaSearcher):
         """A RUNNING trial with the contender's parameters (and distributions), so the
         dashboard shows it among the search's; never sampled, never queued (a WAITING trial
         would be the next search's)."""
-        from optuna.trial import TrialState, create_trial
 
         contender = self.trials[run.of]
         attrs: dict[str, Any] = {

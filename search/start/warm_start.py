@@ -17,16 +17,23 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import optuna
+from optuna.study import StudyDirection
+from optuna.trial import TrialState, create_trial
+from pydantic import ValidationError
+
 from search.echo import Echo
 from search.errors import HPSearchError, StudySpecError
+from search.rundir.layout import RunDir
+from search.rundir.storage import open_storage
 from search.start.settings import WarmSource
 from search.study.space import distributions, fit_to_space
 from search.study.spec import StudySpec
 from search.trials.attrs import STUDY_SPEC, WARM_FROM, WARM_TRIAL
 from search.trials.states import is_complete, is_pruned, search_trials, warm_trials
+from search.urls import masked
 
 if TYPE_CHECKING:
-    import optuna
     from optuna.trial import FrozenTrial
 
 
@@ -100,7 +107,6 @@ def _batch(source: WarmSource, spec: StudySpec) -> WarmBatch:
 def _warm_trial(
     trial: FrozenTrial, params: dict[str, Any], space: dict[str, Any], source: WarmSource
 ) -> FrozenTrial:
-    from optuna.trial import TrialState, create_trial
 
     attrs = {WARM_FROM: source.label, WARM_TRIAL: trial.number}
     complete = is_complete(trial)
@@ -116,11 +122,6 @@ def _warm_trial(
 def _open(source: WarmSource) -> tuple[optuna.Study, StudySpec | None]:
     """The earlier study, and its study spec where known (a run directory's study.yaml, or
     the spec an hpsearch run keeps in its study's user attrs)."""
-    import optuna
-
-    from search.rundir.layout import RunDir
-    from search.rundir.storage import open_storage
-    from search.urls import masked
 
     if source.run_dir is not None:
         run = RunDir(Path(source.run_dir))
@@ -150,7 +151,6 @@ def _open(source: WarmSource) -> tuple[optuna.Study, StudySpec | None]:
 
 def _stored_spec(raw: Any) -> StudySpec | None:
     """The spec an hpsearch run stored with its study; None where it no longer validates."""
-    from pydantic import ValidationError
 
     try:
         return StudySpec.model_validate(raw)
@@ -162,7 +162,6 @@ def _check_metric(
     source: WarmSource, earlier: optuna.Study, earlier_spec: StudySpec | None, spec: StudySpec
 ) -> None:
     """Values of another metric, or of the same one the other way round, teach nothing."""
-    from optuna.study import StudyDirection
 
     today = f"{spec.search.metric} ({spec.search.direction})"
     direction = "min" if earlier.direction == StudyDirection.MINIMIZE else "max"

@@ -14,12 +14,10 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from search.study.params import CategoricalParam, IntParam, Param
-
-if TYPE_CHECKING:
-    from trainable import TrainConfig
+from trainable import TrainConfig
 
 
 @dataclass(frozen=True)
@@ -65,7 +63,6 @@ class TrialEpochs:
 
     def replay(self, config: TrainConfig, epochs: int) -> TrainConfig:
         """`config` trained for `epochs` epochs along the schedule its trial followed."""
-        from trainable import TrainConfig
 
         horizon = config.horizon
         values = config.model_dump()

@@ -5,6 +5,8 @@ from __future__ import annotations
 import math
 from typing import TYPE_CHECKING, Any
 
+from optuna.distributions import CategoricalDistribution, FloatDistribution, IntDistribution
+
 from search.study.params import CategoricalParam, FloatParam, IntParam
 from search.study.spec import StudySpec
 
@@ -13,11 +15,6 @@ if TYPE_CHECKING:
 
 
 def to_distribution(param: FloatParam | IntParam | CategoricalParam) -> BaseDistribution:
-    from optuna.distributions import (
-        CategoricalDistribution,
-        FloatDistribution,
-        IntDistribution,
-    )
 
     if isinstance(param, FloatParam):
         return FloatDistribution(param.low, param.high, log=param.log, step=param.step)
@@ -42,7 +39,6 @@ def fit_to_space(
     wanted, refuses the whole trial (`refused` says why). Names `space` lacks are ignored;
     names `values` lacks are left for the sampler.
     """
-    from optuna.distributions import CategoricalDistribution, IntDistribution
 
     params: dict[str, Any] = {}
     clipped: list[str] = []

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 from optuna.study import StudyDirection
 
 from search.trials.attrs import CHOSEN_EPOCHS
+from search.trials.states import complete_trials
 
 if TYPE_CHECKING:
     import optuna
@@ -29,7 +30,6 @@ def best_of(values: Iterable[float], minimize: bool) -> float | None:
 def best_or_none(study: optuna.Study) -> FrozenTrial | None:
     """The search's best complete trial (race runs left out), or None while there is none;
     the earliest of equals, as Optuna's best_trial."""
-    from search.trials.states import complete_trials
 
     complete = complete_trials(study)
     if not complete:

@@ -32,7 +32,7 @@ def test_objective_reports_deterministic_failures(
             raise DivergedError(2, 5, float("nan"))
         raise torch.OutOfMemoryError("CUDA out of memory")
 
-    monkeypatch.setattr("trainable.train", failing)
+    monkeypatch.setattr(module, "train", failing)
     config = {"lr": 0.1} if raised != "config" else {"lr": -1.0}
     lr_only = {"lr": {"type": "float", "low": 1e-4, "high": 1e-2}}
     gpus = 0.25 if raised == "oom shared" else 0  # a quarter of a GPU: 90% of a quarter of it
@@ -52,7 +52,7 @@ def test_objective_lets_other_errors_raise_for_a_retry(monkeypatch, fake_reports
     def flaky(cfg, splits, report, num_workers):
         raise OSError("disk hiccup")
 
-    monkeypatch.setattr("trainable.train", flaky)
+    monkeypatch.setattr(module, "train", flaky)
     spec = parse_study_spec(tiny_study())
     with pytest.raises(OSError, match="disk hiccup"):
         module.objective({}, splits=prepare(spec.data), spec=spec)
@@ -67,7 +67,7 @@ def test_a_data_folder_gone_fails_the_trial_in_one_line(
 
     from search.engine import objective as module
 
-    monkeypatch.setattr("trainable.train", lambda *a, **k: pytest.fail("must not train"))
+    monkeypatch.setattr(module, "train", lambda *a, **k: pytest.fail("must not train"))
     root = image_tree()
     data = {"source": "imagefolder", "root": str(root), "image_size": 16, "in_memory_mib": 0}
     spec = parse_study_spec({**tiny_study(), "data": data})

@@ -37,7 +37,8 @@ def loader_workers(monkeypatch) -> list[int]:
         asked.append(options.get("num_workers", 0))
         return real(cfg, splits, report, **options)
 
-    monkeypatch.setattr("trainable.train", recording)
+    monkeypatch.setattr("search.engine.refit.train", recording)
+    monkeypatch.setattr("search.engine.objective.train", recording)
     monkeypatch.setattr("ray.tune.report", lambda result: None)
     threads = torch.get_num_threads()
     yield asked
