@@ -28,7 +28,6 @@ from search.engine.optuna_study import fail_interrupted, open_study
 from search.engine.refit import best_config, refit_best
 from search.engine.serving import measure_serving
 from search.engine.signals import sigterm_as_interrupt
-from search.engine.tuner import run_search
 from search.errors import HPSearchError, SearchFailed, SearchInterrupted
 from search.preflight import checked_inputs, measure_and_check_resources
 from search.report.dashboard import announced_beside
@@ -48,7 +47,6 @@ from search.rundir.resume import (
 from search.rundir.run_log import RunLog
 from search.rundir.storage import open_storage
 from search.rundir.study_lease import StudyLease
-from search.selection.race_runs import race_step
 from search.start.starts import WarmBatch, add_starts, read_warm_starts, starts_to_add
 from search.study.spec import StudySpec
 from search.trials.states import complete_trials, finished_count
@@ -197,6 +195,10 @@ class Search(Step):
     def run(self, run: Run) -> None:
 
         spec, opened = run.spec, run.opened
+        # Imported here, as race_step below: Ray reads RAY_AUTH_MODE once, when it is first
+        # imported, and start_ray (the Check step) decides it first.
+        from search.engine.tuner import run_search
+
         started = time.perf_counter()
         try:
             outcome = run_search(
@@ -251,6 +253,8 @@ class Select(Step):
     def run(self, run: Run) -> None:
         if not run.spec.search.select.runs_before_pick:
             return
+
+        from search.selection.race_runs import race_step  # Ray: as in Search.run
 
         started = time.perf_counter()
         race_step(

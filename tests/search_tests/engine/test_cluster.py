@@ -122,3 +122,16 @@ def test_a_data_folder_gone_on_one_machine_is_said_so(tmp_path) -> None:
     reason = cluster.data_unreadable_here(splits)
     assert "is not readable any more on " in reason and "moved or deleted while" in reason
     assert "every node" not in reason
+
+
+def test_nothing_before_start_ray_imports_ray() -> None:
+    """Ray reads RAY_AUTH_MODE once, when it is first imported: every module `hpsearch run`
+    loads before start_ray decides the mode must leave Ray unimported (one that did made a
+    token cluster refuse the run)."""
+    import subprocess
+    import sys
+
+    modules = ["search.cli", "search.run", "search.check", "search.preflight", "search.refit_trial"]
+    code = f"import sys; import {', '.join(modules)}; print('ray' in sys.modules)"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "False"
