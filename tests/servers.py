@@ -146,6 +146,28 @@ class RayCluster:
         return shell_env(**{"HOME": str(self.home), **extra})
 
     def add_node(self, cpus: int, gpus: int = 0, head: bool = False) -> subprocess.Popen:
+        """A node that has joined the cluster. A node that has not joined within the wait is
+        started once more on fresh ports: a port found free may be taken before Ray binds it
+        (seen once in a full run here, never when the module ran alone)."""
+        before = set(self.node_ids()) if self.nodes else set()
+        for attempt in (1, 2):
+            node = self._start(cpus, gpus, head)
+            self.nodes.append(node)
+            try:
+                self.wait_for_nodes(len(self.nodes))
+                break
+            except RuntimeError:
+                self.nodes.remove(node)
+                self.kill(node)
+                if attempt == 2:
+                    raise
+                if head:
+                    self.port = free_port()
+                    self.address = f"127.0.0.1:{self.port}"
+        (self.ids[node.pid],) = set(self.node_ids()) - before
+        return node
+
+    def _start(self, cpus: int, gpus: int, head: bool) -> subprocess.Popen:
         where = ["--head", f"--port={self.port}"] if head else [f"--address={self.address}"]
         ports = [
             f"--node-manager-port={free_port()}",
@@ -157,7 +179,7 @@ class RayCluster:
         ]
         if head:
             ports += ["--include-dashboard=false", f"--ray-client-server-port={free_port()}"]
-        node = subprocess.Popen(
+        return subprocess.Popen(
             [RAY, "start", "--block", *where, *ports, f"--num-cpus={cpus}", f"--num-gpus={gpus}"],
             # A node that joins needs the mode said (Ray's own rule); the head finds the token.
             env=self.env(RAY_AUTH_MODE="token", RAY_USAGE_STATS_ENABLED="0"),
@@ -165,11 +187,6 @@ class RayCluster:
             stderr=subprocess.PIPE,
             start_new_session=True,
         )
-        before = set(self.node_ids()) if self.nodes else set()
-        self.nodes.append(node)
-        self.wait_for_nodes(len(self.nodes))
-        (self.ids[node.pid],) = set(self.node_ids()) - before
-        return node
 
     def node_ids(self) -> list[str]:
         """The ids of the alive nodes, as Ray's state API lists them."""

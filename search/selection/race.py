@@ -54,17 +54,20 @@ class Race(Selection):
     def standings(self, study: optuna.Study, limits: dict[str, float]) -> Standings | None:
         """The race as the storage holds it; None where there is none to run (fewer than two
         distinct complete configurations)."""
-        racing = self.contenders(study, limits)
-        if len(racing) < 2:
-            return None
-        return standings(racing, race_runs(study), self.repeats, minimizes(study))
+        return self._standings(study, ranked(study, limits))
 
     def pick(self, study: optuna.Study, limits: dict[str, float]) -> FrozenTrial | None:
         candidates = ranked(study, limits)
-        table = self.standings(study, limits)
+        table = self._standings(study, candidates)
         if table is None:
             return candidates[0] if candidates else None
         return next(t for t in candidates if t.number == table.winner.number)
+
+    def _standings(self, study: optuna.Study, candidates: list[FrozenTrial]) -> Standings | None:
+        racing = top_distinct(candidates, self.top_k)
+        if len(racing) < 2:
+            return None
+        return standings(racing, race_runs(study), self.repeats, minimizes(study))
 
     def to_do(self, study: optuna.Study, limits: dict[str, float]) -> bool:
         table = self.standings(study, limits)
