@@ -10,6 +10,7 @@ connect each). Torch loads for the data and the backbones; no Ray starts.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -19,8 +20,11 @@ from pydantic import TypeAdapter, ValidationError
 from search.engine.cluster import check_answers
 from search.errors import USER_ERRORS, StudySpecError
 from search.rundir.storage import check_reachable
-from search.start.starts import read_warm_starts
+from search.start.settings import WarmSource
+from search.start.warm_start import check_warm_start
+from search.study.params import Param
 from search.study.pointless import pointless_settings
+from search.study.settings import settings_problems
 from search.study.spec import ModelSpec, StudySpec, read_study_file
 from search.study.validation_errors import every_error
 from search.urls import masked
@@ -59,13 +63,51 @@ def check_study(path: str | Path) -> Checked:
     return checked
 
 
+def _each(items: list[Any], check: Callable[[Any], str | None]) -> list[str]:
+    """`check` of every item, though an earlier one fails: their lines, or every problem."""
+    found, problems = [], []
+    for item in items:
+        try:
+            found.append(check(item))
+        except USER_ERRORS as exc:
+            problems.append(str(exc))
+    if problems:
+        raise StudyProblems(problems)
+    return [line for line in found if line]
+
+
 def _fields(raw: dict[str, Any], path: Path, checked: Checked) -> StudySpec | None:
 
     try:
         return StudySpec.model_validate(raw)
     except ValidationError as exc:
-        checked.problems += [f"{path}: {line}" for line in every_error(exc, StudySpec)]
+        lines = every_error(exc, StudySpec)
+        if any(error["loc"] for error in exc.errors()):  # a field failed: space: and fixed:
+            lines += [p for p in _settings(raw) if p not in lines]  # were not checked yet
+        checked.problems += [f"{path}: {line}" for line in lines]
         return None
+
+
+def _settings(raw: dict[str, Any]) -> list[str]:
+    """space: and fixed: checked on their own, from whatever of the file validates alone:
+    pydantic checks them as a whole study only once every field of it is right."""
+    space = raw.get("space") or {}
+    fixed = raw.get("fixed") or {}
+    if not isinstance(space, dict) or not isinstance(fixed, dict):
+        return []  # a field error says so
+    params = {k: p for k, v in space.items() if (p := _section({k: v}, k, Param)) is not None}
+    model = _section(raw, "model", ModelSpec) or ModelSpec()
+    held = (raw.get("model") or {}).get("backbone") if isinstance(raw.get("model"), dict) else None
+    search = raw.get("search") if isinstance(raw.get("search"), dict) else {}
+    data = raw.get("data") if isinstance(raw.get("data"), dict) else {}
+    return settings_problems(
+        params,
+        fixed,
+        model.model_dump(),
+        held if isinstance(held, str) else None,
+        multilabel=data.get("source") == "multilabel",
+        metric=str(search.get("metric", "val_loss")),
+    )
 
 
 def _section(raw: dict[str, Any], key: str, kind: Any) -> Any:
@@ -104,16 +146,18 @@ def _backbones(spec: StudySpec | None, raw: dict[str, Any]) -> str | None:
         if model is None:
             return None
         backbones, weights = [str(c) for c in choices or [model.backbone]], model.weights
-    for backbone in backbones:
-        check_backbone(backbone, weights)
+    _each(backbones, lambda backbone: check_backbone(backbone, weights))
     return f"backbone: {', '.join(backbones)} (weights: {weights})"
 
 
 def _warm_starts(spec: StudySpec | None, raw: dict[str, Any]) -> str | None:
-
-    if spec is None or not spec.search.warm_start:
-        return None
-    return "; ".join(batch.line() for batch in read_warm_starts(spec))
+    """Each earlier study opened and fitted; where another field is wrong, opened only."""
+    if spec is not None:
+        sources = list(spec.search.warm_start)
+    else:
+        search = raw.get("search") if isinstance(raw.get("search"), dict) else {}
+        sources = _section(search, "warm_start", list[WarmSource]) or []
+    return "; ".join(_each(sources, lambda source: check_warm_start(source, spec))) or None
 
 
 def _storage(spec: StudySpec | None, raw: dict[str, Any]) -> str | None:

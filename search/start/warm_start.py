@@ -61,6 +61,15 @@ def read_warm_starts(spec: StudySpec) -> list[WarmBatch]:
     return [_batch(source, spec) for source in spec.search.warm_start]
 
 
+def check_warm_start(source: WarmSource, spec: StudySpec | None) -> str | None:
+    """One earlier study read as `read_warm_starts` reads it, its line; with no `spec` (a study
+    file whose other fields are wrong) only whether it opens."""
+    if spec is None:
+        _open(source)
+        return None
+    return _batch(source, spec).line()
+
+
 def add_warm_starts(study: optuna.Study, batches: list[WarmBatch], say: Echo) -> None:
     """Add what the study does not hold yet (a resumed run added the rest already)."""
     held = {(t.user_attrs[WARM_FROM], t.user_attrs[WARM_TRIAL]) for t in warm_trials(study)}

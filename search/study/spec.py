@@ -24,15 +24,14 @@ from pydantic import (
 
 from search.errors import StudySpecError
 from search.study.epochs import TrialEpochs
-from search.study.label_kind import check_label_kind
 from search.study.params import CategoricalParam, Param
 from search.study.search_spec import (
     MODES,
     MetricName,
     SearchSpec,
 )
-from search.study.settings import check_backbone_choices, check_keys, check_param
-from search.study.validation_errors import first_error
+from search.study.settings import settings_problems
+from search.study.validation_errors import every_error, first_error
 from trainable import DataConfig, DigitsData, MultiLabelData, TrainConfig
 
 
@@ -100,22 +99,16 @@ class StudySpec(_Frozen):
 
     @model_validator(mode="after")
     def _space_and_fixed_fit_train_config(self) -> StudySpec:
-        check_keys(self.space, "space")
-        check_keys(self.fixed, "fixed")
-        both = sorted(set(self.space) & set(self.fixed))
-        if both:
-            raise ValueError(f"{both[0]} is in both space and fixed; keep it in one of them")
-        if "epochs" in self.space and "schedule_epochs" in {**self.space, **self.fixed}:
-            raise ValueError(
-                "schedule_epochs cannot be set while epochs is searched: every trial's schedule "
-                "then spans space.epochs' highest value; drop schedule_epochs"
-            )
-        held = self.model.backbone if "backbone" in self.model.model_fields_set else None
-        check_backbone_choices(self.space, held)
-        base = self.base_config()
-        for name, param in self.space.items():
-            check_param(name, param, base)
-        check_label_kind(self.multilabel, self.search.metric, self.space, self.fixed)
+        problems = settings_problems(
+            self.space,
+            self.fixed,
+            self.model.model_dump(),
+            self.model.backbone if "backbone" in self.model.model_fields_set else None,
+            multilabel=self.multilabel,
+            metric=self.search.metric,
+        )
+        if problems:  # one line each (validation_errors.every_error splits them)
+            raise ValueError("\n".join(problems))
         return self
 
     @model_validator(mode="after")
@@ -243,7 +236,8 @@ def parse_study_spec(raw: dict[str, Any], source: str = "study") -> StudySpec:
     try:
         return StudySpec.model_validate(raw)
     except ValidationError as exc:
-        raise StudySpecError(f"{source}: {first_error(exc, StudySpec)}") from None
+        lines = every_error(exc, StudySpec)
+        raise StudySpecError("\n".join(f"{source}: {line}" for line in lines)) from None
 
 
 def dump_spec(spec: StudySpec) -> str:

@@ -31,9 +31,9 @@ def every_error(exc: ValidationError, root: type[BaseModel], prefix: str = "") -
     that fits no branch of a union is one mistake, not one a branch)."""
     lines = []
     for error in exc.errors():
-        line = one_error(error, root, prefix)
-        if line not in lines:
-            lines.append(line)
+        for line in one_error(error, root, prefix).split("\n"):  # a check naming several
+            if line not in lines:
+                lines.append(line)
     return lines
 
 

@@ -219,18 +219,61 @@ FOUR_LINES = [
 ]
 
 
+# A wrong field elsewhere must not hide what is wrong in space: and fixed: (pydantic checks
+# those only once every field of the study validates).
+FOUR_MISTAKES_IN_SETTINGS = """\
+name: four
+data:
+  source: imagefolder
+  root: nowhere
+  image_size: 32
+space:
+  lr:      {type: float, low: 1.0e-3, high: 2.0e-2, log: true}
+  dropuot: {type: float, low: 0.0, high: 0.5}
+fixed:
+  optimizer: adamm
+search:
+  trials: four
+"""
+FOUR_LINES_IN_SETTINGS = [
+    "search.trials must be a valid integer",
+    "space.dropuot is not a training setting; did you mean dropout?",
+    "fixed.optimizer must be one of 'adamw', 'sgd', got 'adamm'",
+    "data.root nowhere (resolved to {tmp}/nowhere) does not exist",
+]
+
+
 @pytest.mark.parametrize("command", ["check", "run"])
-def test_every_mistake_of_a_study_file_at_once(command, write_study, tmp_path, monkeypatch):
+@pytest.mark.parametrize(
+    ("study", "expected"),
+    [(FOUR_MISTAKES, FOUR_LINES), (FOUR_MISTAKES_IN_SETTINGS, FOUR_LINES_IN_SETTINGS)],
+    ids=["of-four-kinds", "in-space-and-fixed"],
+)
+def test_every_mistake_of_a_study_file_at_once(
+    command, study, expected, write_study, tmp_path, monkeypatch
+):
     """A newcomer's study with four mistakes: four lines from one command, nothing written."""
     monkeypatch.chdir(tmp_path)
-    study = write_study(FOUR_MISTAKES)
-    result = runner.invoke(app, [command, str(study)])
+    result = runner.invoke(app, [command, str(write_study(study))])
     assert result.exit_code == 2
     lines = result.stderr.splitlines()
     assert len(lines) == 4, lines
-    for line, expected in zip(lines, FOUR_LINES, strict=True):
-        assert line.startswith("error: ") and expected.format(tmp=tmp_path) in line
+    for line, wanted in zip(lines, expected, strict=True):
+        assert line.startswith("error: ") and wanted.format(tmp=tmp_path) in line
     assert not (tmp_path / "runs").exists()
+
+
+def test_each_bad_backbone_of_a_searched_list_is_named(write_study) -> None:
+    raw = tiny_study(model={"weights": "none"})
+    raw["model"].pop("backbone", None)
+    raw["space"]["backbone"] = {
+        "type": "categorical",
+        "choices": ["efficientnet_lite9", "efficientnet_lite0", "resnet5"],
+    }
+    result = runner.invoke(app, ["check", str(write_study(raw))])
+    lines = result.stderr.splitlines()
+    assert result.exit_code == 2 and len(lines) == 2, lines
+    assert "efficientnet_lite9" in lines[0] and "resnet5" in lines[1]
 
 
 def test_check_says_what_it_read_of_a_good_study(write_study) -> None:
@@ -256,3 +299,12 @@ def test_colour_codes_are_dropped_from_piped_output() -> None:
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert done.stdout == "done\n" and done.stderr == "WARNING:ray:careful\n"
+
+
+def test_a_missing_warm_start_is_named_though_another_field_is_wrong(write_study, tmp_path):
+    raw = tiny_study(search={"trials": "four", "warm_start": [{"run_dir": "runs/gone"}]})
+    result = runner.invoke(app, ["check", str(write_study(raw))])
+    lines = result.stderr.splitlines()
+    assert result.exit_code == 2 and len(lines) == 2, lines
+    assert "search.trials" in lines[0]
+    assert "search.warm_start: run directory" in lines[1] and "gone does not exist" in lines[1]
