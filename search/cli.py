@@ -241,6 +241,12 @@ def report(
         from search.rundir.layout import RunDir
         from search.rundir.resume import load_run_study
 
+        from search.rundir.lock import held_by
+
         run = RunDir(run_dir)
         spec, study = load_run_study(run)
         typer.echo(str(write_report(run, spec, study)))
+        if run.read_summary() is None:  # a report of the trials so far, and it says so
+            holder = held_by(run)
+            why = f"still running ({holder})" if holder else "not finished; nothing runs it now"
+            typer.echo(f"note: the trials so far, no test result: the run is {why}", err=True)

@@ -16,6 +16,7 @@ from __future__ import annotations
 import time
 from contextlib import ExitStack, nullcontext
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -49,6 +50,7 @@ from search.rundir.storage import open_storage
 from search.rundir.study_lease import StudyLease
 from search.start.starts import WarmBatch, add_starts, read_warm_starts, starts_to_add
 from search.study.spec import StudySpec
+from search.trials.attrs import REFIT
 from search.trials.states import complete_trials, finished_count
 from trainable import counted
 
@@ -318,12 +320,20 @@ class Refit(Step):
         spec, study, progress = run.spec, run.opened.study, run.progress
         started = time.perf_counter()
         progress.refit_of(chosen)
+        since = datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+        def on_epoch(epoch: int, of: int, device: str, record: dict[str, float]) -> None:
+            progress.refit_epoch(epoch, of, device, record)
+            # `hpsearch status` shows the refit from the storage, as the live view does.
+            loss = record.get("train_loss")
+            where = {"trial": chosen.number, "epoch": epoch, "of": of, "device": device}
+            study.set_user_attr(REFIT, {**where, "train_loss": loss, "started": since})
+
         try:
-            refit = refit_best(
-                config, chosen, spec, run.shared, run.echo, on_epoch=progress.refit_epoch
-            )
+            refit = refit_best(config, chosen, spec, run.shared, run.echo, on_epoch=on_epoch)
         except KeyboardInterrupt:
             raise interrupted(study, spec, during="the refit") from None
+        study.set_user_attr(REFIT, None)  # (left where it failed: status shows it only driven)
         run.seconds["refit"] = round(time.perf_counter() - started, 1)
         data = DataInfo.of(run.splits)
         summary = write_results(run.folder, spec, study, refit, data, run.seconds, run.budget)

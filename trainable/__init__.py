@@ -26,6 +26,7 @@ from trainable.config import (
 from trainable.errors import (
     DataError,
     DivergedError,
+    InputError,
     ModelError,
     TrainableError,
     counted,
@@ -69,6 +70,7 @@ __all__ = [
     "FakeData",
     "History",
     "ImageFolderData",
+    "InputError",
     "ModelError",
     "MultiLabelData",
     "MultiLabelEvaluation",

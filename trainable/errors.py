@@ -19,6 +19,10 @@ class ModelError(TrainableError):
     """The backbone or its weights cannot be built or loaded."""
 
 
+class InputError(TrainableError, ValueError):
+    """Images given to `predict` in a form it does not take (the message says what it does)."""
+
+
 class DivergedError(TrainableError):
     """The training loss became NaN or infinite: the configuration diverged (lr too high?)."""
 

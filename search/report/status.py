@@ -14,7 +14,9 @@ from search.report.status_area import Running, Tally, duration, status_table, ta
 from search.rundir.layout import RunDir
 from search.rundir.resume import load_run_study
 from search.rundir.study_lease import current_holder
+from search.trials.attrs import CHOSEN_EPOCHS, RACE_OF, RACE_RUN, REFIT
 from search.trials.states import is_running
+from search.trials.values import shown_params
 from search.urls import masked
 
 if TYPE_CHECKING:
@@ -43,8 +45,8 @@ def run_status(run_dir: Path) -> Status:
     run = RunDir(run_dir)
     spec, study = load_run_study(run)
     url = run.storage_url(spec)
-    rows = running_rows(study, spec.trial_epochs.epochs, datetime.now())
     holder = current_holder(url, spec.name)
+    rows = running_rows(study, spec.trial_epochs.epochs, datetime.now(), holder is not None)
     driver = holder.describe(time.time()) if holder is not None else None
     driven = f"driven by {driver}" if driver else "no hpsearch run drives it now"
     summary = run.read_summary()
@@ -63,7 +65,7 @@ def run_status(run_dir: Path) -> Status:
         "study": spec.name,
         "storage": masked(url),
         "run_dir": str(run.path),
-        "driven_by": driver,
+        "driven_by": holder.record(time.time()) if holder is not None else None,
         "running": [row.record() for row in rows],
         "trials_finished": tally.finished,
         "trials_wanted": tally.wanted,
@@ -75,24 +77,78 @@ def run_status(run_dir: Path) -> Status:
     return Status(heading, rows, tally, closing, record)
 
 
-def running_rows(study: optuna.Study, epochs: int, now: datetime) -> list[Running]:
-    """A row for each trial the storage holds as running: its epoch and latest value, and
-    since when (by the clock) it runs."""
+def running_rows(
+    study: optuna.Study, epochs: int, now: datetime, driven: bool = True
+) -> list[Running]:
+    """A row for each trial the storage holds as running (a race run as the live view labels
+    it), its epoch, latest value and since when (by the clock) it runs; then the refit's, where
+    a driver refits now."""
     rows = []
-    for trial in study.get_trials(deepcopy=False):
+    trials = study.get_trials(deepcopy=False)
+    for trial in trials:
         if not is_running(trial):
             continue
         values = list(trial.intermediate_values.values())
+        attrs = trial.user_attrs
+        label, of, kind = f"trial {trial.number}", epochs, "trial"
+        if RACE_OF in attrs:  # it trains as long as its contender's refit would
+            label = f"race: trial {attrs[RACE_OF]} run {attrs[RACE_RUN]}"
+            of, kind = int(attrs.get(CHOSEN_EPOCHS, epochs)), "race run"
         started = trial.datetime_start or now
         rows.append(
-            Running(
-                f"trial {trial.number}",
+            _row(
+                label,
                 trial.params,
-                epochs,
-                epoch=len(values),
-                value=values[-1] if values else None,
-                since=f"{started:%H:%M:%S} ({duration((now - started).total_seconds())})",
-                started_at=started.isoformat(timespec="seconds"),
+                of,
+                len(values),
+                values[-1] if values else None,
+                started,
+                now,
+                number=trial.number,
+                kind=kind,
+            )
+        )
+    refit = study.user_attrs.get(REFIT)
+    if driven and refit and 0 <= refit["trial"] < len(trials):
+        trial = trials[refit["trial"]]
+        loss = refit.get("train_loss")
+        label = f"refit of #{trial.number} on {refit['device']}"
+        label += f", train_loss {loss:.4f}" if loss is not None else ""
+        started = datetime.fromisoformat(refit["started"]).astimezone().replace(tzinfo=None)
+        rows.append(
+            _row(
+                label,
+                shown_params(trial),
+                refit["of"],
+                refit["epoch"],
+                None,
+                started,
+                now,
+                number=trial.number,
+                kind="refit",
             )
         )
     return rows
+
+
+def _row(
+    label: str,
+    params: dict[str, Any],
+    of: int,
+    epoch: int,
+    value: float | None,
+    started: datetime,
+    now: datetime,
+    **which: Any,
+) -> Running:
+    """`started` and `now`: naive local time, as Optuna keeps a trial's start."""
+    return Running(
+        label,
+        params,
+        of,
+        epoch=epoch,
+        value=value,
+        since=f"{started:%H:%M:%S} ({duration((now - started).total_seconds())})",
+        started_at=started.astimezone().isoformat(timespec="seconds"),
+        **which,
+    )

@@ -33,12 +33,16 @@ class Running:
     started: float = field(default_factory=time.monotonic)
     since: str = ""  # `hpsearch status`: when it started, by the clock
     trained: float = 0.0  # seconds inside train() at its latest epoch, as the trial reports
-    started_at: str = ""  # `hpsearch status --json`: when it started, ISO 8601
+    started_at: str = ""  # `hpsearch status --json`: when it started, ISO 8601 with its zone
+    number: int | None = None  # the trial's number (the refit's: the trial it refits)
+    kind: str = "trial"  # "trial", "race run" or "refit"
 
     def record(self) -> dict[str, Any]:
         """The row as `hpsearch status --json` gives it."""
         return {
-            "trial": self.label,
+            "trial": self.number,
+            "kind": self.kind,
+            "label": self.label,
             "params": self.params,
             "epoch": self.epoch,
             "epochs": self.of,

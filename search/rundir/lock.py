@@ -86,6 +86,19 @@ class RunLock:
             self.run_dir.rmdir()
 
 
+def held_by(run: RunDir) -> str | None:
+    """Who runs `run` now (pid, host, since, command), or None where no hpsearch run does."""
+    if not run.lock.is_file():  # never run, or not a run directory
+        return None
+    with open(run.lock) as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return _describe(handle.read())
+        fcntl.flock(handle, fcntl.LOCK_UN)
+    return None
+
+
 def _unusable(run_dir: Path, exc: OSError) -> str:
     """Why a run directory cannot be made or written, in one line."""
     file = next((parent for parent in run_dir.parents if parent.is_file()), None)

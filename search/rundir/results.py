@@ -23,6 +23,7 @@ from search.rundir.layout import (
     write_json,
     write_text,
 )
+from search.rundir.lock import held_by
 from search.rundir.refit_result import Refit
 from search.trials.attrs import (
     CHOSEN_EPOCHS,
@@ -213,9 +214,11 @@ class BestConfig:
         """Each image's probabilities, (N, classes): softmax over the classes, or for
         multi-label data a sigmoid per tag (what model.onnx returns too).
 
-        `images`: image files, PIL images, or a uint8 (N, 3, H, W) tensor; each is resized and
-        centre-cropped to the size the model was trained at. `model`: from `load_model`, to
-        predict many times without reloading it.
+        `images`: one image or many (trainable/inputs.py): a path or paths, PIL images, numpy
+        H x W x C arrays, torch C x H x W or N x C x H x W tensors, uint8 or float in [0, 1];
+        each resized and centre-cropped to the size the model was trained at, so an image
+        gives the same answer alone as in a batch. `model`: from `load_model`, to predict many
+        times without reloading it.
         """
         import torch
 
@@ -255,20 +258,9 @@ class BestConfig:
         ]
 
     def _squares(self, images: Any) -> torch.Tensor:
-        import torch
+        from trainable.inputs import as_batch  # torchvision: as above
 
-        from trainable.images import read_image, to_square  # torchvision: as above
-
-        if isinstance(images, torch.Tensor):
-            return to_square(images, self.image_size) if images.ndim == 4 else images
-        return torch.stack(
-            [
-                read_image(Path(i), self.image_size)
-                if isinstance(i, (str, Path))
-                else to_square(i, self.image_size)
-                for i in images
-            ]
-        )
+        return as_batch(images, self.image_size)
 
 
 def load_best(run_dir: str | Path) -> BestConfig:
@@ -277,11 +269,18 @@ def load_best(run_dir: str | Path) -> BestConfig:
     run = RunDir(Path(run_dir))
     if not run.path.is_dir():
         raise RunDirError(f"run directory {run} does not exist")
+    run.read_spec()  # a folder that is no run directory says so
     summary = run.read_summary()
     if summary is None:
+        holder = held_by(run)
+        if holder is not None:
+            raise RunDirError(
+                f"run directory {run} is still running ({holder}): its result is written when "
+                f"the refit ends; `hpsearch status {run}` shows how far it is"
+            )
         raise RunDirError(
-            f"run directory {run} has no {run.missing()[0]}: its search has not finished; "
-            "run `hpsearch run` on its study again to resume"
+            f"run directory {run} has no {run.missing()[0]}: its search has not finished and "
+            "nothing runs it now; run `hpsearch run` on its study again to resume"
         )
     return BestConfig(
         run_dir=run.path,

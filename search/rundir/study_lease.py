@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 from types import TracebackType
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from search.echo import Echo
 from search.errors import StorageError, StudyInUse, first_line
@@ -65,6 +65,16 @@ class Holder:
             f"pid {self.pid} on {self.host} (run directory {self.run_dir}) since {since}, "
             f"last heard {now - self.heard:.0f} s ago"
         )
+
+    def record(self, now: float) -> dict[str, Any]:
+        """The holder as `hpsearch status --json` gives it (times in ISO 8601, with the zone)."""
+        return {
+            "pid": self.pid,
+            "host": self.host,
+            "run_dir": self.run_dir,
+            "since": datetime.fromtimestamp(self.since).astimezone().isoformat(timespec="seconds"),
+            "last_heard_seconds_ago": round(now - self.heard, 1),
+        }
 
     def gone(self, now: float, grace: float) -> bool:
         """Silent for longer than the grace, or a process of this machine that has ended."""

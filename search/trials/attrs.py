@@ -30,4 +30,5 @@ WARM_TRIAL = "warm_start_trial"  # its number there
 PORTFOLIO = "portfolio"  # search.start: portfolio: which entry of the built-in portfolio
 # Study user attrs.
 BUDGET_SPENT = "budget_spent"  # {"seconds", "gpu_seconds"}: what search.budget's clock has spent
+REFIT = "refit"  # the refit while it runs: trial, epoch, of, device, train_loss, started (ISO)
 STUDY_SPEC = "hpsearch_study"  # the resolved study file (storage left out): what it searched

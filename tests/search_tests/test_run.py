@@ -144,6 +144,21 @@ def test_load_best_gives_probabilities_and_top_k_as_model_onnx_does(finished) ->
     assert result.summary.serving["params_m"] > 0
 
 
+def test_predict_gives_one_image_the_answer_it_gets_in_a_batch(finished) -> None:
+    """A CHW tensor, an HWC numpy array (what PIL and OpenCV hold) and a batch agree."""
+    result, _, _ = finished
+    best = load_best(result.run_dir)
+    model = best.load_model()
+    images = torch.randint(0, 256, (6, 3, 30, 21), dtype=torch.uint8)
+    together = best.predict_proba(images, model)
+    for i, image in enumerate(images):
+        alone = best.predict_proba(image, model)
+        assert alone.shape == (1, 3) and torch.allclose(alone, together[i : i + 1], atol=1e-6)
+        hwc = best.predict_proba(image.permute(1, 2, 0).numpy(), model)
+        assert torch.allclose(hwc, alone, atol=1e-6)
+    assert best.predict(list(images), model) == best.predict(images, model)
+
+
 def test_trials_csv_has_a_row_a_trial(finished) -> None:
     result, _, _ = finished
     table = pd.read_csv(result.run_dir / "trials.csv")

@@ -22,3 +22,29 @@ def test_each_running_trial_is_a_row_with_its_epoch_value_and_start() -> None:
     assert (row.label, row.epoch, row.of, row.value) == ("trial 1", 2, 4, 0.7)
     assert row.params == {"lr": running.params["lr"]}
     assert row.since == f"{started:%H:%M:%S} (1 min 15 s)"
+
+
+def test_a_race_run_and_the_refit_are_rows_as_the_live_view_shows_them() -> None:
+    from datetime import datetime, timezone
+
+    from search.trials.attrs import CHOSEN_EPOCHS, RACE_OF, RACE_RUN, REFIT
+
+    lr = {"lr": FloatDistribution(1e-4, 1e-1)}
+    study = optuna.create_study()
+    study.tell(study.ask(lr), 0.3)
+    race = study.ask(lr)
+    for key, value in ((RACE_OF, 0), (RACE_RUN, 2), (CHOSEN_EPOCHS, 3)):
+        race.set_user_attr(key, value)
+    since = datetime.now(timezone.utc).isoformat(timespec="seconds")
+    progress = {"trial": 0, "epoch": 2, "of": 3, "device": "cpu", "train_loss": 0.25}
+    study.set_user_attr(REFIT, {**progress, "started": since})
+    now = datetime.now() + timedelta(seconds=5)
+    shown = running_rows(study, 4, now)
+    assert [(r.label, r.epoch, r.of) for r in shown] == [
+        ("race: trial 0 run 2", 0, 3),
+        ("refit of #0 on cpu, train_loss 0.2500", 2, 3),
+    ]
+    records = [r.record() for r in shown]
+    assert [(r["trial"], r["kind"]) for r in records] == [(1, "race run"), (0, "refit")]
+    assert all(datetime.fromisoformat(r["started"]).tzinfo is not None for r in records)
+    assert [r.label for r in running_rows(study, 4, now, driven=False)] == [shown[0].label]
