@@ -166,30 +166,19 @@ def trials(
         import pandas as pd
 
         from search.rundir.layout import RunDir
-        from search.rundir.results import trials_frame
+        from search.rundir.results import shown_frame, trial_records, trials_frame
         from search.rundir.resume import load_run_study
 
         spec, study = load_run_study(RunDir(run_dir))
         frame = trials_frame(study, spec.search.metric)
-        if json:  # blanks as null, whole numbers as numbers
-            rows = json_module.loads(frame.to_json(orient="records", double_precision=15))
-            typer.echo(json_module.dumps(rows, indent=2))
+        if json:  # exact values, null for nothing
+            typer.echo(json_module.dumps(trial_records(frame), indent=2))
             return
         if "node" in frame:
-            frame["node"] = frame["node"].str[
-                :8
-            ]  # as `ray status` abbreviates; trials.csv is whole
-        with pd.option_context(
-            "display.max_rows",
-            None,
-            "display.width",
-            200,
-            "display.max_colwidth",
-            60,
-            "display.float_format",
-            "{:.4g}".format,
-        ):
-            typer.echo(frame.to_string(index=False) if len(frame) else "no trials yet")
+            frame["node"] = frame["node"].str[:8]  # as `ray status` abbreviates them
+        shown = shown_frame(frame)
+        with pd.option_context("display.max_rows", None, "display.width", 200):
+            typer.echo(shown.to_string(index=False) if len(frame) else "no trials yet")
 
 
 @app.command()
@@ -239,9 +228,8 @@ def report(
     with user_errors(debug):
         from search.report.page import write_report
         from search.rundir.layout import RunDir
-        from search.rundir.resume import load_run_study
-
         from search.rundir.lock import held_by
+        from search.rundir.resume import load_run_study
 
         run = RunDir(run_dir)
         spec, study = load_run_study(run)

@@ -95,6 +95,31 @@ def trials_frame(study: optuna.Study, metric: str) -> pd.DataFrame:
     return frame
 
 
+def trial_records(frame: pd.DataFrame) -> list[dict[str, Any]]:
+    """`trials_frame`'s rows for JSON: each value as the storage holds it (a float to its last
+    digit, a whole number as one), null for nothing (a blank, NaN, pandas' NA)."""
+    import pandas as pd
+
+    def plain(value: Any) -> Any:
+        if isinstance(value, str):
+            return value or None
+        if value is None or (pd.api.types.is_scalar(value) and pd.isna(value)):
+            return None
+        return value.item() if hasattr(value, "item") else value  # numpy scalars
+
+    return [
+        {key: plain(value) for key, value in row.items()}
+        for row in frame.astype(object).to_dict(orient="records")
+    ]
+
+
+def shown_frame(frame: pd.DataFrame) -> pd.DataFrame:
+    """The frame as a person reads it: floats to 4 significant digits, nothing as a blank
+    (not None, NaN or <NA>)."""
+    shown = frame.astype(object).where(frame.notna(), "")
+    return shown.map(lambda v: f"{v:.4g}" if isinstance(v, float) else v)
+
+
 def _tags(trial: optuna.trial.FrozenTrial) -> dict[str, Any]:
     """What kind of trial it is, where not a plain search trial: a race run's contender and
     run (race_of, race_run), the budget limit that stopped it (stopped), the earlier study a

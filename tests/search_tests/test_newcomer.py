@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import optuna
 import pandas as pd
 import pytest
 from typer.testing import CliRunner
@@ -74,6 +75,12 @@ def test_trials_and_status_as_json(own_photos) -> None:
     frame = pd.read_csv(run_dir / "trials.csv")
     assert [r["number"] for r in rows] == frame["number"].tolist()
     assert [r["state"] for r in rows] == frame["state"].tolist()
+    study = optuna.load_study(study_name="photos", storage=f"sqlite:///{run_dir / 'optuna.db'}")
+    for row, trial in zip(rows, study.trials, strict=True):  # every digit, as stored
+        assert {k: row[k] for k in trial.params} == trial.params and row["val_loss"] == trial.value
+        assert row["fail_reason"] is None and row["node"] and None not in trial.params.values()
+    table = runner.invoke(app, ["trials", str(run_dir)]).stdout
+    assert "None" not in table and "<NA>" not in table and "nan" not in table
     status = json.loads(runner.invoke(app, ["status", str(run_dir), "--json"]).stdout)
     assert status["study"] == "photos" and status["driven_by"] is None
     assert status["trials_finished"] == 3 and status["running"] == []
@@ -90,8 +97,6 @@ def test_trials_csv_names_each_trials_ray_folder(own_photos) -> None:
 
 def test_the_dashboard_knows_the_metric_the_data_and_the_result(own_photos) -> None:
     import urllib.request
-
-    import optuna
 
     from search.report.dashboard import beside
     from search.report.study_note import NOTE_TITLE

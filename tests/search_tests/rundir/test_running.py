@@ -31,7 +31,7 @@ def started(tmp_path: Path) -> RunDir:
 def test_a_running_run_is_said_to_run_not_to_need_a_resume(started: RunDir) -> None:
     with RunLock(started):
         assert "pid" in (held_by(started) or "")
-        with pytest.raises(RunDirError, match="is still running .*hpsearch status"):
+        with pytest.raises(RunDirError, match=r"is still running .*hpsearch status"):
             load_best(started.path)
         shown = runner.invoke(app, ["best", str(started.path)])
         assert shown.exit_code != 0 and "still running" in shown.stderr
