@@ -6,8 +6,10 @@ import json as json_module
 import sys
 from enum import Enum
 from pathlib import Path
+from typing import Any
 
 import typer
+import typer.core
 from rich.console import Console
 
 from search.cli_output import plain_when_piped, print_front, print_result, user_errors
@@ -18,9 +20,31 @@ app = typer.Typer(
     help="Hyperparameter search for fine-tuning pretrained image classifiers.",
     no_args_is_help=True,
     add_completion=False,
+    rich_markup_mode=None,  # click's own help: STUDY, --restart, not {study} and <bool>
     pretty_exceptions_enable=False,
     context_settings={"help_option_names": ["-h", "--help"]},
 )
+
+
+class _ClickHelp(typer.core.TyperCommand):
+    """A command's help as click prints it: `Usage: hpsearch run [OPTIONS] STUDY` and an
+    argument listed by its name alone (typer 0.29 prints `{study}` and `study <path>`)."""
+
+    def collect_usage_pieces(self, ctx: Any) -> list[str]:
+        arguments = [p.metavar for p in self.get_params(ctx) if p.param_type_name == "argument"]
+        return [self.options_metavar or "", *arguments]
+
+    def format_options(self, ctx: Any, formatter: Any) -> None:
+        sections: dict[str, list[tuple[str, str]]] = {"argument": [], "option": []}
+        for param in self.get_params(ctx):
+            if param.param_type_name == "argument":
+                sections["argument"].append((param.metavar, param.help or ""))
+            elif (record := param.get_help_record(ctx)) is not None:
+                sections["option"].append(record)
+        for kind, rows in sections.items():
+            if rows:
+                with formatter.section(f"{kind.title()}s"):
+                    formatter.write_dl(rows)
 
 
 def _print_version(asked: bool) -> None:
@@ -44,18 +68,22 @@ def _main(
 DEBUG = typer.Option(False, "--debug", help="Show the full traceback of an error.")
 
 
-@app.command()
+@app.command(cls=_ClickHelp, short_help="Search, refit the best configuration, test it once.")
 def run(
-    study: Path = typer.Argument(..., help="The study file (YAML)."),
-    run_dir: Path = typer.Option(None, "--run-dir", help="Default: runs/<study name>."),
+    study: Path = typer.Argument(..., metavar="STUDY", help="The study file (YAML)."),
+    run_dir: Path = typer.Option(
+        None, "--run-dir", metavar="PATH", help="Default: runs/<study name>."
+    ),
     restart: bool = typer.Option(
         False, "--restart", help="Move an earlier run aside (never deleted) and start over."
     ),
     dashboard: bool = typer.Option(
         False, "--dashboard", help="Serve optuna-dashboard beside the search."
     ),
-    host: str = typer.Option("127.0.0.1", help="Dashboard host (0.0.0.0: other machines)."),
-    port: int = typer.Option(8080, help="Dashboard port."),
+    host: str = typer.Option(
+        "127.0.0.1", metavar="HOST", help="Dashboard host (0.0.0.0: other machines)."
+    ),
+    port: int = typer.Option(8080, metavar="PORT", help="Dashboard port."),
     verbose: bool = typer.Option(False, "--verbose", "-v", help="Show Ray's own output."),
     quiet: bool = typer.Option(
         False, "--quiet", "-q", help="Print the result alone (run.log keeps every line)."
@@ -86,9 +114,9 @@ def run(
         print_result(result)
 
 
-@app.command()
+@app.command(cls=_ClickHelp, short_help="Check a study file: every problem at once.")
 def check(
-    study: Path = typer.Argument(..., help="The study file (YAML)."),
+    study: Path = typer.Argument(..., metavar="STUDY", help="The study file (YAML)."),
     debug: bool = DEBUG,
 ) -> None:
     """Check a study file without starting it: every problem at once, a line each.
@@ -112,10 +140,12 @@ class Format(str, Enum):
     json = "json"
 
 
-@app.command()
+@app.command(cls=_ClickHelp, short_help="Print the best configuration (--front: the trade-offs).")
 def best(
-    run_dir: Path = typer.Argument(..., help="A run directory."),
-    format: Format = typer.Option(Format.yaml, "--format", help="yaml or json."),
+    run_dir: Path = typer.Argument(..., metavar="RUN_DIR", help="A run directory."),
+    format: Format = typer.Option(
+        Format.yaml, "--format", metavar="[yaml|json]", help="yaml or json."
+    ),
     front: bool = typer.Option(
         False, "--front", help="List the trials on the front of the metric against latency."
     ),
@@ -138,10 +168,10 @@ def best(
         typer.echo(path.read_text().rstrip())
 
 
-@app.command()
+@app.command(cls=_ClickHelp, short_help="Refit and test any complete trial, later.")
 def refit(
-    run_dir: Path = typer.Argument(..., help="A run directory."),
-    trial: int = typer.Option(..., "--trial", help="The number of a complete trial."),
+    run_dir: Path = typer.Argument(..., metavar="RUN_DIR", help="A run directory."),
+    trial: int = typer.Option(..., "--trial", metavar="N", help="The number of a complete trial."),
     verbose: bool = typer.Option(False, "--verbose", "-v", help="Show Ray's own output."),
     debug: bool = DEBUG,
 ) -> None:
@@ -155,9 +185,11 @@ def refit(
         print_result(refit_trial(run_dir, trial, verbose=verbose, echo=typer.echo), "refitted")
 
 
-@app.command()
+@app.command(cls=_ClickHelp, short_help="Print the table of trials, from the storage.")
 def trials(
-    run_dir: Path = typer.Argument(..., help="A run directory (live while the search runs)."),
+    run_dir: Path = typer.Argument(
+        ..., metavar="RUN_DIR", help="A run directory (live while the search runs)."
+    ),
     json: bool = typer.Option(False, "--json", help="A JSON list, one object a trial."),
     debug: bool = DEBUG,
 ) -> None:
@@ -181,9 +213,11 @@ def trials(
             typer.echo(shown.to_string(index=False) if len(frame) else "no trials yet")
 
 
-@app.command()
+@app.command(cls=_ClickHelp, short_help="Show running trials, how far the search is, its result.")
 def status(
-    run_dir: Path = typer.Argument(..., help="A run directory, running here, elsewhere or done."),
+    run_dir: Path = typer.Argument(
+        ..., metavar="RUN_DIR", help="A run directory, running here, elsewhere or done."
+    ),
     json: bool = typer.Option(False, "--json", help="One JSON object, for scripts."),
     debug: bool = DEBUG,
 ) -> None:
@@ -202,11 +236,11 @@ def status(
             console.print(line, markup=False, soft_wrap=True)
 
 
-@app.command()
+@app.command(cls=_ClickHelp, short_help="Serve optuna-dashboard on the study's storage.")
 def dashboard(
-    run_dir: Path = typer.Argument(..., help="A run directory."),
-    host: str = typer.Option("127.0.0.1", help="0.0.0.0 to serve other machines."),
-    port: int = typer.Option(8080, help="Port to listen on."),
+    run_dir: Path = typer.Argument(..., metavar="RUN_DIR", help="A run directory."),
+    host: str = typer.Option("127.0.0.1", metavar="HOST", help="0.0.0.0 to serve other machines."),
+    port: int = typer.Option(8080, metavar="PORT", help="Port to listen on."),
     debug: bool = DEBUG,
 ) -> None:
     """Serve optuna-dashboard on the study's storage (Ctrl-C stops it)."""
@@ -219,9 +253,9 @@ def dashboard(
             raise typer.Exit(0) from None
 
 
-@app.command()
+@app.command(cls=_ClickHelp, short_help="Write report.html and plots/ for a run directory.")
 def report(
-    run_dir: Path = typer.Argument(..., help="A run directory."),
+    run_dir: Path = typer.Argument(..., metavar="RUN_DIR", help="A run directory."),
     debug: bool = DEBUG,
 ) -> None:
     """Write report.html (and plots/) for a run directory, from its storage and results."""

@@ -31,6 +31,16 @@ def test_version_and_short_help() -> None:
         assert result.exit_code == 0 and "Usage: " in result.output, words
 
 
+def test_help_reads_as_click_help_does() -> None:
+    """Arguments by name, flags without a type, each command's summary whole at 80 columns."""
+    shown = runner.invoke(app, ["run", "-h"], prog_name="hpsearch", terminal_width=80).output
+    assert shown.startswith("Usage: hpsearch run [OPTIONS] STUDY\n")
+    assert "  STUDY  The study file (YAML)." in shown and "  --restart  " in shown
+    listing = runner.invoke(app, ["-h"], terminal_width=80).output
+    for text in (shown, listing):
+        assert "<bool>" not in text and "{" not in text and "..." not in text.split("Commands:")[-1]
+
+
 def test_the_license_the_package_names_is_in_the_tree_and_the_distribution() -> None:
     from importlib.metadata import metadata
 
