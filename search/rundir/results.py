@@ -25,6 +25,7 @@ from search.rundir.layout import (
 )
 from search.rundir.lock import held_by
 from search.rundir.refit_result import Refit
+from search.study.label_kind import applicable
 from search.trials.attrs import (
     CHOSEN_EPOCHS,
     FAIL_REASON,
@@ -167,7 +168,7 @@ def write_results(
     """Everything after the refit: best config, weights, test metrics, curves, summary."""
     import pandas as pd
 
-    config = refit.config.model_dump(mode="json")
+    config = applicable(refit.config.model_dump(mode="json"), spec.multilabel)
     write_text(run.best_config_yaml, yaml.safe_dump(config, sort_keys=False))
     write_json(run.best_config_json, config)
     meta = {

@@ -8,6 +8,15 @@ from search.study.params import CategoricalParam, Param
 
 SINGLE_LABEL_METRICS = ("val_accuracy",)
 MULTILABEL_METRICS = ("val_fbeta", "val_accuracy_thresh")
+MULTILABEL_SETTINGS = ("threshold", "beta")  # TrainConfig's fields that only tags have
+
+
+def applicable(config: dict[str, Any], multilabel: bool) -> dict[str, Any]:
+    """A training config as best_config keeps it: without the settings of the other kind of
+    data (a single-label study's has no threshold or beta)."""
+    return (
+        config if multilabel else {k: v for k, v in config.items() if k not in MULTILABEL_SETTINGS}
+    )
 
 
 def check_label_kind(
@@ -29,7 +38,7 @@ def check_label_kind(
             "space.beta: beta defines val_fbeta, the yardstick trials are compared by, so it "
             "cannot change between trials; set it in fixed:"
         )
-    for name in ("threshold", "beta"):
+    for name in MULTILABEL_SETTINGS:
         if not multilabel and name in {**space, **fixed}:
             where = "space" if name in space else "fixed"
             raise ValueError(

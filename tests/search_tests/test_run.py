@@ -97,8 +97,9 @@ def test_best_config_is_the_best_trial_ready_for_train(finished) -> None:
     assert config == spec.train_config({**best.params, "epochs": chosen}).model_copy(
         update={"schedule_epochs": None if chosen == 2 else 2}
     )
-    assert json.loads((result.run_dir / "best_config.json").read_text()) == config.model_dump()
-    assert result.summary.best_trial == best.number
+    saved = json.loads((result.run_dir / "best_config.json").read_text())
+    assert TrainConfig(**saved) == config and result.summary.best_trial == best.number
+    assert not {"threshold", "beta"} & set(saved)  # multi-label settings: not this study's
 
 
 def test_test_metrics_come_from_the_refit_model(finished) -> None:
