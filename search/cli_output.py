@@ -104,6 +104,13 @@ def print_front(run: RunDir) -> None:
 
     spec, study = load_run_study(run)
     summary = run.read_summary()
+    if not spec.weighs_serving_cost:
+        typer.echo(
+            f"study {spec.name} weighs no serving cost (one backbone, no bound in "
+            "search.constraints), so none was measured; search.constraints.measure: true "
+            "measures it"
+        )
+        return
     rows = front_rows(study, spec, summary.best_trial if summary else None)
     if not rows:
         typer.echo("no complete trial with a measured serving cost yet")

@@ -145,7 +145,8 @@ class Prepare(Step):
         run.opened = self._open(run, url, storage)
         study = run.opened.study
         size = splits.image_size
-        run.serving = measure_serving(run.spec, study, splits.num_classes, size, run.echo)
+        if run.spec.weighs_serving_cost:
+            run.serving = measure_serving(run.spec, study, splits.num_classes, size, run.echo)
         self._show(run, url)
 
     @staticmethod

@@ -17,6 +17,7 @@ from trainable.evaluation import forward, on_device, resolve_device
 from trainable.models import build_model
 
 BATCH = 64  # the throughput figure's batch
+NOISY = 0.10  # a latency whose timings' interquartile range passes 10 % of their median
 
 
 @dataclass(frozen=True)
@@ -26,6 +27,12 @@ class ServingCost:
     latency_ms: float  # one image at batch 1, median
     throughput: float  # images/s at batch BATCH, median
     device: str  # "cpu", or the GPU's name
+    latency_spread: float = 0.0  # the batch-1 timings' interquartile range over their median
+
+    @property
+    def noisy(self) -> bool:
+        """The timings varied too much for the latency to rank close backbones."""
+        return self.latency_spread > NOISY
 
     def as_dict(self) -> dict[str, float | str]:
         return asdict(self)
@@ -49,15 +56,20 @@ def serving_cost(
     one = torch.randint(0, 256, (1, 3, image_size, image_size), dtype=torch.uint8, device=device)
     batch = one.expand(BATCH, -1, -1, -1).contiguous()
     with torch.inference_mode():
-        single = _median_seconds(lambda: forward(model, one, device, precision), device, repeats)
-        full = _median_seconds(lambda: forward(model, batch, device, precision), device, 3)
+        single = _timings(lambda: forward(model, one, device, precision), device, repeats)
+        full = statistics.median(
+            _timings(lambda: forward(model, batch, device, precision), device, 3)
+        )
     name = torch.cuda.get_device_name(device) if device.type == "cuda" else "cpu"
+    median = statistics.median(single)
+    quartiles = statistics.quantiles(single, n=4) if len(single) > 1 else [median] * 3
     return ServingCost(
         params_m=round(params / 1e6, 3),
         macs_g=round(macs / 1e9, 4),
-        latency_ms=round(single * 1000, 3),
+        latency_ms=round(median * 1000, 3),
         throughput=round(BATCH / full, 1),
         device=name,
+        latency_spread=round((quartiles[2] - quartiles[0]) / median, 3),
     )
 
 
@@ -71,7 +83,7 @@ def _macs(model: torch.nn.Module, image_size: int) -> int:
     return counter.get_total_flops() // 2
 
 
-def _median_seconds(run, device: torch.device, repeats: int, warmup: int = 2) -> float:  # type: ignore[no-untyped-def]
+def _timings(run, device: torch.device, repeats: int, warmup: int = 2) -> list[float]:  # type: ignore[no-untyped-def]
     for _ in range(warmup):
         run()
     timings = []
@@ -81,7 +93,7 @@ def _median_seconds(run, device: torch.device, repeats: int, warmup: int = 2) ->
         run()
         _sync(device)
         timings.append(time.perf_counter() - started)
-    return statistics.median(timings)
+    return timings
 
 
 def _sync(device: torch.device) -> None:

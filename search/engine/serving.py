@@ -21,7 +21,7 @@ from search.errors import ClusterError, StudySpecError, first_line
 from search.study.spec import StudySpec
 from search.trials.serving import broken
 from trainable import resolve_device
-from trainable.cost import serving_cost
+from trainable.cost import NOISY, serving_cost
 
 if TYPE_CHECKING:
     import optuna
@@ -102,9 +102,17 @@ def _measure_here(*arguments: Any) -> tuple[str, Costs, list[str]]:
 
 
 def describe(cost: dict[str, float]) -> str:
+    spread = cost.get("latency_spread", 0.0)
+    noisy = (
+        f" (noisy: its timings spread {spread:.0%}; other work shares the device, so close "
+        "latencies do not rank)"
+        if spread > NOISY
+        else ""
+    )
     return (
         f"{cost['params_m']:.2f} M params, {cost['macs_g']:.3g} GMACs, "
-        f"{cost['latency_ms']:.3g} ms an image, {cost['throughput']:,.0f} images/s at batch 64"
+        f"{cost['latency_ms']:.3g} ms an image{noisy}, "
+        f"{cost['throughput']:,.0f} images/s at batch 64"
     )
 
 

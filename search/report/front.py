@@ -18,9 +18,12 @@ if TYPE_CHECKING:
 
 
 def front_figure(study: optuna.Study, spec: StudySpec, refitted: int | None) -> Figure | None:
-    """None until a complete trial carries its serving cost."""
+    """None until a complete trial carries its serving cost, and where the study does not
+    weigh it (one backbone, no bound: every point at one latency)."""
     from matplotlib.figure import Figure
 
+    if not spec.weighs_serving_cost:
+        return None
     trials = [t for t in complete_trials(study) if cost_of(t) is not None]
     if not trials:
         return None

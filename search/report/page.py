@@ -164,6 +164,8 @@ def _pruning_section(images: dict[str, bytes], spec: StudySpec, study: optuna.St
 def _front_section(
     images: dict[str, bytes], spec: StudySpec, study: optuna.Study, refitted: int | None
 ) -> str:
+    if not spec.weighs_serving_cost:  # one backbone, no bound: nothing to trade
+        return ""
     limits = spec.search.constraints.limits
     bounds = ", ".join(f"{k} {v:g}" for k, v in limits.items()) or "none"
     caption = (

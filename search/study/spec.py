@@ -144,6 +144,13 @@ class StudySpec(_Frozen):
         )
 
     @property
+    def weighs_serving_cost(self) -> bool:
+        """Whether serving cost is a choice the study makes (backbones searched, or bounded
+        by search.constraints) or asks for (search.constraints.measure): measured only then."""
+        constraints = self.search.constraints
+        return len(self.backbones) > 1 or bool(constraints.limits) or constraints.measure
+
+    @property
     def trial_epochs(self) -> TrialEpochs:
         """The epochs a trial trains and may stand for (study/epochs.py)."""
         param = self.space.get("epochs")
