@@ -29,6 +29,27 @@ def _positions(values: list[Any], log: bool) -> tuple[list[float], list[tuple[fl
     return [(v - low) / span for v in scaled], ticks
 
 
+OFF_SCALE = 0.08  # how far past the metric axis' ends a value off its scale is drawn
+
+
+def _metric_positions(
+    values: list[float], complete: list[bool]
+) -> tuple[list[float], list[tuple[float, str]]]:
+    """The metric's axis spans the complete trials' values, so their colours and places tell
+    them apart; a pruned trial's value past that span (a first-epoch loss of 75) sits just
+    beyond an end, at a tick that says so."""
+    scored = [v for v, c in zip(values, complete, strict=True) if c] or values
+    low, high = min(scored), max(scored)
+    span = (high - low) or 1.0
+    places = [min(1 + OFF_SCALE, max(-OFF_SCALE, (v - low) / span)) for v in values]
+    ticks = [(0.0, f"{low:.3g}"), (1.0, f"{high:.3g}")]
+    if any(v > high for v in values):
+        ticks.append((1 + OFF_SCALE, f"> {high:.3g}"))
+    if any(v < low for v in values):
+        ticks.append((-OFF_SCALE, f"< {low:.3g}"))
+    return places, ticks
+
+
 def parallel_coordinates(study: optuna.Study, metric: str) -> Figure | None:
     """Every finished search trial; complete ones coloured by their value, pruned ones grey."""
     from matplotlib import colormaps
@@ -46,19 +67,35 @@ def parallel_coordinates(study: optuna.Study, metric: str) -> Figure | None:
         values = [t.params[name] for t in trials]
         log = getattr(trials[0].distributions.get(name), "log", False)
         columns[name] = _positions(values, log)
-    columns[metric] = _positions([float(last_value(t)) for t in trials], False)
+    values = [float(last_value(t)) for t in trials]
+    columns[metric] = _metric_positions(values, [is_complete(t) for t in trials])
     figure = Figure(layout="constrained", figsize=(max(6.5, 1.6 * len(columns)), 3.8))
     axes = figure.subplots()
-    values = [float(last_value(t)) for t in trials]
-    best, worst = (min(values), max(values)) if minimizes(study) else (max(values), min(values))
+    scored = [v for v, t in zip(values, trials, strict=True) if is_complete(t)] or values
+    best, worst = (min(scored), max(scored)) if minimizes(study) else (max(scored), min(scored))
     colours = colormaps["viridis_r"]
+    many = len(trials) > 100  # thinner lines, so hundreds stay told apart
     for i, trial in enumerate(trials):
         ys = [columns[c][0][i] for c in columns]
         if is_complete(trial):
             share = 0.0 if best == worst else (values[i] - best) / (worst - best)
-            axes.plot(range(len(columns)), ys, color=colours(share), linewidth=1.6, alpha=0.9)
+            axes.plot(
+                range(len(columns)),
+                ys,
+                color=colours(share),
+                linewidth=0.8 if many else 1.6,
+                alpha=0.5 if many else 0.9,
+                zorder=2,
+            )
         else:
-            axes.plot(range(len(columns)), ys, color="0.75", linewidth=1, linestyle="--")
+            axes.plot(
+                range(len(columns)),
+                ys,
+                color="0.8",
+                linewidth=0.6 if many else 1,
+                linestyle="--",
+                zorder=1,
+            )
     for x, (_, ticks) in enumerate(columns.values()):
         axes.axvline(x, color="0.3", linewidth=0.8)
         for y, text in ticks:
@@ -67,8 +104,9 @@ def parallel_coordinates(study: optuna.Study, metric: str) -> Figure | None:
     axes.set_yticks([])
     axes.set_xlim(-0.2, len(columns) - 0.6)
     axes.set_title(
-        f"Each finished trial across its parameters and {metric} "
-        "(colour: best yellow to worst purple; dashed grey: pruned or stopped)"
+        f"Each finished trial across its parameters and {metric}\n(colour: the complete "
+        "trials, best yellow to worst purple; dashed grey: pruned or stopped)",
+        fontsize=10,
     )
     return figure
 

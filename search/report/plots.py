@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import math
+from collections import Counter
 from typing import TYPE_CHECKING, Any
 
 import optuna
@@ -71,67 +72,125 @@ def optimization_history(study: optuna.Study, metric: str) -> Figure | None:
     return figure
 
 
+LABELLED = 5  # curves named at their end: the best complete trials
+LABEL_GAP = 0.08  # the least vertical room between two of those names, of the axes' height
+MANY_TRIALS = 40  # past this, "where each trial stopped" counts trials instead of a bar each
+
+
 def trial_curves(study: optuna.Study, metric: str) -> Figure | None:
-    """Every trial's metric per epoch; a pruned trial ends in an x where it was stopped."""
+    """Every trial's metric per epoch; a pruned trial ends in an x where it was stopped. The
+    best complete trials are named at their ends, spaced so that no two names overlap."""
     trials = [t for t in search_trials(study) if t.intermediate_values]
     if not trials:
         return None
     figure = new_figure(figsize=(6.5, 3.6))
     axes = figure.subplots()
+    alpha = 0.7 if len(trials) <= 50 else max(0.12, 0.7 * 50 / len(trials))
     for trial in trials:
         epochs, values = zip(*sorted(trial.intermediate_values.items()), strict=True)
         color = _color(trial)
         style = "--" if is_pruned(trial) else "-"
-        axes.plot(
-            epochs,
-            values,
-            style,
-            color=color,
-            alpha=0.7,
-            linewidth=1,
-            label=_label(trial),
-        )
-        if is_pruned(trial):
+        axes.plot(epochs, values, style, color=color, alpha=alpha, linewidth=1, label=_label(trial))
+        if is_pruned(trial) and len(trials) <= 50:
             axes.plot(epochs[-1], values[-1], "x", color=color, markersize=8)
-        axes.annotate(  # which trial a line is, at its end
-            f"#{trial.number}",
-            (epochs[-1], values[-1]),
-            xytext=(4, 0),
-            textcoords="offset points",
-            fontsize=7,
-            color=color,
-        )
     log_scale_if_spread(axes, [v for t in trials for v in t.intermediate_values.values()])
+    _name_the_best(axes, trials, minimizes(study))
     _dedupe_legend(axes)
     axes.set(xlabel="epoch", ylabel=metric, title=f"{metric} of every trial, by epoch")
     _whole_numbers(axes.xaxis)
     return figure
 
 
+def _name_the_best(axes: Any, trials: list[FrozenTrial], minimize: bool) -> None:
+    """'#n' at the end of the best complete trials' curves, moved apart where they would
+    collide. Placed in axes fractions (the data's scale, not the figure's layout, decides
+    them), so the gaps hold however the figure is laid out."""
+    complete = [t for t in trials if is_complete(t) and t.value is not None]
+    best = sorted(complete, key=lambda t: t.value if minimize else -t.value)[:LABELLED]
+    if not best:
+        return
+    axes.autoscale_view()
+    to_fraction = axes.transScale + axes.transLimits
+    ends = []
+    for trial in best:
+        epoch, value = max(trial.intermediate_values.items())
+        x, y = to_fraction.transform((epoch, value))
+        ends.append((y, x, epoch, value, trial))
+    ends.sort(key=lambda end: end[0])
+    wanted = [end[0] for end in ends]
+    placed = _spaced(wanted, LABEL_GAP)
+    for at, (y, x, epoch, value, trial) in zip(placed, ends, strict=True):
+        axes.annotate(
+            f"#{trial.number}",
+            (epoch, value),
+            xytext=(min(x, 0.97) + 0.01, at),
+            textcoords="axes fraction",
+            fontsize=7,
+            va="center",
+            color=_color(trial),
+            arrowprops={"arrowstyle": "-", "color": "0.6", "linewidth": 0.5}
+            if abs(at - y) > LABEL_GAP / 4
+            else None,
+        )
+
+
+def _spaced(wanted: list[float], gap: float) -> list[float]:
+    """Ascending places as near `wanted` (ascending, in 0..1) as a `gap` between any two
+    allows, all within 0..1."""
+    placed: list[float] = []
+    for y in wanted:
+        placed.append(max(y, placed[-1] + gap) if placed else max(y, gap / 2))
+    overflow = placed[-1] - (1 - gap / 2)
+    if overflow > 0:  # pushed past the top: move the column down, keeping the gaps
+        placed = [max(y - overflow, gap / 2 + i * gap) for i, y in enumerate(placed)]
+    return placed
+
+
 def epochs_reached(study: optuna.Study, budget: int, rungs: list[int]) -> Figure | None:
-    """How far each trial trained: one bar a trial, coloured by how it ended."""
+    """How far each trial trained, coloured by how it ended: a bar a trial, or past
+    MANY_TRIALS, how many trials stopped at each epoch."""
     trials = [t for t in search_trials(study) if t.intermediate_values]
     if not trials:
         return None
-    figure = new_figure(figsize=(6.5, max(2.2, 0.22 * len(trials) + 1.0)))
+    many = len(trials) > MANY_TRIALS
+    height = 3.2 if many else max(2.2, 0.22 * len(trials) + 1.0)
+    figure = new_figure(figsize=(6.5, height))
     axes = figure.subplots()
-    for trial in trials:
-        axes.barh(
-            trial.number,
-            len(trial.intermediate_values),
-            color=_color(trial),
-            height=0.7,
-            label=_label(trial),
-        )
+    if many:
+        _stopped_counts(axes, trials)
+    else:
+        for trial in trials:
+            trained = len(trial.intermediate_values)
+            axes.barh(trial.number, trained, color=_color(trial), height=0.7, label=_label(trial))
+        axes.invert_yaxis()
     for rung in rungs:
         axes.axvline(rung, color="gray", linestyle=":", linewidth=1)
     axes.axvline(budget, color="black", linestyle="--", linewidth=1, label="budget")
-    axes.invert_yaxis()
-    axes.xaxis.get_major_locator().set_params(integer=True)
     _dedupe_legend(axes)
-    axes.set(xlabel="epochs trained", ylabel="trial", title="Where each trial stopped")
+    ylabel = "trials" if many else "trial"
+    axes.set(xlabel="epochs trained", ylabel=ylabel, title="Where each trial stopped")
     _whole_numbers(axes.xaxis)
     return figure
+
+
+def _stopped_counts(axes: Any, trials: list[FrozenTrial]) -> None:
+    """Stacked bars: at each number of epochs trained, how many trials of each end."""
+    counts = Counter((len(t.intermediate_values), t.state.name) for t in trials)
+    epochs = sorted({e for e, _ in counts})
+    bottom = dict.fromkeys(epochs, 0)
+    for state, color in STATE_COLORS.items():
+        heights = [counts.get((e, state), 0) for e in epochs]
+        if any(heights):
+            axes.bar(
+                epochs,
+                heights,
+                bottom=[bottom[e] for e in epochs],
+                color=color,
+                width=0.7,
+                label=state.lower(),
+            )
+            for e, h in zip(epochs, heights, strict=True):
+                bottom[e] += h
 
 
 MIN_IMPORTANCE_TRIALS = 5  # below this, fANOVA's forest is fitted to noise: not shown
