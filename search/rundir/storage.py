@@ -30,6 +30,9 @@ def expanded(url: str) -> str:
     return re.sub(r"\$\{(\w+)\}", value, url)
 
 
+SQLITE_WAIT_S = 30.0  # how long a SQLite write waits for another process's lock
+
+
 def open_storage(url: str) -> optuna.storages.BaseStorage:
     """Open (and for SQLite, create) the storage; unreachable or malformed URLs are one line.
     `${NAME}` in the URL is read from the environment."""
@@ -52,17 +55,42 @@ def open_storage(url: str) -> optuna.storages.BaseStorage:
         raise
     except Exception as exc:  # sqlalchemy and drivers raise many kinds; all mean the same here
         first = first_line(exc)
-        if url.startswith("sqlite:///"):  # a file here, not a server: damaged, not unreachable
-            raise StorageError(
-                f"storage file {url.removeprefix('sqlite:///')} cannot be read as an Optuna "
-                f"storage ({type(exc).__name__}: {first}); it is damaged: restore it from a "
-                "backup, or move it aside and run again to start the study over"
-            ) from None
+        if url.startswith("sqlite:///"):  # a file here, not a server
+            raise StorageError(_sqlite_problem(url.removeprefix("sqlite:///"), exc)) from None
         raise StorageError(
             f"storage {masked(raw)} cannot be opened ({type(exc).__name__}: {first}); check the "
             f"URL, that the database server runs and the credentials (each connection waits "
             f"{connect_seconds():g} s: {VARIABLE})"
         ) from None
+
+
+def _sqlite_problem(path: str, exc: Exception) -> str:
+    """Why a SQLite file did not open, told apart: no permission, held by another process past
+    the wait, damaged, or else what SQLite said."""
+    said = f"{type(exc).__name__}: {first_line(exc)}"
+    text = str(exc).lower()
+    if (
+        isinstance(exc, PermissionError)
+        or "readonly database" in text
+        or ("unable to open database file" in text and Path(path).exists())
+    ):
+        return (
+            f"storage file {path} cannot be opened for writing ({said}); give your user write "
+            "access to it and to its folder"
+        )
+    if "database is locked" in text:
+        return (
+            f"storage file {path} stayed locked by another process for {SQLITE_WAIT_S:g} s "
+            f"({said}); a search, `hpsearch trials` or a dashboard may be writing to it: wait "
+            "for it to finish, then run again"
+        )
+    if "not a database" in text or "malformed" in text:
+        return (
+            f"storage file {path} cannot be read as an Optuna storage ({said}); it is "
+            "damaged: restore it from a backup, or move it aside and run again to start the "
+            "study over"
+        )
+    return f"storage file {path} cannot be opened ({said})"
 
 
 def server_engine_kwargs(url: str) -> dict[str, object]:
@@ -89,7 +117,9 @@ def _sqlite(url: str) -> optuna.storages.RDBStorage:
     # (a run starting, `hpsearch trials` or the dashboard) collide, so they take turns.
     with open(database.with_name(database.name + ".lock"), "a") as turn:
         fcntl.flock(turn, fcntl.LOCK_EX)
-        storage = optuna.storages.RDBStorage(url, engine_kwargs={"connect_args": {"timeout": 30}})
+        storage = optuna.storages.RDBStorage(
+            url, engine_kwargs={"connect_args": {"timeout": SQLITE_WAIT_S}}
+        )
 
     @sqlalchemy.event.listens_for(storage.engine, "connect")
     def _pragmas(connection: object, record: object) -> None:

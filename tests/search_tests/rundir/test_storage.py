@@ -52,3 +52,32 @@ def test_a_sqlite_file_in_a_folder_that_does_not_exist_is_refused(tmp_path) -> N
     with pytest.raises(StorageError, match=r"its folder .*/nowhere does not exist; create it"):
         open_storage(url)
     assert not (tmp_path / "nowhere").exists()  # nothing made outside a run directory
+
+
+def test_a_damaged_sqlite_file_is_told_apart_from_one_held_by_another_process(
+    tmp_path, monkeypatch
+) -> None:
+    import sqlite3
+
+    import pytest
+
+    from search.errors import StorageError
+    from search.rundir import storage
+
+    damaged = tmp_path / "damaged.db"
+    damaged.write_bytes(b"this is no database at all, but it is long enough to be read" * 20)
+    with pytest.raises(StorageError, match="it is damaged: restore it from a backup"):
+        storage.open_storage(f"sqlite:///{damaged}")
+
+    held = tmp_path / "held.db"
+    holder = sqlite3.connect(held, isolation_level=None)
+    holder.execute("BEGIN EXCLUSIVE")  # another process writing, past the wait
+    monkeypatch.setattr(storage, "SQLITE_WAIT_S", 0.5)
+    try:
+        with pytest.raises(StorageError) as raised:
+            storage.open_storage(f"sqlite:///{held}")
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+    assert "stayed locked by another process for 0.5 s" in str(raised.value)
+    assert "restore it from a backup" not in str(raised.value)
