@@ -48,7 +48,6 @@ def test_the_best_curves_say_which_trial_they_are_and_no_two_names_collide() -> 
 
 def drawn_boxes(figure, artists) -> list:
     from matplotlib.backends.backend_agg import FigureCanvasAgg
-
     from matplotlib.text import Text
 
     renderer = FigureCanvasAgg(figure).get_renderer()
