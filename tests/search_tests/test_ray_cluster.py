@@ -191,3 +191,39 @@ def test_gpus_per_trial_auto_times_trials_then_packs_them_on_every_gpu(gpu_clust
     assert f"study {overrides['name']}: 4 trials, {2 * per_gpu} at a time" in done.stdout
     final = trials(tmp_path / "run")
     assert {t.user_attrs[GPUS] for t in final} == {"0", "1"}  # trials spread over both GPUs
+
+
+def test_a_node_that_cannot_read_the_data_folder_is_named(cluster, tmp_path) -> None:
+    """On a cluster the data folder must be at one path on every node; a node where it is not
+    is named in the trial's reason (the folder is removed here, on both nodes' machine)."""
+    import subprocess
+    import sys
+
+    script = f"""
+import shutil
+from pathlib import Path
+import ray
+from PIL import Image
+from search.engine.cluster import data_unreadable_here
+from trainable import ImageFolderData, prepare
+
+root = Path({str(tmp_path / "photos")!r})
+for name in ("cat", "dog"):
+    (root / name).mkdir(parents=True)
+    for i in range(6):
+        Image.new("RGB", (8, 8)).save(root / name / f"{{i}}.png")
+splits = prepare(ImageFolderData(source="imagefolder", root=root, image_size=8, in_memory_mib=0))
+shutil.rmtree(root)
+ray.init(address={cluster.address!r}, logging_level="ERROR")
+print(ray.get(ray.remote(data_unreadable_here).remote(splits), timeout=120))
+"""
+    done = subprocess.run(
+        [sys.executable, "-c", script],
+        capture_output=True,
+        text=True,
+        timeout=180,
+        env=cluster.env(RAY_AUTH_MODE="token"),
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "is not readable on Ray node " in done.stdout
+    assert "put the data folder at the same path on every node" in done.stdout

@@ -203,3 +203,35 @@ def test_a_warm_started_sampler_starts_where_the_earlier_study_did_well(tmp_path
         lrs[name] = [study.ask(distributions(spec)).params["lr"] for _ in range(4)]
     assert sum(lr > 6e-3 for lr in lrs["warm"]) >= 2
     assert sum(lr > 6e-3 for lr in lrs["warm"]) > sum(lr > 6e-3 for lr in lrs["cold"])
+
+
+def test_median_and_percentile_pruners_count_no_warm_trial_towards_their_startup() -> None:
+    """Three earlier studies' trials would take a median pruner past its startup trials and
+    prune today's third trial on the strength of two curves; the view hides them."""
+    from optuna.distributions import FloatDistribution
+    from optuna.pruners import MedianPruner, PercentilePruner
+    from optuna.trial import create_trial
+
+    from search.engine.warm_view import warm_pruner
+    from search.trials.attrs import WARM_FROM, WARM_TRIAL
+
+    lr = {"lr": FloatDistribution(1e-4, 1e-1)}
+    study = optuna.create_study()
+    for number in range(3):  # warm trials: values, no curves
+        study.add_trial(
+            create_trial(
+                params={"lr": 0.01},
+                distributions=lr,
+                value=0.1,
+                user_attrs={WARM_FROM: "earlier", WARM_TRIAL: number},
+            )
+        )
+    for _ in range(2):
+        own = study.ask(lr)
+        own.report(0.5, 1)
+        study.tell(own, 0.5)
+    worse = study.ask(lr)
+    worse.report(0.9, 1)
+    for base in (MedianPruner(n_startup_trials=3), PercentilePruner(50.0, n_startup_trials=3)):
+        assert base.prune(study, study.trials[-1])  # counting the warm trials: pruned
+        assert not warm_pruner(base).prune(study, study.trials[-1])  # two of today's: not yet
