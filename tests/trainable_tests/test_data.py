@@ -282,6 +282,26 @@ def test_16_bit_and_palette_pngs_keep_their_pictures(tmp_path) -> None:
     assert colours[:, 0, 0].tolist() == [255, 0, 0] and colours[:, 63, 0].tolist() == [255, 255, 0]
 
 
+@pytest.mark.parametrize(
+    ("mode", "top"), [("I", 65535.0), ("I", 4_000_000.0), ("F", 1.0), ("F", 500.0)]
+)
+def test_32_bit_grey_tiffs_keep_their_pictures(tmp_path, mode: str, top: float) -> None:
+    """32-bit integer and float grey (scientific and medical TIFFs) read as a ramp from black
+    to white, whatever their range, not clipped to white as Pillow's RGB conversion does."""
+    import numpy as np
+    from PIL import Image
+
+    from trainable.images import read_image
+
+    ramp = np.linspace(0, top, 64 * 64).reshape(64, 64)
+    wide = Image.fromarray(ramp.astype(np.int32 if mode == "I" else np.float32), mode=mode)
+    wide.save(tmp_path / "grey32.tif")
+    assert Image.open(tmp_path / "grey32.tif").mode == mode
+    grey = read_image(tmp_path / "grey32.tif", 64).float()
+    assert grey.std() > 60 and 120 < grey.mean() < 135
+    assert grey[0, 0, 0] < 5 and grey[0, -1, -1] > 250
+
+
 def test_a_link_back_into_the_data_folder_is_no_class(tmp_path) -> None:
     """`loop -> .` at the data root: a class of its own holding every image again, under the
     wrong label, unless it is left out (and said so)."""
