@@ -4,8 +4,7 @@ use it. `RunDir` (layout.py) names the files; this module fills them."""
 from __future__ import annotations
 
 import errno
-import gc
-import shutil
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -138,18 +137,33 @@ def save_model(path: Path, payload: dict[str, Any]) -> None:
     import torch
 
     with replacing(path) as temporary:
-        try:
-            torch.save(payload, temporary)
-        except RuntimeError as exc:  # torch's zip writer says "file write failed" for ENOSPC
-            full = _full(temporary)
-            gc.collect()  # the writer torch dropped still holds the file open
-            raise OSError(errno.ENOSPC if full else errno.EIO, str(exc)) from exc
+        failed = None
+        # The file is ours to close: torch's writer, kept alive by the traceback of its
+        # failure, would hold it open (its space on a full disk not given back).
+        with open(temporary, "wb") as handle:
+            try:
+                torch.save(payload, handle)
+            except RuntimeError as exc:  # torch's zip writer says "file write failed"
+                failed = exc
+        if failed is not None:
+            full = no_room_left(temporary)
+            raise OSError(errno.ENOSPC if full else errno.EIO, str(failed)) from None
 
 
-def _full(path: Path) -> bool:
-    """Whether the device holding `path` has no room left (torch does not say so itself)."""
-    usage = shutil.disk_usage(path.parent)
-    return usage.free < 1024 * 1024
+def no_room_left(path: Path) -> bool:
+    """Whether the device holding `path` has no room left, asked of the file system itself
+    (torch says only "file write failed"): a page written beside the failed file, synced."""
+    probe = path.with_name(path.name + ".room")
+    try:
+        with open(probe, "wb") as handle:
+            handle.write(b"\0" * 65536)
+            handle.flush()
+            os.fsync(handle.fileno())
+    except OSError as exc:
+        return exc.errno == errno.ENOSPC
+    finally:
+        probe.unlink(missing_ok=True)
+    return False
 
 
 def write_trials(run: RunDir, study: optuna.Study, metric: str) -> None:

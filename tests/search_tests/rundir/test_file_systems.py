@@ -68,6 +68,31 @@ def test_a_full_disk_while_saving_the_model_is_one_line_and_leaves_nothing(full)
     assert str(error.value).startswith(f"no space left on the device writing {model}; free")
     assert sorted(p.name for p in full.iterdir()) == ["model.pt"]  # no .model.pt.tmp
     assert model.read_bytes() == before  # the one there is untouched
+    assert not open_under(full)  # the failed save let go of its file: the disk can unmount
     with pytest.raises(RunDirError, match="no space left on the device writing"):
         write_text(full / "trials.csv", "x" * 2_000_000)
     assert sorted(p.name for p in full.iterdir()) == ["model.pt"]
+
+
+def test_a_small_disk_with_room_is_not_called_full(full) -> None:
+    """512 KiB free in all: less than any fixed threshold, yet room for what is written."""
+    from search.rundir.results import no_room_left
+
+    assert not no_room_left(full / "model.pt")
+    (full / "filler").write_bytes(b"\0" * 400_000)
+    with pytest.raises(OSError):
+        (full / "more").write_bytes(b"\0" * 400_000)
+    assert no_room_left(full / "model.pt")
+
+
+def open_under(folder: Path) -> list[str]:
+    """The files under `folder` this process holds open."""
+    held = []
+    for fd in Path("/proc/self/fd").iterdir():
+        try:
+            target = os.readlink(fd)
+        except OSError:
+            continue
+        if target.startswith(str(folder)):
+            held.append(target)
+    return held
