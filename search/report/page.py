@@ -65,7 +65,8 @@ def write_report(run: RunDir, spec: StudySpec, study: optuna.Study) -> Path:
                 images,
                 "trial_curves",
                 "Validation curves of every trial",
-                caption="Dashed lines ending in x are trials the pruner stopped.",
+                caption="Dashed lines are trials the pruner stopped (each ending in an x, up to 50 "
+                "trials); the best five complete trials are named at their ends.",
             ),
             _pruning_section(images, spec, study),
             _selection_section(spec, study),
