@@ -175,8 +175,8 @@ def packed(work: Workload, per_gpu: int, cpus: float, folder: Path) -> dict[str,
     run_dir = folder / spec.name
     with GpuBusy() as busy:
         try:
-            run_study(spec, run_dir, echo=lambda line: None)
-        except HPSearchError as exc:  # every trial failed (out of memory, say): no refit
+            run_study(spec, run_dir, echo=lambda line: None, search_only=True)  # trials alone
+        except HPSearchError as exc:  # every trial failed (out of memory, say)
             print(f"  {per_gpu} at once: {exc}")
     storage = f"sqlite:///{run_dir / 'optuna.db'}"
     trials = optuna.load_study(study_name=spec.name, storage=storage).trials

@@ -133,9 +133,9 @@ def searched(spec: StudySpec, folder: Path) -> tuple[Path, list[tuple[float, flo
 
     from search.run import run_study
 
-    result = run_study(spec, folder, echo=lambda line: None)
+    run_study(spec, folder, echo=lambda line: None, search_only=True)  # no refit: not compared
     study = optuna.load_study(study_name=spec.name, storage=f"sqlite:///{folder}/optuna.db")
-    return result.run_dir, reports_of(study)
+    return folder, reports_of(study)
 
 
 def ray_asha(spec: StudySpec, splits: Any, epochs: int, folder: Path, seed: int) -> list:

@@ -353,7 +353,8 @@ class Report(Step):
             report_or_say(run.folder, run.spec, run.opened.study, run.echo)
 
 
-STEPS: tuple[Step, ...] = (Check(), Prepare(), Search(), Select(), Refit())
+SEARCH = Search()
+STEPS: tuple[Step, ...] = (Check(), Prepare(), SEARCH, Select(), Refit())
 REPORT = Report()  # after them, however they ended
 
 
@@ -366,12 +367,15 @@ def run_study(
     verbose: bool = False,
     quiet: bool = False,
     echo: Echo = print,
-) -> RunResult:
+    search_only: bool = False,
+) -> RunResult | None:
     """Search, refit the chosen configuration on train + val, test it once, write the run
     directory: each of STEPS in turn, then the report.
 
     `dashboard` (host, port) serves optuna-dashboard beside the search while it runs. Every
-    line goes to run.log in the run directory; `quiet`: there only.
+    line goes to run.log in the run directory; `quiet`: there only. `search_only`: the trials
+    into the storage and no more (nothing selected, refitted or reported; None returned), for
+    what compares searches alone (benchmarks/); a later run_study finishes the run.
     """
     folder = RunDir(Path(run_dir or Path("runs") / spec.name))
     if restart:
@@ -383,9 +387,10 @@ def run_study(
         if (done := finished_before(folder, spec.with_absolute_paths(), echo)) is not None:
             return RunResult(folder.path, done, refitted=False)  # said in seconds
         run = Run(spec, folder, stack, log, echo, verbose, quiet, dashboard)
-        # Entered before the steps, so it runs after what they hold (the live view) lets go.
-        stack.callback(REPORT.run, run)
-        for step in STEPS:
+        steps = STEPS[: STEPS.index(SEARCH) + 1] if search_only else STEPS
+        if not search_only:  # entered before the steps: it runs after the live view lets go
+            stack.callback(REPORT.run, run)
+        for step in steps:
             step.run(run)
         return run.result
 
