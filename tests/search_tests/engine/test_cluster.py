@@ -124,6 +124,7 @@ def test_a_data_folder_gone_on_one_machine_is_said_so(tmp_path) -> None:
     assert "every node" not in reason
 
 
+@pytest.mark.slow  # a fresh Python process importing the CLI's modules
 def test_nothing_before_start_ray_imports_ray() -> None:
     """Ray reads RAY_AUTH_MODE once, when it is first imported: every module `hpsearch run`
     loads before start_ray decides the mode must leave Ray unimported (one that did made a

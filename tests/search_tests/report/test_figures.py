@@ -63,6 +63,7 @@ def pixels(figure) -> tuple[int, int]:
     return Image.open(io.BytesIO(plots.render(figure))).size
 
 
+@pytest.mark.slow  # a thousand trials drawn
 def test_every_figure_is_readable_at_a_thousand_trials() -> None:
     study = a_study(400, pruned=600)
     figures = {

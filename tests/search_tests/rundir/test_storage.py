@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 
+@pytest.mark.slow  # real processes, racing
 def test_many_processes_opening_a_new_sqlite_storage_at_once(tmp_path: Path) -> None:
     """The first `hpsearch trials` or dashboard may open the file while the run creates it."""
     url = f"sqlite:///{tmp_path / 'optuna.db'}"
