@@ -3,9 +3,11 @@ shell with `hpsearch status`."""
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import select
+import signal
 import subprocess
 import time
 from collections import Counter
@@ -71,6 +73,26 @@ def test_a_terminal_shows_running_trials_and_the_footer_while_they_run(study_fil
     assert text.index("COMPLETE") < text.index("trials: 6 complete")
 
 
+def _refit_epoch_stored(run_dir, process) -> dict:
+    """The refit's progress, once the storage holds an epoch of it."""
+    import optuna
+
+    from search.trials.attrs import REFIT
+
+    deadline = time.monotonic() + 180
+    while time.monotonic() < deadline:
+        assert process.poll() is None, "the run ended before its refit was seen"
+        try:
+            study = optuna.load_study(study_name="tiny", storage=f"sqlite:///{run_dir}/optuna.db")
+            refit = study.user_attrs.get(REFIT)
+        except KeyError:
+            refit = None
+        if refit and refit["epoch"] >= 1:
+            return refit
+        time.sleep(0.05)
+    pytest.fail("the refit never stored an epoch")
+
+
 def test_a_log_gets_plain_epoch_lines_and_status_reads_the_live_run(study_file, tmp_path):
     run_dir = tmp_path / "run"
     process = start(study_file, run_dir)
@@ -88,6 +110,19 @@ def test_a_log_gets_plain_epoch_lines_and_status_reads_the_live_run(study_file, 
     rows = re.findall(r"trial (\d+) +lr=\S+ +\d/3 +[\d.]* *\d\d:\d\d:\d\d \(\d+ s\)", live.stdout)
     assert rows and set(map(int, rows)) & set(running), live.stdout
     assert re.search(r"\d/6 trials finished", live.stdout)
+
+    # During the refit, status shows its row as the live view does: the driver held still
+    # (SIGSTOP) at a refit epoch, so the picture cannot move on while status reads it.
+    refitting = _refit_epoch_stored(run_dir, process)
+    process.send_signal(signal.SIGSTOP)
+    try:
+        shown = json.loads(run("status", str(run_dir), "--json", seconds=60).stdout)
+    finally:
+        process.send_signal(signal.SIGCONT)
+    (row,) = [r for r in shown["running"] if r["kind"] == "refit"]
+    assert row["trial"] == refitting["trial"] and row["epoch"] >= 1 and row["epochs"] == 3
+    assert row["label"].startswith(f"refit of #{refitting['trial']} on cpu")
+    assert shown["driven_by"]["pid"] == process.pid
 
     stdout, stderr = process.communicate(timeout=300)
     assert process.returncode == 0, stderr
