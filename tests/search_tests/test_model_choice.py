@@ -41,7 +41,7 @@ def three_lites(**search) -> dict:
 def lite0_only(ray_session, tmp_path_factory):
     """At most 4.5 M parameters with a 3-class head: Lite0 (3.4 M) and Lite1 (4.2 M), not
     Lite2 (4.9 M); six random trials train both, so the front is one of two backbones."""
-    spec = parse_study_spec(three_lites(constraints={"params_m": 4.5}, trials=6, seed=1))
+    spec = parse_study_spec(three_lites(constraints={"params_m": 4.5}, trials=6))
     lines: list[str] = []
     result = run_study(spec, tmp_path_factory.mktemp("choice") / "run", echo=lines.append)
     return result, spec, lines

@@ -58,8 +58,7 @@ def test_run_directory_holds_every_file(finished) -> None:
             "epochs_reached",
             "fit_curves",
             "confusion_matrix",
-            "front",
-        )
+        )  # no front: one backbone and no bound on its cost, nothing to trade
     }
     assert not list(result.run_dir.glob(".*.tmp"))
 
