@@ -47,7 +47,8 @@ def serving_cost(
     precision: str = "auto",
     repeats: int = 10,
 ) -> ServingCost:
-    """Measure `backbone` (random weights: they cost the same) at `image_size` px."""
+    """Measure `backbone` (random weights: they cost the same) at `image_size` px; `repeats`
+    timings at batch 1, at most three at batch 64, each after two of warm-up."""
     device = resolve_device(device)
     model = build_model(backbone, "none", num_classes, dropout=0.0).eval()
     params = sum(p.numel() for p in model.parameters())
@@ -57,8 +58,8 @@ def serving_cost(
     batch = one.expand(BATCH, -1, -1, -1).contiguous()
     with torch.inference_mode():
         single = _timings(lambda: forward(model, one, device, precision), device, repeats)
-        full = statistics.median(
-            _timings(lambda: forward(model, batch, device, precision), device, 3)
+        full = statistics.median(  # batches take longer: at most three timings
+            _timings(lambda: forward(model, batch, device, precision), device, min(3, repeats))
         )
     name = torch.cuda.get_device_name(device) if device.type == "cuda" else "cpu"
     median = statistics.median(single)

@@ -51,14 +51,14 @@ def web() -> Iterator[int]:
 
 
 def test_a_ray_address_that_never_answers_is_one_line_in_time(silent, monkeypatch) -> None:
-    monkeypatch.setenv("HPSEARCH_CONNECT_SECONDS", "1.5")
+    monkeypatch.setenv("HPSEARCH_CONNECT_SECONDS", "0.5")
     started = time.monotonic()
     with pytest.raises(ClusterError) as error:
         check_answers(f"127.0.0.1:{silent}")
     assert time.monotonic() - started < 10
     assert str(error.value) == (
         f"ray.address '127.0.0.1:{silent}' accepts connections but did not answer as Ray does "
-        "within 1.5 s (HPSEARCH_CONNECT_SECONDS); give a Ray head's address (port 6379, or "
+        "within 0.5 s (HPSEARCH_CONNECT_SECONDS); give a Ray head's address (port 6379, or "
         "ray://host:10001), or set ray.address: null to run here"
     )
 
@@ -69,14 +69,14 @@ def test_a_ray_address_that_answers_as_a_web_server_is_named(web) -> None:
 
 
 def test_a_database_server_that_never_answers_is_one_line_in_time(silent, monkeypatch) -> None:
-    monkeypatch.setenv("HPSEARCH_CONNECT_SECONDS", "2")
+    monkeypatch.setenv("HPSEARCH_CONNECT_SECONDS", "1")
     started = time.monotonic()
     with pytest.raises(StorageError) as error:
         open_storage(f"postgresql://me:pw@127.0.0.1:{silent}/studies")
     assert time.monotonic() - started < 15  # the driver's own wait is minutes
     message = str(error.value)
     assert message.startswith(f"storage postgresql://me:***@127.0.0.1:{silent}/studies cannot")
-    assert "timeout" in message and "(each connection waits 2 s: HPSEARCH_CONNECT_SECONDS)" in (
+    assert "timeout" in message and "(each connection waits 1 s: HPSEARCH_CONNECT_SECONDS)" in (
         message
     )
 
