@@ -46,7 +46,8 @@ def run_status(run_dir: Path) -> Status:
     spec, study = load_run_study(run)
     url = run.storage_url(spec)
     holder = current_holder(url, spec.name)
-    rows = running_rows(study, spec.trial_epochs.epochs, datetime.now(), holder is not None)
+    since = holder.since if holder is not None else None
+    rows = running_rows(study, spec.trial_epochs.epochs, datetime.now(), driven_since=since)
     driver = holder.describe(time.time()) if holder is not None else None
     driven = f"driven by {driver}" if driver else "no hpsearch run drives it now"
     summary = run.read_summary()
@@ -78,11 +79,12 @@ def run_status(run_dir: Path) -> Status:
 
 
 def running_rows(
-    study: optuna.Study, epochs: int, now: datetime, driven: bool = True
+    study: optuna.Study, epochs: int, now: datetime, *, driven_since: float | None = 0.0
 ) -> list[Running]:
     """A row for each trial the storage holds as running (a race run as the live view labels
     it), its epoch, latest value and since when (by the clock) it runs; then the refit's, where
-    a driver refits now."""
+    a driver refits now: the driver holding the study since `driven_since` (seconds since the
+    epoch; None: no driver), so a refit an earlier run left unfinished is not shown as one."""
     rows = []
     trials = study.get_trials(deepcopy=False)
     for trial in trials:
@@ -109,7 +111,7 @@ def running_rows(
             )
         )
     refit = study.user_attrs.get(REFIT)
-    if driven and refit and 0 <= refit["trial"] < len(trials):
+    if _refits_now(refit, driven_since) and 0 <= refit["trial"] < len(trials):
         trial = trials[refit["trial"]]
         loss = refit.get("train_loss")
         label = f"refit of #{trial.number} on {refit['device']}"
@@ -129,6 +131,14 @@ def running_rows(
             )
         )
     return rows
+
+
+def _refits_now(refit: dict[str, Any] | None, driven_since: float | None) -> bool:
+    """The stored refit is the current driver's: it began after the driver took the study
+    (a second of clocks apart allowed: the database's and the driver's)."""
+    if not refit or driven_since is None:
+        return False
+    return datetime.fromisoformat(refit["started"]).timestamp() >= driven_since - 1.0
 
 
 def _row(

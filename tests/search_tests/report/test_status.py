@@ -3,6 +3,7 @@ run driven by another process, is in test_progress.py)."""
 
 from __future__ import annotations
 
+import time
 from datetime import timedelta
 
 import optuna
@@ -47,4 +48,6 @@ def test_a_race_run_and_the_refit_are_rows_as_the_live_view_shows_them() -> None
     records = [r.record() for r in shown]
     assert [(r["trial"], r["kind"]) for r in records] == [(1, "race run"), (0, "refit")]
     assert all(datetime.fromisoformat(r["started"]).tzinfo is not None for r in records)
-    assert [r.label for r in running_rows(study, 4, now, driven=False)] == [shown[0].label]
+    for driven_since in (None, time.time() + 60):  # no driver; one that took over after
+        kept = running_rows(study, 4, now, driven_since=driven_since)
+        assert [r.label for r in kept] == [shown[0].label]  # no stale refit row
