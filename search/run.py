@@ -334,7 +334,7 @@ class Refit(Step):
             refit = refit_best(config, chosen, spec, run.shared, run.echo, on_epoch=on_epoch)
         except KeyboardInterrupt:
             raise interrupted(study, spec, during="the refit") from None
-        study.set_user_attr(REFIT, None)  # (left where it failed: status shows it only driven)
+        study.set_user_attr(REFIT, None)  # left where it failed: status shows only its driver's
         run.seconds["refit"] = round(time.perf_counter() - started, 1)
         data = DataInfo.of(run.splits)
         summary = write_results(run.folder, spec, study, refit, data, run.seconds, run.budget)
