@@ -25,7 +25,7 @@ from search.start.warm_start import check_warm_start
 from search.study.params import Param
 from search.study.pointless import pointless_settings
 from search.study.settings import settings_problems
-from search.study.spec import ModelSpec, StudySpec, read_study_file
+from search.study.spec import ModelSpec, RaySpec, StudySpec, read_study_file
 from search.study.validation_errors import every_error
 from search.urls import masked
 from trainable import DataConfig, check_backbone, prepare
@@ -171,8 +171,9 @@ def _storage(spec: StudySpec | None, raw: dict[str, Any]) -> str | None:
 
 def _ray(spec: StudySpec | None, raw: dict[str, Any]) -> str | None:
 
-    address = spec.ray.address if spec is not None else (raw.get("ray") or {}).get("address")
-    if not isinstance(address, str) or not address:
+    ray = spec.ray if spec is not None else _section(raw, "ray", RaySpec)
+    address = ray.address if ray is not None else None
+    if not address:
         return None
     check_answers(address)
     return f"ray: {address} answers"

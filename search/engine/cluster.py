@@ -169,7 +169,7 @@ def _unreachable(address: str, reason: str) -> ClusterError:
     )
 
 
-# An HTTP/2 client preface and an empty SETTINGS frame: Ray's GCS and client ports speak gRPC,
+# An HTTP/2 client preface and an empty SETTINGS frame: Ray's GCS port speaks gRPC,
 # whose server answers with a SETTINGS frame of its own at once.
 _HTTP2_HELLO = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n" + bytes([0, 0, 0, 4, 0, 0, 0, 0, 0])
 
@@ -181,11 +181,9 @@ def check_answers(address: str | None, seconds: float | None = None) -> None:
 
     if address is None or address == "auto":
         return  # Ray itself answers at once for these
-    host, _, port = address.removeprefix("ray://").rpartition(":")
+    host, _, port = address.rpartition(":")
     if not host or not port.isdigit():
-        raise ClusterError(
-            f"ray.address must be auto, host:port or ray://host:port, got {address!r}"
-        )
+        raise ClusterError(f"ray.address must be auto or host:port, got {address!r}")
     seconds = connect_seconds() if seconds is None else seconds
     try:
         with socket.create_connection((host, int(port)), timeout=seconds) as connection:
@@ -194,15 +192,15 @@ def check_answers(address: str | None, seconds: float | None = None) -> None:
     except TimeoutError:
         raise ClusterError(
             f"ray.address {address!r} accepts connections but did not answer as Ray does "
-            f"within {seconds:g} s ({VARIABLE}); give a Ray head's address (port 6379, or "
-            "ray://host:10001), or set ray.address: null to run here"
+            f"within {seconds:g} s ({VARIABLE}); give a Ray head's address (host:6379), or set "
+            "ray.address: null to run here"
         ) from None
     except OSError as exc:
         raise _unreachable(address, str(exc.strerror or exc)) from None
     if len(answer) < 9 or answer[3] != 4:  # not an HTTP/2 SETTINGS frame: not Ray
         raise ClusterError(
             f"ray.address {address!r} answers, but not as Ray does (it said "
-            f"{answer[:24]!r}); give a Ray head's address (port 6379, or ray://host:10001)"
+            f"{answer[:24]!r}); give a Ray head's address (host:6379)"
         )
 
 

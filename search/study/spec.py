@@ -73,7 +73,21 @@ class ResourcesSpec(_Frozen):
 
 
 class RaySpec(_Frozen):
-    address: str | None = None  # null: start Ray here; "auto" or "ray://host:10001": a cluster
+    address: str | None = None  # null: start Ray here; "auto" or "host:6379": a cluster
+
+    @field_validator("address")
+    @classmethod
+    def _not_ray_client(cls, value: str | None) -> str | None:
+        # Through Ray Client, Tune runs its driver as an actor on the cluster (Tuner's
+        # _remote_tuner): the searcher, which holds the study and prints the progress, would be
+        # pickled away from this terminal. Ray Jobs is Ray's way to drive from elsewhere.
+        if value is not None and value.startswith("ray://"):
+            raise ValueError(
+                f"{value!r} is a Ray Client address, through which Ray Tune runs its driver on "
+                "the cluster, away from this terminal; run hpsearch on a machine of the "
+                "cluster with the head's address (host:6379, or auto)"
+            )
+        return value
 
 
 class StudySpec(_Frozen):

@@ -163,6 +163,11 @@ def test_a_missing_input_is_named_before_an_earlier_run_is_compared(
             "storage postgresql://u:***@127.0.0.1:9/hp cannot be opened",  # password masked
         ),
         ({"ray": {"address": "127.0.0.1:9"}}, "ray.address '127.0.0.1:9' does not answer"),
+        (  # Tune would run its driver on the cluster: tried on a real cluster, it fails there
+            {"ray": {"address": "ray://127.0.0.1:10001"}},
+            "ray.address: 'ray://127.0.0.1:10001' is a Ray Client address, through which Ray "
+            "Tune runs its driver on the cluster",
+        ),
         (
             {"data": {"samples": 30, "test_fraction": 0.05}},
             "data.test_fraction=0.05 of 30 images gives 2 test images for 3 classes",

@@ -58,14 +58,14 @@ def test_a_ray_address_that_never_answers_is_one_line_in_time(silent, monkeypatc
     assert time.monotonic() - started < 10
     assert str(error.value) == (
         f"ray.address '127.0.0.1:{silent}' accepts connections but did not answer as Ray does "
-        "within 0.5 s (HPSEARCH_CONNECT_SECONDS); give a Ray head's address (port 6379, or "
-        "ray://host:10001), or set ray.address: null to run here"
+        "within 0.5 s (HPSEARCH_CONNECT_SECONDS); give a Ray head's address (host:6379), or "
+        "set ray.address: null to run here"
     )
 
 
 def test_a_ray_address_that_answers_as_a_web_server_is_named(web) -> None:
     with pytest.raises(ClusterError, match=r"answers, but not as Ray does \(it said b'HTTP/1.1"):
-        check_answers(f"ray://127.0.0.1:{web}")
+        check_answers(f"127.0.0.1:{web}")
 
 
 def test_a_database_server_that_never_answers_is_one_line_in_time(silent, monkeypatch) -> None:

@@ -47,9 +47,9 @@ def test_an_explicit_mode_is_kept(clean_auth, monkeypatch) -> None:
     assert os.environ[cluster.AUTH_MODE] == "disabled"
 
 
-@pytest.mark.parametrize("address", ["nonsense", "host:port", "ray://:10001"])
+@pytest.mark.parametrize("address", ["nonsense", "host:port", ":6379"])
 def test_a_malformed_address_is_one_line(address: str) -> None:
-    with pytest.raises(ClusterError, match=r"ray.address must be auto, host:port"):
+    with pytest.raises(ClusterError, match=r"ray.address must be auto or host:port, got"):
         cluster.check_answers(address)
 
 
