@@ -23,7 +23,6 @@ Nothing is downloaded: random weights (throughput does not depend on them) and F
 from __future__ import annotations
 
 import argparse
-import json
 import statistics
 import tempfile
 import threading
@@ -32,6 +31,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import recorded
 import torch
 from trainable_throughput import bare_loop, train_rates
 
@@ -274,8 +274,11 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--cpus-per-trial", type=float, default=1)
     parser.add_argument("--tiny", action="store_true", help="one tiny workload on any machine")
-    parser.add_argument("--out", type=Path, default=Path("gpu_throughput.json"))
+    parser.add_argument(
+        "--out", type=Path, default=None, help="default: benchmarks/gpu_throughput[.tiny].json"
+    )
     args = parser.parse_args()
+    out = args.out or recorded.beside("gpu_throughput", "tiny" if args.tiny else None)
     if args.tiny:
         args.workloads, args.packings, args.rounds = list(TINY), [1, 2], 1
     device = resolve_device(None)
@@ -290,19 +293,19 @@ def main() -> None:
         if "alone" in args.steps:
             entry["alone"] = alone(work, splits, device, args.rounds)
             print_alone(name, work, splits, entry["alone"])
-            args.out.write_text(json.dumps(results, indent=2, default=str))  # a step at a time
+            recorded.save(out, results, complete=False)  # a step at a time
         if "packed" in args.steps:
             with tempfile.TemporaryDirectory() as folder:
                 entry["packed"] = {
                     n: packed(work, n, args.cpus_per_trial, Path(folder)) for n in args.packings
                 }
             print_packed(name, entry["packed"])
-            args.out.write_text(json.dumps(results, indent=2, default=str))
+            recorded.save(out, results, complete=False)
         if "auto" in args.steps:
             entry["auto"] = auto(work, args.cpus_per_trial, splits)
             auto_against_packed(entry)
-        args.out.write_text(json.dumps(results, indent=2, default=str))
-    print(f"\nwritten: {args.out}")
+        recorded.save(out, results, complete=name == args.workloads[-1])
+    print(f"\nwritten: {out}")
 
 
 if __name__ == "__main__":

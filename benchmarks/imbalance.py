@@ -16,11 +16,11 @@ Builds an imagefolder of scikit-learn's digits keeping every image of 0-4 (about
 from __future__ import annotations
 
 import argparse
-import json
 import tempfile
 from pathlib import Path
 
 import numpy as np
+import recorded
 
 STUDY = Path(__file__).parent / "studies" / "imbalanced_digits.yaml"
 BALANCES = ("none", "oversample", "undersample", "weighted_loss")
@@ -102,7 +102,7 @@ def main() -> None:
     parser.add_argument("--minority", type=int, default=30)
     parser.add_argument("--trials", type=int, default=16)
     parser.add_argument("--epochs", type=int, default=4)
-    parser.add_argument("--out", type=Path, default=None)
+    parser.add_argument("--out", type=Path, default=None, help="default: benchmarks/imbalance.json")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as folder:
         root = make(Path(folder) / "digits", args.minority)
@@ -124,10 +124,10 @@ def main() -> None:
             f"| {balance} | {trials} | {loss:.4f} | {s['accuracy']:.4f} | {s['macro_f1']:.4f} "
             f"| {s['rare_recall']:.4f} |"
         )
-    if args.out:
-        args.out.write_text(
-            json.dumps({"chosen": chosen, "best_val_loss": best, "side_by_side": scores}, indent=2)
-        )
+    out = args.out or recorded.beside("imbalance")
+    figures = {"chosen": chosen, "best_val_loss": best, "side_by_side": scores}
+    recorded.save(out, figures, complete=True)
+    print(f"written: {out}")
 
 
 if __name__ == "__main__":

@@ -20,14 +20,15 @@ each backbone the latency and throughput hpsearch measured (trainable/cost.py) b
 from __future__ import annotations
 
 import argparse
-import json
 import statistics
 import sys
 import tempfile
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+import recorded
 
 sys.path.insert(0, str(Path(__file__).parent))  # search_quality's helpers
 from search_quality import with_search
@@ -158,7 +159,9 @@ def main() -> None:
     parser.add_argument("study", type=Path, nargs="?", default=DEFAULT)
     parser.add_argument("--seeds", type=int, default=3)
     parser.add_argument("--trials", type=int, default=None, help="default: the study's")
-    parser.add_argument("--out", type=Path, default=None, help="JSON file for the figures")
+    parser.add_argument(
+        "--out", type=Path, default=None, help="default: benchmarks/model_choice.STUDY.json"
+    )
     parser.add_argument("--timing-seconds", type=float, default=2.0, help="a plain timing's")
     args = parser.parse_args()
 
@@ -186,9 +189,9 @@ def main() -> None:
     print("\n".join(f"  {line}" for line in fronts["joint"]))
     print()
     print(timing_table(rows))
-    if args.out:
-        figures = {"outcomes": [asdict(o) for o in outcomes], "fronts": fronts, "timings": rows}
-        args.out.write_text(json.dumps(figures, indent=2) + "\n")
+    out = args.out or recorded.beside("model_choice", args.study.stem)
+    recorded.save(out, {"outcomes": outcomes, "fronts": fronts, "timings": rows}, complete=True)
+    print(f"written: {out}")
 
 
 if __name__ == "__main__":

@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 import optuna
+import recorded
 import torch
 
 from search.study.params import CategoricalParam, FloatParam
@@ -121,7 +122,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--trials", type=int, default=20)
     parser.add_argument("--concurrency", type=int, default=1)
+    parser.add_argument(
+        "--out", type=Path, default=None, help="default: benchmarks/search_overhead.json"
+    )
     args = parser.parse_args()
+    rows = []
     import os
 
     import ray
@@ -158,7 +163,11 @@ def main() -> None:
             inside = sum(seconds)
             overhead = (wall * args.concurrency - inside) / len(seconds)
             print(f"{name:18s} {wall:8.1f} {inside:11.1f} {overhead:17.2f} {wall / inside:16.2f}")
+            rows.append({"runner": name, "wall_s": wall, "trial_s": seconds})
     ray.shutdown()
+    out = args.out or recorded.beside("search_overhead")
+    recorded.save(out, rows, complete=True, trials=args.trials, concurrency=args.concurrency)
+    print(f"written: {out}")
 
 
 if __name__ == "__main__":

@@ -23,20 +23,22 @@ Each arm's choice is refitted on train + val with the same `trainable` code and 
 the test split, and so are the other configurations of its top k: the selection regret is the
 best test accuracy among those refits less the accuracy of the one the arm picked. Printed:
 refit test accuracy (mean and spread over seeds), regret, epochs trained (race included),
-wall time and the epochs each arm chose; the figures go to --out as JSON.
+and the epochs each arm chose. Every outcome (wall time included) goes to
+benchmarks/search_quality.STUDY.json (or --out), from which docs/picking-the-winner.md's tables
+are drawn (benchmarks/recorded.py).
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import statistics
 import tempfile
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import recorded
 from ray.tune.stopper import Stopper
 
 from search.study.spec import StudySpec, load_study_spec
@@ -350,8 +352,8 @@ def table(outcomes: list[Outcome]) -> str:
     single_epochs = statistics.mean(o.epochs_trained for o in single) if single else 0
     lines = [
         "| arm | test accuracy, mean (min-max) | regret, mean (max) | epochs trained "
-        "| of unpruned | of single best | wall s | chose |",
-        "|---|---|---|---|---|---|---|---|",
+        "| of unpruned | more than the single best | chose |",
+        "|---|---|---|---|---|---|---|",
     ]
     for arm in arms:
         rows = [o for o in outcomes if o.arm == arm]
@@ -363,8 +365,7 @@ def table(outcomes: list[Outcome]) -> str:
         lines.append(
             f"| {arm} | {statistics.mean(accuracy):.3f} ({min(accuracy):.3f}-{max(accuracy):.3f})"
             f" | {statistics.mean(regret):.3f} ({max(regret):.3f}) | {epochs:.1f} | {share} | "
-            f"{more} | {statistics.mean(o.seconds for o in rows):.0f} | "
-            f"{', '.join(str(o.chosen_epochs) for o in rows)} |"
+            f"{more} | {', '.join(str(o.chosen_epochs) for o in rows)} |"
         )
     return "\n".join(lines)
 
@@ -379,8 +380,11 @@ def main() -> None:
     parser.add_argument(
         "--no-random", action="store_true", help="leave out the unpruned random search arm"
     )
-    parser.add_argument("--out", type=Path, default=None, help="JSON file for the figures")
+    parser.add_argument(
+        "--out", type=Path, default=None, help="default: benchmarks/search_quality.STUDY.json"
+    )
     args = parser.parse_args()
+    out = args.out or recorded.beside("search_quality", args.study.stem)
 
     from search.engine.cluster import start_ray
     from trainable import prepare
@@ -398,9 +402,10 @@ def main() -> None:
         outcomes += run_seed(
             spec, splits, seed, pruners, args.top_k, args.repeats, random=not args.no_random
         )
-        if args.out:  # after every seed: a long run that stops keeps what it measured
-            args.out.write_text(json.dumps([asdict(o) for o in outcomes], indent=2) + "\n")
+        # after every seed: a long run that stops keeps what it measured
+        recorded.save(out, outcomes, complete=seed == args.seeds - 1)
     print(table(outcomes))
+    print(f"written: {out}")
 
 
 if __name__ == "__main__":

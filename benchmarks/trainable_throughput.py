@@ -17,7 +17,9 @@ from __future__ import annotations
 import argparse
 import statistics
 import time
+from pathlib import Path
 
+import recorded
 import torch
 
 from trainable import FakeData, TrainConfig, prepare, resolve_device, train
@@ -68,6 +70,9 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=3, help="per run; the first is warm-up")
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--threads", type=int, default=torch.get_num_threads())
+    parser.add_argument(
+        "--out", type=Path, default=None, help="default: benchmarks/trainable_throughput.json"
+    )
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     device = resolve_device(None)
@@ -102,6 +107,10 @@ def main() -> None:
     print(f"bare loop : {statistics.median(bare):8.1f} images/s  {[round(r, 1) for r in bare]}")
     print(f"train()   : {statistics.median(ours):8.1f} images/s  {[round(r, 1) for r in ours]}")
     print(f"ratio train()/bare = {statistics.median(ours) / statistics.median(bare):.3f}")
+    out = args.out or recorded.beside("trainable_throughput")
+    rates = {"bare_images_per_s": bare, "train_images_per_s": ours}
+    recorded.save(out, rates, complete=True, device=name, arguments=vars(args))
+    print(f"written: {out}")
 
 
 if __name__ == "__main__":

@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import argparse
 import time
+from pathlib import Path
 
+import recorded
 import torch
 
 from trainable import DigitsData, TrainConfig, evaluate, prepare, train
@@ -22,7 +24,11 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=3)
     parser.add_argument("--lr", type=float, default=1e-3)
     parser.add_argument("--batch-size", type=int, default=32)
+    parser.add_argument(
+        "--out", type=Path, default=None, help="default: benchmarks/transfer_learning.json"
+    )
     args = parser.parse_args()
+    rows = []
     splits = prepare(DigitsData(image_size=args.image_size))
     print(
         f"digits {args.image_size}px: {len(splits.train)} train / {len(splits.val)} val / "
@@ -45,6 +51,10 @@ def main() -> None:
             f"weights={weights:8s} val_accuracy by epoch: {curve}  ({seconds:.0f} s), "
             f"test accuracy {test:.3f}"
         )
+        rows.append({"weights": weights, "records": history.records, "test_accuracy": test})
+    out = args.out or recorded.beside("transfer_learning")
+    recorded.save(out, rows, complete=True, arguments=vars(args))
+    print(f"written: {out}")
 
 
 if __name__ == "__main__":

@@ -3,6 +3,9 @@ from the other tasks' studies, and Ray Tune's OptunaSearch + ASHA.
 
     python benchmarks/warm_start.py [--seeds 3] [--trials 10] [--out FILE]
 
+Every outcome goes to benchmarks/warm_start.json (or --out), from which
+docs/budgets-and-warm-starts.md's table is drawn (benchmarks/recorded.py).
+
 Three tasks made offline, of different image sizes and class counts: scikit-learn's digits
 (10 classes, 32 px), crops of its two photographs (4 classes, 48 px: benchmarks/photo_crops.py)
 and synthetic shapes (5 classes, 40 px: benchmarks/shapes.py), one search space (lr, optimizer,
@@ -27,14 +30,14 @@ best, both divided by the target (1.00: as good as the unpruned reference's best
 from __future__ import annotations
 
 import argparse
-import json
 import statistics
 import tempfile
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import recorded
 from search_quality import EpochStopper, ray_space, ray_trial
 
 from search.study.spec import StudySpec
@@ -237,11 +240,33 @@ def table(outcomes: list[Outcome]) -> str:
     return "\n".join(lines)
 
 
+def summary(outcomes: list[Outcome]) -> str:
+    """How the first trials of a warm start compare with a cold start's, run by run."""
+    by_run = {(o.task, o.seed, o.arm): o for o in outcomes}
+    runs = {(o.task, o.seed) for o in outcomes}
+    pairs = [
+        (by_run[(*run, "warm (other tasks)")], by_run[(*run, "cold")])
+        for run in sorted(runs)
+        if (*run, "warm (other tasks)") in by_run and (*run, "cold") in by_run
+    ]
+    if not pairs:
+        return ""
+    better = sum(warm.first_three < cold.first_three for warm, cold in pairs)
+    warm_mean = statistics.mean(w.first_three / w.target for w, _ in pairs)
+    cold_mean = statistics.mean(c.first_three / c.target for _, c in pairs)
+    return (
+        f"Warm-started, the first three trials were better than cold ones in {better} of "
+        f"{len(pairs)} runs ({warm_mean:.2f} against {cold_mean:.2f} times the target)."
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--seeds", type=int, default=3)
     parser.add_argument("--trials", type=int, default=10, help="trials a search")
-    parser.add_argument("--out", type=Path, default=None, help="JSON file for the figures")
+    parser.add_argument(
+        "--out", type=Path, default=None, help="default: benchmarks/warm_start.json"
+    )
     parser.add_argument(
         "--tasks", default=",".join(TASKS), help=f"comma-separated, of {', '.join(TASKS)}"
     )
@@ -262,6 +287,7 @@ def main() -> None:
 
     global TINY
     TINY = args.tiny is not None
+    out = args.out or (args.tiny / "warm_start.json" if TINY else recorded.beside("warm_start"))
     for task in set(TASKS) - set(args.tasks.split(",")):
         del TASKS[task]
     for module, task in ((photo_crops, "photo-crops"), (shapes, "shapes")):
@@ -278,12 +304,13 @@ def main() -> None:
     outcomes: list[Outcome] = []
     for seed in range(args.seeds):
         outcomes += run_seed(seed, args.trials, splits)
-        if args.out:  # after every seed: a long run that stops keeps what it measured
-            args.out.write_text(json.dumps([asdict(o) for o in outcomes], indent=2) + "\n")
-    print(
-        f"{args.seeds} seeds, {args.trials} trials a search, {time.perf_counter() - started:.0f} s"
-    )
+        # after every seed: a long run that stops keeps what it measured
+        seconds = round(time.perf_counter() - started)
+        recorded.save(out, outcomes, complete=seed == args.seeds - 1, seconds=seconds)
+    print(f"{args.seeds} seeds, {args.trials} trials a search, {seconds} s")
     print(table(outcomes))
+    print(summary(outcomes))
+    print(f"written: {out}")
 
 
 if __name__ == "__main__":

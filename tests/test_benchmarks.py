@@ -47,15 +47,22 @@ TINY_BACKBONES = str(Path(__file__).parent / "search_tests" / "tiny_backbones.ya
         ),
     ],
 )
-def test_benchmark_runs(script: str, arguments: list[str], expected: str) -> None:
+def test_benchmark_runs(script: str, arguments: list[str], expected: str, tmp_path) -> None:
+    """...and writes its raw results with the command that made them."""
+    import json
+
+    out = tmp_path / "raw.json"
     done = subprocess.run(
-        [sys.executable, str(BENCHMARKS / script), *arguments],
+        [sys.executable, str(BENCHMARKS / script), *arguments, "--out", str(out)],
         capture_output=True,
         text=True,
         timeout=600,
     )
     assert done.returncode == 0, done.stderr[-2000:]
     assert expected in done.stdout
+    record = json.loads(out.read_text())
+    assert record["command"].startswith(f"python benchmarks/{script} ")
+    assert record["rows"] and "finished" in record and record["machine"]["cpus"] >= 1
 
 
 def test_gpu_throughput_runs_tiny_anywhere(tmp_path: Path) -> None:
@@ -72,7 +79,7 @@ def test_gpu_throughput_runs_tiny_anywhere(tmp_path: Path) -> None:
     )
     assert done.returncode == 0, done.stderr[-2000:]
     assert "ratio train()/bare = " in done.stdout and "ratio augment/none = " in done.stdout
-    result = json.loads(out.read_text())["workloads"]["lite0_16"]
+    result = json.loads(out.read_text())["rows"]["workloads"]["lite0_16"]
     assert set(result["packed"]) == {"1", "2"}
     assert all(p["trials"] == int(n) for n, p in result["packed"].items())
     assert result["auto"]["line"].startswith("resources: gpus_per_trial auto -> 0: ")
@@ -130,3 +137,5 @@ def test_warm_start_benchmark_runs_tiny(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stderr[-2000:]
     for arm in ("cold", "portfolio", "warm (other tasks)", "ray asha"):
         assert f"| {arm} | " in done.stdout
+    assert "the first three trials were better than cold ones in " in done.stdout
+    assert (tmp_path / "warm_start.json").is_file()  # not the repository's figures
