@@ -17,16 +17,18 @@ from typing import Any
 
 from pydantic import TypeAdapter, ValidationError
 
+from search.deadlines import connect_seconds
 from search.engine.cluster import check_answers
-from search.errors import USER_ERRORS, StudySpecError
-from search.rundir.storage import check_reachable
+from search.errors import USER_ERRORS, StudySpecError, first_line
+from search.rundir.storage import check_reachable, expanded
 from search.start.settings import WarmSource
 from search.start.warm_start import check_warm_start
 from search.study.params import Param
 from search.study.pointless import pointless_settings
 from search.study.settings import settings_problems
-from search.study.spec import ModelSpec, RaySpec, StudySpec, read_study_file
+from search.study.spec import ModelSpec, RaySpec, StudySpec, TrackingSpec, read_study_file
 from search.study.validation_errors import every_error
+from search.tracking import tracking_uri
 from search.urls import masked
 from trainable import DataConfig, check_backbone, prepare
 
@@ -52,7 +54,7 @@ def check_study(path: str | Path) -> Checked:
         return Checked(None, [str(exc)])
     checked = Checked(None)
     checked.spec = _fields(raw, path, checked)
-    for check in (_data, _backbones, _warm_starts, _storage, _ray):
+    for check in (_data, _backbones, _warm_starts, _storage, _ray, _tracking):
         try:
             found = check(checked.spec, raw)
         except USER_ERRORS as exc:  # each names its field (data.root, model.weights, ...)
@@ -177,6 +179,31 @@ def _ray(spec: StudySpec | None, raw: dict[str, Any]) -> str | None:
         return None
     check_answers(address)
     return f"ray: {address} answers"
+
+
+def _tracking(spec: StudySpec | None, raw: dict[str, Any]) -> str | None:
+    """Its ${VAR}s set and MLflow installed; whether it answers now is news, not a problem:
+    a run goes on without it (search/tracking.py)."""
+    tracking = spec.tracking if spec is not None else _section(raw, "tracking", TrackingSpec)
+    if tracking is None:
+        return None
+    uri = (
+        tracking_uri(spec)
+        if spec is not None
+        else expanded(tracking.mlflow.uri, "tracking.mlflow.uri")
+    )
+    if not uri.startswith(("http://", "https://")):
+        return f"tracking: MLflow at {masked(uri)}"
+    import urllib.request
+
+    try:
+        with urllib.request.urlopen(f"{uri.rstrip('/')}/health", timeout=connect_seconds()):
+            return f"tracking: MLflow at {masked(uri)} answers"
+    except OSError as exc:
+        return (
+            f"tracking: MLflow at {masked(uri)} does not answer now ({first_line(exc)}); a run "
+            "goes on without it, and `hpsearch track RUN_DIR` sends what is missing later"
+        )
 
 
 class StudyProblems(StudySpecError):

@@ -253,6 +253,50 @@ def dashboard(
             raise typer.Exit(0) from None
 
 
+@app.command(cls=_ClickHelp, short_help="Send a run directory's study to MLflow.")
+def track(
+    run_dir: Path = typer.Argument(..., metavar="RUN_DIR", help="A run directory."),
+    mlflow: str = typer.Option(
+        None, "--mlflow", metavar="URI", help="MLflow's URI; default: the study file's tracking."
+    ),
+    debug: bool = DEBUG,
+) -> None:
+    """Send a run directory's study to MLflow: what it does not hold yet of the trials, the
+    refit and its model, as `hpsearch run` does with tracking: in the study file."""
+    with user_errors(debug):
+        from search.errors import RunDirError
+        from search.rundir.layout import RunDir
+        from search.rundir.lock import held_by
+        from search.rundir.resume import load_run_study
+        from search.tracking import Tracker, TrackingError
+
+        run = RunDir(run_dir)
+        spec, study = load_run_study(run)
+        holder = held_by(run)
+        if holder:
+            raise RunDirError(
+                f"{run} is still running ({holder}); a study file with tracking: sends its "
+                "trials as they finish, else track it once the run ends"
+            )
+        tracker = Tracker(spec, study, run.storage_url(spec), typer.echo, uri=mlflow)
+        summary = tracker.finish(run, run.read_summary())
+        if tracker.down is not None:
+            raise TrackingError(
+                f"MLflow at {tracker.shown} failed ({tracker.down}); nothing is lost: run "
+                "hpsearch track again once it answers"
+            )
+        typer.echo(
+            f"study {spec.name} in MLflow at {tracker.shown}, experiment {tracker.experiment}: "
+            f"{len(tracker.sent())} trial runs, {tracker.sent_now} of them sent now"
+        )
+        if summary is not None and summary.mlflow:
+            version, alias = summary.mlflow["version"], summary.mlflow["alias"]
+            typer.echo(
+                f"refit of trial {summary.best_trial}: model {summary.mlflow['model']} "
+                f"version {version}" + (f" (@{alias})" if alias else "")
+            )
+
+
 @app.command(cls=_ClickHelp, short_help="Write report.html and plots/ for a run directory.")
 def report(
     run_dir: Path = typer.Argument(..., metavar="RUN_DIR", help="A run directory."),

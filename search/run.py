@@ -50,6 +50,7 @@ from search.rundir.storage import open_storage
 from search.rundir.study_lease import StudyLease
 from search.start.starts import WarmBatch, add_starts, read_warm_starts, starts_to_add
 from search.study.spec import StudySpec
+from search.tracking import Tracker, tracking_uri
 from search.trials.attrs import REFIT
 from search.trials.states import complete_trials, finished_count
 from trainable import counted
@@ -87,6 +88,7 @@ class Run:
     opened: OpenStudy | None = None
     serving: Serving | None = None  # each backbone's measured cost, and the study's bounds
     progress: Progress | None = None
+    tracker: Tracker | None = None  # tracking.mlflow: the study's runs, sent as trials finish
     seconds: dict[str, float] = field(default_factory=dict)  # each step's time
     budget: dict[str, Any] = field(default_factory=dict)  # what the search spent
     result: RunResult | None = None
@@ -123,6 +125,8 @@ class Check(Step):
         run.splits = checked_inputs(run.spec, run.verbose, run.echo)
         run.spec = run.spec.with_absolute_paths()  # as the run directory keeps it
         check_resumable(run.folder, run.spec)  # after the inputs: a missing data folder is news
+        if run.spec.tracking is not None:
+            tracking_uri(run.spec)  # its ${VAR}s set, MLflow installed
 
 
 class Prepare(Step):
@@ -148,6 +152,9 @@ class Prepare(Step):
         if run.spec.weighs_serving_cost:
             run.serving = measure_serving(run.spec, study, splits.num_classes, size, run.echo)
         self._show(run, url)
+        if run.spec.tracking is not None:
+            run.tracker = Tracker(run.spec, study, url, run.echo)
+            run.stack.enter_context(run.tracker.syncing())
 
     @staticmethod
     def _open(run: Run, url: str, storage: optuna.storages.BaseStorage) -> OpenStudy:
@@ -343,7 +350,8 @@ class Refit(Step):
 
 
 class Report(Step):
-    """report.html, written whenever the study was opened, finished or not."""
+    """report.html, written whenever the study was opened, finished or not; then, where the
+    study is tracked, the last trials, the refit and its model sent to MLflow."""
 
     name = "report"
 
@@ -351,6 +359,18 @@ class Report(Step):
 
         if run.opened is not None:
             report_or_say(run.folder, run.spec, run.opened.study, run.echo)
+        if run.tracker is not None:
+            summary = run.result.summary if run.result is not None else None
+            tracked = run.tracker.finish(run.folder, summary)
+            if tracked is not None and tracked.mlflow:
+                version = tracked.mlflow["version"]
+                alias = tracked.mlflow["alias"]
+                run.echo(
+                    f"tracking: study {run.spec.name} in MLflow at {run.tracker.shown}, "
+                    f"model {tracked.mlflow['model']} version {version}"
+                    + (f" (@{alias})" if alias else "")
+                )
+                run.result = RunResult(run.result.run_dir, tracked, run.result.refitted)
 
 
 SEARCH = Search()

@@ -1,7 +1,8 @@
-"""Real servers for the tests: a PostgreSQL server and a Ray cluster of several nodes.
+"""Real servers for the tests: a PostgreSQL server, a Ray cluster of several nodes and an
+MLflow tracking server.
 
-Both are the programs users run (Debian's postgresql, `ray start`), started in temporary
-folders on free ports and stopped at the end; nothing here is a mock.
+Each is the program users run (Debian's postgresql, `ray start`, `mlflow server`), started in
+temporary folders on free ports and stopped at the end; nothing here is a mock.
 """
 
 from __future__ import annotations
@@ -101,6 +102,57 @@ class PostgresServer:
         done = subprocess.run(command, capture_output=True, text=True, cwd=self.folder)
         if check and done.returncode != 0:
             raise RuntimeError(f"{program} failed ({done.returncode}): {done.stderr.strip()}")
+
+
+class MlflowServer:
+    """`mlflow server` on 127.0.0.1 at a free port: a SQLite backend store and an artifact
+    folder in `folder`. Without its job runner (seven worker processes that slow everything
+    else on two cores) and without telemetry."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self.port = free_port()
+        self.uri = f"http://127.0.0.1:{self.port}"
+        self.process: subprocess.Popen | None = None
+        folder.mkdir(parents=True, exist_ok=True)
+
+    def start(self, within: float = 90) -> MlflowServer:
+        import urllib.request
+
+        command = [
+            str(Path(sys.executable).parent / "mlflow"),
+            "server",
+            *("--backend-store-uri", f"sqlite:///{self.folder / 'mlflow.db'}"),
+            *("--artifacts-destination", str(self.folder / "artifacts")),
+            *("--host", "127.0.0.1", "--port", str(self.port), "--workers", "1"),
+        ]
+        env = shell_env(MLFLOW_SERVER_ENABLE_JOB_EXECUTION="false", MLFLOW_DISABLE_TELEMETRY="true")
+        log = (self.folder / "server.log").open("ab")
+        self.process = subprocess.Popen(
+            command, env=env, stdout=log, stderr=log, start_new_session=True
+        )
+        deadline = time.monotonic() + within
+        while time.monotonic() < deadline:
+            with (
+                contextlib.suppress(OSError),
+                urllib.request.urlopen(f"{self.uri}/health", timeout=2) as answer,
+            ):
+                if answer.status == 200:
+                    return self
+            if self.process.poll() is not None:
+                break
+            time.sleep(0.5)
+        self.stop()
+        tail = (self.folder / "server.log").read_text(errors="replace")[-2000:]
+        raise RuntimeError(f"mlflow server did not answer /health within {within:g} s: {tail}")
+
+    def stop(self) -> None:
+        """The server and its workers (one process group), at once."""
+        if self.process is None or self.process.poll() is not None:
+            return
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.process.pid, signal.SIGKILL)
+        self.process.wait(timeout=30)
 
 
 def _postgres_bin() -> str:

@@ -124,6 +124,9 @@ class Summary(DataInfo):
     # search.budget's limits, what the search spent of each (trials, epochs, minutes,
     # GPU-hours) and which limit stopped it (search/budget/spend.py)
     budget: dict[str, Any] = {}
+    # tracking.mlflow (search/tracking.py): the server (password masked), the experiment, the
+    # study's parent run, the refit's run, the registered model's name, version and alias
+    mlflow: dict[str, Any] = {}
 
 
 RUN_LOG = "run.log"

@@ -14,15 +14,16 @@ from search.errors import StorageError, first_line
 from search.urls import masked
 
 
-def expanded(url: str) -> str:
-    """`${NAME}` in a storage URL read from the environment, so a password never sits in the
-    study file, nor in the run directory's copy of it (which keeps `${NAME}` as written)."""
+def expanded(url: str, field: str = "storage") -> str:
+    """`${NAME}` in a URL (the storage, the tracking server) read from the environment, so a
+    password never sits in the study file, nor in the run directory's copy of it (which keeps
+    `${NAME}` as written)."""
 
     def value(match: re.Match[str]) -> str:
         name = match.group(1)
         if name not in os.environ:
             raise StorageError(
-                f"storage: ${{{name}}} is not set in the environment; export {name}, or write "
+                f"{field}: ${{{name}}} is not set in the environment; export {name}, or write "
                 "its value in the study file"
             )
         return os.environ[name]

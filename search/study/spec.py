@@ -90,6 +90,31 @@ class RaySpec(_Frozen):
         return value
 
 
+class MlflowTarget(_Frozen):
+    """Where a study's runs and its refitted model go (search/tracking.py)."""
+
+    uri: str = Field(min_length=1)  # http(s)://host:port, databricks, ...; ${VAR} from the env
+    experiment: str | None = None  # default: the study's name
+    model: str | None = None  # the registered model's name; default: the study's name
+    alias: str | None = None  # moved to each new version (champion, ...); default: none
+
+    @field_validator("alias")
+    @classmethod
+    def _alias_is_a_name(cls, value: str | None) -> str | None:
+        if value is not None and not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_-]*", value):
+            raise ValueError(f"must be letters, digits, '_' or '-', got {value!r}")
+        return value
+
+
+class TrackingSpec(_Frozen):
+    mlflow: MlflowTarget
+
+    @field_validator("mlflow", mode="before")
+    @classmethod
+    def _uri_alone(cls, value: Any) -> Any:
+        return {"uri": value} if isinstance(value, str) else value
+
+
 class StudySpec(_Frozen):
     name: str = Field(max_length=100)
     data: DataConfig = DigitsData()
@@ -100,6 +125,7 @@ class StudySpec(_Frozen):
     resources: ResourcesSpec = ResourcesSpec()
     storage: str | None = None  # null: sqlite file in the run dir; or any Optuna storage URL
     ray: RaySpec = RaySpec()
+    tracking: TrackingSpec | None = None  # null: results stay in the run directory
 
     @field_validator("name")
     @classmethod

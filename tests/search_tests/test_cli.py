@@ -163,6 +163,14 @@ def test_a_missing_input_is_named_before_an_earlier_run_is_compared(
             "storage postgresql://u:***@127.0.0.1:9/hp cannot be opened",  # password masked
         ),
         ({"ray": {"address": "127.0.0.1:9"}}, "ray.address '127.0.0.1:9' does not answer"),
+        (
+            {"tracking": {"mlflow": "http://${HPSEARCH_NO_SUCH_HOST}:5000"}},
+            "tracking.mlflow.uri: ${HPSEARCH_NO_SUCH_HOST} is not set in the environment",
+        ),
+        (
+            {"tracking": {"mlflow": {"uri": "http://h:5000", "alias": "the best"}}},
+            "tracking.mlflow.alias must be letters, digits, '_' or '-', got 'the best'",
+        ),
         (  # Tune would run its driver on the cluster: tried on a real cluster, it fails there
             {"ray": {"address": "ray://127.0.0.1:10001"}},
             "ray.address: 'ray://127.0.0.1:10001' is a Ray Client address, through which Ray "

@@ -1,0 +1,217 @@
+"""A study in MLflow, against a real `mlflow server` this module starts on a free port: the
+parent run and its children, their states and curves, the refit and its registered model
+(loaded as a pipeline would, answering as load_best does), a resume that adds no run twice,
+and a server that stops mid-study, caught up afterwards by `hpsearch track`."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterator
+
+import mlflow
+import numpy as np
+import optuna
+import pytest
+import torch
+import yaml
+from optuna.distributions import FloatDistribution
+from optuna.trial import TrialState, create_trial
+
+from search.study.spec import parse_study_spec
+from search.tracking import Tracker
+from search.trials.attrs import FAIL_REASON, HISTORY, RACE_OF, RACE_RUN, WARM_FROM, WARM_TRIAL
+from tests.search_tests.drivers import run, start
+from tests.search_tests.helpers import tiny_study
+from tests.servers import MlflowServer, shell_env
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory) -> Iterator[MlflowServer]:
+    started = MlflowServer(tmp_path_factory.mktemp("mlflow")).start()
+    yield started
+    started.stop()
+
+
+def client(server: MlflowServer):
+    return mlflow.MlflowClient(tracking_uri=server.uri, registry_uri=server.uri)
+
+
+def children(server: MlflowServer, experiment: str) -> list:
+    """Every run of the experiment that has a parent, oldest first."""
+    found = client(server).get_experiment_by_name(experiment)
+    if found is None:
+        return []
+    runs = client(server).search_runs([found.experiment_id], max_results=1000)
+    return sorted(
+        (r for r in runs if "mlflow.parentRunId" in r.data.tags), key=lambda r: r.info.start_time
+    )
+
+
+def trial_runs(server: MlflowServer, experiment: str) -> dict[int, object]:
+    """Trial number -> its child run; fails on a trial sent twice."""
+    numbered = [r for r in children(server, experiment) if "hpsearch.trial" in r.data.tags]
+    numbers = [int(r.data.tags["hpsearch.trial"]) for r in numbered]
+    assert len(numbers) == len(set(numbers)), f"a trial sent twice: {sorted(numbers)}"
+    return dict(zip(numbers, numbered, strict=True))
+
+
+def _history(*losses: float) -> dict[str, list[float]]:
+    epochs = list(range(1, len(losses) + 1))
+    return {"epoch": epochs, "val_loss": list(losses), "train_loss": [x + 0.5 for x in losses]}
+
+
+def test_each_trial_is_one_child_run_told_truly_and_a_resume_adds_only_what_is_new(
+    server, tmp_path
+) -> None:
+    spec = parse_study_spec(tiny_study(tracking={"mlflow": {"uri": server.uri}}, name="states"))
+    study = optuna.create_study(study_name="states", storage=f"sqlite:///{tmp_path / 'o.db'}")
+    lr = {"lr": FloatDistribution(1e-4, 1e-2, log=True)}
+
+    def add(state, value=None, **attrs):
+        study.add_trial(
+            create_trial(
+                state=state, value=value, params={"lr": 1e-3}, distributions=lr, user_attrs=attrs
+            )
+        )
+
+    add(TrialState.COMPLETE, 0.4, **{HISTORY: _history(0.9, 0.6, 0.4)})
+    add(TrialState.PRUNED, **{HISTORY: _history(2.5)})
+    add(TrialState.FAIL, **{FAIL_REASON: "CUDA out of memory"})
+    add(TrialState.COMPLETE, 0.5, **{RACE_OF: 0, RACE_RUN: 1, HISTORY: _history(0.7, 0.5)})
+    add(TrialState.COMPLETE, 0.3, **{WARM_FROM: "runs/earlier", WARM_TRIAL: 7})
+    running = study.ask(lr)  # not sent until it finishes
+    said: list[str] = []
+    storage = "postgresql://me:s3cret@db.example/studies"  # as the parent's tag shows it
+
+    assert Tracker(spec, study, storage, said.append).sync()
+    sent = trial_runs(server, "states")
+    assert sorted(sent) == [0, 1, 2, 3, 4] and said == []
+    assert {n: r.info.status for n, r in sent.items()} == {
+        0: "FINISHED",
+        1: "KILLED",
+        2: "FAILED",
+        3: "FINISHED",
+        4: "FINISHED",
+    }
+    assert sent[1].data.tags["hpsearch.state"] == "PRUNED"
+    assert sent[1].data.tags["hpsearch.pruned_at_epoch"] == "1"
+    assert sent[2].data.tags["hpsearch.fail_reason"] == "CUDA out of memory"
+    assert sent[3].info.run_name == "race: trial 0 run 1"
+    assert sent[3].data.tags["hpsearch.race_of"] == "0"
+    assert sent[4].data.tags["hpsearch.warm_start_from"] == "runs/earlier"
+    curve = client(server).get_metric_history(sent[0].info.run_id, "val_loss")
+    assert [(m.step, m.value) for m in curve] == [(1, 0.9), (2, 0.6), (3, 0.4)]
+    assert sent[0].data.params == {"lr": "0.001"} and sent[0].data.metrics["value"] == 0.4
+    parent = client(server).get_run(sent[0].data.tags["mlflow.parentRunId"])
+    assert parent.info.run_name == "states"
+    assert parent.data.tags["hpsearch.storage"] == "postgresql://me:***@db.example/studies"
+    assert json.loads(parent.data.params["space.lr"])["low"] == 1e-4
+    assert parent.data.params["search.trials"] == "3"
+
+    study.tell(running, 0.2)  # the study goes on; a new driver (a resume) sends only that
+    resumed = parse_study_spec(
+        tiny_study(tracking={"mlflow": {"uri": server.uri}}, name="states", search={"trials": 6})
+    )
+    assert Tracker(resumed, study, storage, said.append).sync()
+    again = trial_runs(server, "states")
+    assert sorted(again) == [0, 1, 2, 3, 4, 5]
+    assert {r.data.tags["mlflow.parentRunId"] for r in again.values()} == {parent.info.run_id}
+    assert client(server).get_run(parent.info.run_id).data.tags["now.search.trials"] == "6"
+
+
+def test_a_tracked_run_registers_a_model_a_pipeline_loads_by_alias(server, tmp_path) -> None:
+    from search import load_best
+
+    raw = tiny_study(
+        tracking={
+            "mlflow": {"uri": server.uri, "experiment": "e2e", "model": "tiny-model"},
+        }
+    )
+    raw["tracking"]["mlflow"]["alias"] = "champion"
+    study = tmp_path / "study.yaml"
+    study.write_text(yaml.safe_dump(raw))
+    done = run("run", str(study), "--run-dir", str(tmp_path / "run"))
+    assert done.returncode == 0, done.stderr
+    version_line = f"tracking: study tiny in MLflow at {server.uri}, model tiny-model version "
+    assert version_line in done.stdout
+    assert "View run" not in done.stdout + done.stderr  # MLflow's own prints kept out
+
+    sent = trial_runs(server, "e2e")
+    assert sorted(sent) == [0, 1, 2]
+    summary = json.loads((tmp_path / "run" / "summary.json").read_text())
+    tracked = summary["mlflow"]
+    assert tracked["model"] == "tiny-model" and tracked["alias"] == "champion"
+    refit = client(server).get_run(tracked["refit_run_id"])
+    assert refit.data.tags["hpsearch.refit_of"] == str(summary["best_trial"])
+    assert refit.data.tags["mlflow.parentRunId"] == tracked["run_id"]
+    assert refit.data.metrics["test_accuracy"] == pytest.approx(summary["test"]["accuracy"])
+    files = {a.path for a in client(server).list_artifacts(refit.info.run_id)}
+    assert {"best_config.yaml", "summary.json", "report.html", "trials.csv"} <= files
+    version = client(server).get_model_version_by_alias("tiny-model", "champion")
+    assert int(version.version) == tracked["version"]
+    assert version.tags["hpsearch.trial"] == str(summary["best_trial"])
+
+    # The pipeline's side: the URI and the model's name, nothing of the run directory.
+    mlflow.set_tracking_uri(server.uri)
+    model = mlflow.pyfunc.load_model(f"models:/tiny-model/{tracked['version']}")
+    config = mlflow.artifacts.load_dict("models:/tiny-model@champion/extra_files/best_config.json")
+    assert config == json.loads((tmp_path / "run" / "best_config.json").read_text())
+    best = load_best(tmp_path / "run")
+    rng = np.random.default_rng(0)
+    for height, width in ((16, 16), (23, 40)):  # raw images of any size
+        images = rng.integers(0, 256, size=(6, 3, height, width), dtype=np.uint8)
+        probabilities = model.predict(images)["probabilities"]
+        answers = [best.classes[i] for i in probabilities.argmax(1)]
+        assert answers == best.predict(torch.from_numpy(images))
+
+    raw["search"]["trials"] = 5  # extended: only the two new trials are sent
+    study.write_text(yaml.safe_dump(raw))
+    more = run("run", str(study), "--run-dir", str(tmp_path / "run"))
+    assert more.returncode == 0, more.stderr
+    assert sorted(trial_runs(server, "e2e")) == [0, 1, 2, 3, 4]
+    parents = {r.data.tags["mlflow.parentRunId"] for r in children(server, "e2e")}
+    assert parents == {tracked["run_id"]}
+
+
+def test_a_server_that_stops_mid_study_is_one_line_and_track_sends_the_rest(tmp_path) -> None:
+    server = MlflowServer(tmp_path / "mlflow").start()
+    try:
+        raw = tiny_study(
+            tracking={"mlflow": {"uri": server.uri, "experiment": "down"}},
+            space={"lr": {"type": "float", "low": 1e-4, "high": 1e-2, "log": True}},
+            fixed={"epochs": 2, "batch_size": 16},
+            search={"trials": 4, "concurrency": 1, "pruner": "none"},
+        )
+        study = tmp_path / "study.yaml"
+        study.write_text(yaml.safe_dump(raw))
+        process = start(study, tmp_path / "run", shell_env())
+        deadline = time.monotonic() + 240
+        while not trial_runs(server, "down"):  # the first trial is in MLflow: stop it
+            assert process.poll() is None and time.monotonic() < deadline, process.stderr.read()
+            time.sleep(0.5)
+        server.stop()
+        out, err = process.communicate(timeout=300)
+        assert process.returncode == 0, err
+        warnings = [line for line in out.splitlines() if line.startswith("tracking: ")]
+        assert len(warnings) == 1, out
+        assert warnings[0].startswith(f"tracking: MLflow at {server.uri} failed (")
+        assert "`hpsearch track RUN_DIR` sends what is missing later" in warnings[0]
+        assert "Traceback" not in err
+
+        down = run("track", str(tmp_path / "run"), seconds=120)
+        assert down.returncode == 2 and down.stderr.count("\n") == 1
+        assert f"MLflow at {server.uri} failed" in down.stderr and "nothing is lost" in down.stderr
+
+        server.start()  # the same port and store: the runs sent before are there
+        caught_up = run("track", str(tmp_path / "run"), seconds=180)
+        assert caught_up.returncode == 0, caught_up.stderr
+        assert "4 trial runs" in caught_up.stdout and "refit of trial" in caught_up.stdout
+        assert sorted(trial_runs(server, "down")) == [0, 1, 2, 3]
+        again = run("track", str(tmp_path / "run"), seconds=120)
+        assert "0 of them sent now" in again.stdout
+        assert len(client(server).search_model_versions("name = 'tiny'")) == 1
+    finally:
+        server.stop()
