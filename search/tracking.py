@@ -68,6 +68,7 @@ ATTR_TAGS = {
     WARM_TRIAL: "hpsearch.warm_start_trial",
     PORTFOLIO: "hpsearch.portfolio",
 }
+KIND_TAG = "mlflow.experimentKind"  # what MLflow's UI shows first for an experiment
 MAX_PARAM = 6000  # MLflow's longest parameter value
 
 
@@ -202,13 +203,15 @@ class Tracker:
         return self._client
 
     def experiment_id(self) -> str:
+        """The experiment, made where missing, shown by MLflow's UI as model training (not as
+        the GenAI tracing it opens by default)."""
         if self._experiment_id is None:
             found = self.client.get_experiment_by_name(self.experiment)
-            self._experiment_id = (
-                found.experiment_id
-                if found is not None
-                else self.client.create_experiment(self.experiment)
-            )
+            if found is None:
+                kind = {KIND_TAG: "custom_model_development"}
+                self._experiment_id = self.client.create_experiment(self.experiment, tags=kind)
+            else:
+                self._experiment_id = found.experiment_id
         return self._experiment_id
 
     def parent(self) -> str:

@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import mlflow
 import numpy as np
@@ -167,6 +168,8 @@ def test_a_tracked_run_registers_a_model_a_pipeline_loads_by_alias(server, tmp_p
         answers = [best.classes[i] for i in probabilities.argmax(1)]
         assert answers == best.predict(torch.from_numpy(images))
 
+    _seen_in_the_ui(server, tracked, tmp_path)
+
     raw["search"]["trials"] = 5  # extended: only the two new trials are sent
     study.write_text(yaml.safe_dump(raw))
     more = run("run", str(study), "--run-dir", str(tmp_path / "run"))
@@ -215,3 +218,32 @@ def test_a_server_that_stops_mid_study_is_one_line_and_track_sends_the_rest(tmp_
         assert len(client(server).search_model_versions("name = 'tiny'")) == 1
     finally:
         server.stop()
+
+
+def _seen_in_the_ui(server: MlflowServer, tracked: dict, folder: Path) -> None:
+    """MLflow's own UI in a real browser: the study one parent run with its trials and the
+    refit beneath it, and the model version with its alias (screenshots beside the test's
+    files, or in $HPSEARCH_SCREENSHOTS)."""
+    import os
+
+    from playwright.sync_api import sync_playwright
+
+    from tests.search_tests.report.test_browser import ARGS, CHROMIUM
+
+    shots = Path(os.environ.get("HPSEARCH_SCREENSHOTS") or folder)
+    shots.mkdir(parents=True, exist_ok=True)
+    experiment = tracked["experiment_id"]
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+        page = browser.new_page(viewport={"width": 1400, "height": 900})
+        page.goto(f"{server.uri}/#/experiments/{experiment}/runs")
+        page.get_by_text("tiny", exact=True).first.wait_for(timeout=60_000)
+        page.locator("[role=gridcell] button").first.click()  # the parent run's "+": children
+        page.get_by_text("trial 0", exact=True).wait_for(timeout=30_000)
+        page.get_by_text("refit of trial", exact=False).first.wait_for(timeout=30_000)
+        page.screenshot(path=str(shots / "mlflow-runs.png"))
+        page.goto(f"{server.uri}/#/models/tiny-model/versions/{tracked['version']}")
+        page.get_by_text("champion").first.wait_for(timeout=60_000)
+        page.get_by_text("hpsearch.trial").wait_for(timeout=30_000)
+        page.screenshot(path=str(shots / "mlflow-model.png"))
+        browser.close()
