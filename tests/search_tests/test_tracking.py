@@ -1,7 +1,7 @@
 """A study in MLflow, against a real `mlflow server` this module starts on a free port: the
 parent run and its children, their states and curves, the refit and its registered model
-(loaded as a pipeline would, answering as load_best does), a resume that adds no run twice,
-and a server that stops mid-study, caught up afterwards by `hpsearch track`."""
+(loaded as a pipeline would, answering as load_best does, and seen in MLflow's UI), a study
+extended while the server stops, caught up afterwards by `hpsearch track`, no run twice."""
 
 from __future__ import annotations
 
@@ -123,7 +123,9 @@ def test_each_trial_is_one_child_run_told_truly_and_a_resume_adds_only_what_is_n
     assert client(server).get_run(parent.info.run_id).data.tags["now.search.trials"] == "6"
 
 
-def test_a_tracked_run_registers_a_model_a_pipeline_loads_by_alias(server, tmp_path) -> None:
+def test_a_tracked_run_registers_a_model_a_pipeline_loads_and_track_catches_up(
+    server, tmp_path
+) -> None:
     from search import load_best
 
     raw = tiny_study(
@@ -170,54 +172,41 @@ def test_a_tracked_run_registers_a_model_a_pipeline_loads_by_alias(server, tmp_p
 
     _seen_in_the_ui(server, tracked, tmp_path)
 
-    raw["search"]["trials"] = 5  # extended: only the two new trials are sent
+    # Extended by three trials, one at a time; the server stops once the first new one is
+    # in: one warning line, the study goes on, and `hpsearch track` catches up afterwards.
+    raw["search"].update(trials=6, concurrency=1)
     study.write_text(yaml.safe_dump(raw))
-    more = run("run", str(study), "--run-dir", str(tmp_path / "run"))
-    assert more.returncode == 0, more.stderr
-    assert sorted(trial_runs(server, "e2e")) == [0, 1, 2, 3, 4]
+    process = start(study, tmp_path / "run", shell_env())
+    deadline = time.monotonic() + 240
+    while len(trial_runs(server, "e2e")) < 4:
+        assert process.poll() is None and time.monotonic() < deadline, process.stderr.read()
+        time.sleep(0.5)
+    server.stop()
+    out, err = process.communicate(timeout=300)
+    assert process.returncode == 0, err
+    warnings = [line for line in out.splitlines() if line.startswith("tracking: ")]
+    assert len(warnings) == 1, out
+    assert warnings[0].startswith(f"tracking: MLflow at {server.uri} failed (")
+    assert "`hpsearch track RUN_DIR` sends what is missing later" in warnings[0]
+    assert "Traceback" not in err
+
+    down = run("track", str(tmp_path / "run"), seconds=120)
+    assert down.returncode == 2 and down.stderr.count("\n") == 1
+    assert f"MLflow at {server.uri} failed" in down.stderr and "nothing is lost" in down.stderr
+
+    server.start()  # the same port and store: what was sent before is there
+    caught_up = run("track", str(tmp_path / "run"), seconds=180)
+    assert caught_up.returncode == 0, caught_up.stderr
+    assert "6 trial runs" in caught_up.stdout
+    assert sorted(trial_runs(server, "e2e")) == [0, 1, 2, 3, 4, 5]  # none twice
     parents = {r.data.tags["mlflow.parentRunId"] for r in children(server, "e2e")}
     assert parents == {tracked["run_id"]}
-
-
-def test_a_server_that_stops_mid_study_is_one_line_and_track_sends_the_rest(tmp_path) -> None:
-    server = MlflowServer(tmp_path / "mlflow").start()
-    try:
-        raw = tiny_study(
-            tracking={"mlflow": {"uri": server.uri, "experiment": "down"}},
-            space={"lr": {"type": "float", "low": 1e-4, "high": 1e-2, "log": True}},
-            fixed={"epochs": 2, "batch_size": 16},
-            search={"trials": 4, "concurrency": 1, "pruner": "none"},
-        )
-        study = tmp_path / "study.yaml"
-        study.write_text(yaml.safe_dump(raw))
-        process = start(study, tmp_path / "run", shell_env())
-        deadline = time.monotonic() + 240
-        while not trial_runs(server, "down"):  # the first trial is in MLflow: stop it
-            assert process.poll() is None and time.monotonic() < deadline, process.stderr.read()
-            time.sleep(0.5)
-        server.stop()
-        out, err = process.communicate(timeout=300)
-        assert process.returncode == 0, err
-        warnings = [line for line in out.splitlines() if line.startswith("tracking: ")]
-        assert len(warnings) == 1, out
-        assert warnings[0].startswith(f"tracking: MLflow at {server.uri} failed (")
-        assert "`hpsearch track RUN_DIR` sends what is missing later" in warnings[0]
-        assert "Traceback" not in err
-
-        down = run("track", str(tmp_path / "run"), seconds=120)
-        assert down.returncode == 2 and down.stderr.count("\n") == 1
-        assert f"MLflow at {server.uri} failed" in down.stderr and "nothing is lost" in down.stderr
-
-        server.start()  # the same port and store: the runs sent before are there
-        caught_up = run("track", str(tmp_path / "run"), seconds=180)
-        assert caught_up.returncode == 0, caught_up.stderr
-        assert "4 trial runs" in caught_up.stdout and "refit of trial" in caught_up.stdout
-        assert sorted(trial_runs(server, "down")) == [0, 1, 2, 3]
-        again = run("track", str(tmp_path / "run"), seconds=120)
-        assert "0 of them sent now" in again.stdout
-        assert len(client(server).search_model_versions("name = 'tiny'")) == 1
-    finally:
-        server.stop()
+    now = json.loads((tmp_path / "run" / "summary.json").read_text())["mlflow"]
+    versions = client(server).search_model_versions("name = 'tiny-model'")
+    assert max(int(v.version) for v in versions) == now["version"]
+    again = run("track", str(tmp_path / "run"), seconds=120)
+    assert "0 of them sent now" in again.stdout
+    assert len(client(server).search_model_versions("name = 'tiny-model'")) == len(versions)
 
 
 def _seen_in_the_ui(server: MlflowServer, tracked: dict, folder: Path) -> None:
