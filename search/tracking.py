@@ -180,8 +180,13 @@ class Tracker:
         with self._lock:
             try:
                 work()
-            except (mlflow.exceptions.MlflowException, OSError) as exc:
+            # Whatever MLflow's client raises (an HTTP error, a connection, a server that
+            # answers but is not MLflow): the study's work is never lost to its tracking.
+            except Exception as exc:
+                expected = isinstance(exc, (mlflow.exceptions.MlflowException, OSError))
                 reason = first_line(exc, type(exc).__name__)[:300]
+                if not expected:
+                    reason = f"{type(exc).__name__}: {reason}"
                 if self.down is None:
                     self.echo(
                         f"tracking: MLflow at {self.shown} failed ({reason}); the search goes "
@@ -256,7 +261,7 @@ class Tracker:
         """The trials that have a finished child run; one left unfinished (the driver died
         while sending it) is deleted, to be sent again whole."""
         if self._sent is None:
-            self._sent = set()
+            sent = set()
             for run in self._children():
                 number = run.data.tags.get(TRIAL_TAG)
                 if number is None:
@@ -264,7 +269,8 @@ class Tracker:
                 if run.info.status == "RUNNING":
                     self.client.delete_run(run.info.run_id)
                 else:
-                    self._sent.add(int(number))
+                    sent.add(int(number))
+            self._sent = sent  # only once MLflow answered
         return self._sent
 
     def _children(self) -> list[Any]:

@@ -236,3 +236,47 @@ def _seen_in_the_ui(server: MlflowServer, tracked: dict, folder: Path) -> None:
         page.get_by_text("hpsearch.trial").wait_for(timeout=30_000)
         page.screenshot(path=str(shots / "mlflow-model.png"))
         browser.close()
+
+
+@pytest.mark.parametrize("answer", [b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello", None])
+def test_a_server_that_is_not_mlflow_or_never_answers_is_one_line(
+    answer, tmp_path, monkeypatch
+) -> None:
+    """A web server that answers something else, or a port that accepts and stays silent:
+    sync says so once and returns; nothing raises, within the connect deadline."""
+    import socket
+    import threading
+
+    monkeypatch.setenv("MLFLOW_HTTP_REQUEST_TIMEOUT", "1")  # HPSEARCH_CONNECT_SECONDS's, once
+
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen()
+    port = listener.getsockname()[1]
+    held = []
+
+    def serve() -> None:
+        while True:
+            try:
+                connection, _ = listener.accept()
+            except OSError:
+                return
+            held.append(connection)
+            if answer is not None:
+                connection.recv(65536)
+                connection.sendall(answer)
+                connection.close()
+
+    threading.Thread(target=serve, daemon=True).start()
+    uri = f"http://127.0.0.1:{port}"
+    spec = parse_study_spec(tiny_study(tracking={"mlflow": uri}))
+    study = optuna.create_study(study_name="tiny", storage=f"sqlite:///{tmp_path / 'o.db'}")
+    said: list[str] = []
+    tracker = Tracker(spec, study, "sqlite:///o.db", said.append)
+    started = time.monotonic()
+    try:
+        assert not tracker.sync() and not tracker.sync()
+    finally:
+        listener.close()
+    assert time.monotonic() - started < 10
+    assert len(said) == 1 and said[0].startswith(f"tracking: MLflow at {uri} failed (")
