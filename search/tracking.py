@@ -4,7 +4,7 @@ each trial as it finishes and one for the refit, and the refitted model register
 Every MLflow call is the driver's, none a Ray worker's: the trials are read back from the
 Optuna storage, where the searcher already wrote them, so what MLflow shows is what the study
 holds, states and all. A trial is sent once: the parent run's id is kept in the study (user
-attr `mlflow`), each child run carries its trial's number, and a sync sends the finished
+attr `mlflow`, by server), each child run carries its trial's number, and a sync sends the finished
 trials that have no finished child run yet, which is also how a resumed study, an MLflow
 server that was down, and `hpsearch track RUN_DIR` catch up.
 
@@ -223,8 +223,9 @@ class Tracker:
         """The study's run: the one the study names for this server, else a new one."""
         if self._parent is not None:
             return self._parent
-        kept = self.study.user_attrs.get(MLFLOW) or {}
-        if kept.get("uri") == self.shown and kept.get("run_id"):
+        servers = self.study.user_attrs.get(MLFLOW) or {}
+        kept = servers.get(self.shown) or {}
+        if kept.get("run_id"):
             with suppress(self._mlflow_error()):
                 run = self.client.get_run(kept["run_id"])
                 if run.info.lifecycle_stage == "active":
@@ -243,10 +244,8 @@ class Tracker:
             },
         )
         self._log(run.info.run_id, params=_settings(self.spec))
-        self.study.set_user_attr(
-            MLFLOW,
-            {"uri": self.shown, "experiment_id": self.experiment_id(), "run_id": run.info.run_id},
-        )
+        here = {"experiment_id": self.experiment_id(), "run_id": run.info.run_id}
+        self.study.set_user_attr(MLFLOW, {**servers, self.shown: here})
         self._parent = run.info.run_id
         return self._parent
 
@@ -333,6 +332,10 @@ class Tracker:
         done = summary.mlflow
         if done.get("uri") == self.shown and done.get("refit_of") == summary.best_trial:
             return summary
+        trial = str(summary.best_trial)
+        for sent in self._children():  # sent before to this server (summary.json says another)
+            if sent.data.tags.get(REFIT_TAG) == trial and sent.info.status == "FINISHED":
+                return summary
         run = self.client.create_run(
             self.experiment_id(),
             run_name=f"refit of trial {summary.best_trial}",

@@ -31,5 +31,5 @@ PORTFOLIO = "portfolio"  # search.start: portfolio: which entry of the built-in 
 # Study user attrs.
 BUDGET_SPENT = "budget_spent"  # {"seconds", "gpu_seconds"}: what search.budget's clock has spent
 REFIT = "refit"  # the refit while it runs: trial, epoch, of, device, train_loss, started (ISO)
-MLFLOW = "mlflow"  # tracking (search/tracking.py): {"uri", "experiment_id", "run_id"} of the parent
+MLFLOW = "mlflow"  # tracking (search/tracking.py): server -> its {experiment_id, run_id} (parent)
 STUDY_SPEC = "hpsearch_study"  # the resolved study file (storage left out): what it searched

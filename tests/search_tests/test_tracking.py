@@ -122,6 +122,19 @@ def test_each_trial_is_one_child_run_told_truly_and_a_resume_adds_only_what_is_n
     assert {r.data.tags["mlflow.parentRunId"] for r in again.values()} == {parent.info.run_id}
     assert client(server).get_run(parent.info.run_id).data.tags["now.search.trials"] == "6"
 
+    # Sent to a second server too (the same one by another name), the first keeps its runs:
+    # the study remembers its parent run by server.
+    elsewhere = server.uri.replace("127.0.0.1", "localhost")
+    copy = {"mlflow": {"uri": elsewhere, "experiment": "states-copy"}}
+    assert Tracker(
+        parse_study_spec(tiny_study(tracking=copy, name="states")), study, storage, said.append
+    ).sync()
+    assert sorted(trial_runs(server, "states-copy")) == [0, 1, 2, 3, 4, 5]
+    assert Tracker(resumed, study, storage, said.append).sync()
+    assert {r.data.tags["mlflow.parentRunId"] for r in children(server, "states")} == {
+        parent.info.run_id
+    }
+
 
 def test_a_tracked_run_registers_a_model_a_pipeline_loads_and_track_catches_up(
     server, tmp_path
