@@ -139,3 +139,20 @@ def test_warm_start_benchmark_runs_tiny(tmp_path: Path) -> None:
         assert f"| {arm} | " in done.stdout
     assert "the first three trials were better than cold ones in " in done.stdout
     assert (tmp_path / "warm_start.json").is_file()  # not the repository's figures
+
+
+def test_recipe_benchmark_runs_tiny(tmp_path: Path) -> None:
+    """Every lever at once on one tiny task: that it runs and writes its results."""
+    done = subprocess.run(
+        [
+            sys.executable,
+            str(BENCHMARKS / "recipe.py"),
+            *("--seeds", "1", "--trials", "2", "--tasks", "digits", "--arms", "together"),
+            *("--tiny", str(tmp_path)),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "| together | " in done.stdout and (tmp_path / "recipe.json").is_file()

@@ -4,7 +4,10 @@ Each image gets its own random crop, flips, rotation and perspective warp, compo
 3x3 projective matrix, and one `grid_sample` call resamples the whole batch; then its own
 lighting. No Python loop over images, so the GPU sees a handful of kernels per batch. The
 levels follow fastai's `get_transforms` (left-right flips, rotation up to 10 degrees, zoom,
-perspective warp 0.2, lighting 0.2); upside-down flips only where the data says so.
+perspective warp 0.2, lighting 0.2); upside-down flips only where the data says so. The
+`trivial` level is TrivialAugment (torchvision's TrivialAugmentWide: one op of random strength
+an image, a loop on the CPU drawing from torch's generator, seeded with the run), then light
+crops.
 """
 
 from __future__ import annotations
@@ -30,6 +33,8 @@ LEVELS = {
     "light": Level(scale=(0.7, 1.0), rotate=0.0, warp=0.0, lighting=0.1, saturation=0.0),
     "standard": Level(scale=(0.35, 1.0), rotate=10.0, warp=0.2, lighting=0.2, saturation=0.2),
     "strong": Level(scale=(0.2, 1.0), rotate=20.0, warp=0.3, lighting=0.3, saturation=0.3),
+    # TrivialAugment's own op of the image first (torchvision's recipe), then light crops only
+    "trivial": Level(scale=(0.7, 1.0), rotate=0.0, warp=0.0, lighting=0.0, saturation=0.0),
 }
 RATIO = (3 / 4, 4 / 3)  # aspect ratios of the crop, as RandomResizedCrop draws them
 
@@ -52,9 +57,19 @@ class Augment:
             raise ValueError(f"augment level must be one of {', '.join(LEVELS)}, got {level!r}")
         self.level, self.hflip, self.flip_vertical = LEVELS[level], hflip, flip_vertical
         self.generator = generator or torch.Generator().manual_seed(0)
+        self.trivial = None
+        if level == "trivial":
+            from torchvision.transforms import v2
+
+            self.trivial = v2.TrivialAugmentWide()
 
     def __call__(self, images: torch.Tensor) -> torch.Tensor:
         batch = len(images)
+        if self.trivial is not None:  # one op an image, on the CPU: its draws are torch's
+            if images.dtype != torch.uint8:
+                images = images.mul(255).round().clamp(0, 255).to(torch.uint8)
+            operated = [self.trivial(image) for image in images.cpu()]
+            images = torch.stack(operated).to(images.device)
         matrix = self.matrices(batch).to(images.device)
         size = images.shape[-2:]
         grid = _projective_grid(matrix, size)

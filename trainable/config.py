@@ -14,7 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 Precision = Literal["auto", "fp32", "bf16"]
 # none: off; light: crop and flip; standard: fastai's defaults (crop, flip, rotation up to 10
 # degrees, perspective warp, lighting); strong: wider ranges of each, and saturation.
-AugmentLevel = Literal["none", "light", "standard", "strong"]
+AugmentLevel = Literal["none", "light", "standard", "strong", "trivial"]
 
 
 class _Frozen(BaseModel):
@@ -42,11 +42,24 @@ class TrainConfig(_Frozen):
     momentum: float = Field(0.9, ge=0, lt=1, description="SGD momentum; AdamW ignores it")
     # one_cycle: fastai's fit_one_cycle (warm up to lr, anneal); cosine: anneal from lr.
     schedule: Literal["one_cycle", "cosine", "constant"] = "one_cycle"
-    # backbone: train the head only; warmup: head for one epoch, then everything (fine_tune).
-    freeze: Literal["none", "backbone", "warmup"] = "none"
-    # Training split only, batched on the device. true is "standard", false is "none".
+    # backbone: train the head only; warmup: head for one epoch, then everything (fine_tune);
+    # probe: the head fitted to the frozen features first (a linear probe, full batch), then
+    # everything from that head, from the first epoch (LP-FT: Kumar et al., ICLR 2022).
+    freeze: Literal["none", "backbone", "warmup", "probe"] = "none"
+    # Training split only, batched on the device. true is "standard", false is "none";
+    # trivial: TrivialAugment (one random op of random strength an image), then light crops.
     augment: AugmentLevel = "none"
     label_smoothing: float = Field(0.0, ge=0, lt=1)
+    # Weights averaged along the run: validated, refitted and saved is an exponential moving
+    # average of the weights (nearer an annealed model at any epoch: SWAD, ERM++). Its
+    # half-life in epochs; null: the weights as the last step left them.
+    ema_half_life: float | None = Field(None, gt=0, description="EMA half-life, in epochs")
+    # L2-SP: alpha / 2 * ||w - w0||^2 on the backbone keeps it near its pretrained weights w0
+    # (Li et al., 2018); 0: no pull. Most use where the training split is small.
+    stay_near: float = Field(0.0, ge=0, description="L2-SP strength, toward the pretrained")
+    # Discriminative learning rates: each block of the backbone, from the head down to the
+    # stem, learns at this factor of the one above it (0.65 to 0.75 in Quick-Tune's space).
+    layer_decay: float = Field(1.0, gt=0, le=1, description="lr factor a block, head to stem")
     # Class imbalance: draw rare classes more often, draw as many of each class as the rarest
     # has (a fresh draw every epoch), or weigh rare classes' loss more (positive weights per
     # tag for multi-label data, where only weighted_loss applies).

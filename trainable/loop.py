@@ -23,7 +23,16 @@ from trainable.data import Splits
 from trainable.errors import DataError
 from trainable.evaluation import check_finite, forward, on_device, resolve_device, validate
 from trainable.models import Classifier, build_model, set_backbone_trainable
-from trainable.recipe import loss_for, optimizer_for, sampler_for, schedule_for, seed_everything
+from trainable.recipe import (
+    Anchor,
+    Average,
+    fit_probe,
+    loss_for,
+    optimizer_for,
+    sampler_for,
+    schedule_for,
+    seed_everything,
+)
 
 Report = Callable[[int, dict[str, float]], None]
 CHECK_EVERY = 25  # steps between divergence checks (each one syncs a GPU)
@@ -79,6 +88,7 @@ def train(
             if waited >= cfg.early_stopping_patience:
                 history.stopped_early = True
                 break
+    fit.finish()
     fit.model.eval()
     return history
 
@@ -95,6 +105,9 @@ class Fit:
     optimizer: torch.optim.Optimizer
     scheduler: Any
     tags: tuple[str, ...]  # the class (tag) names, for per-tag scores
+    anchor: Anchor | None = None  # stay_near > 0: the pull toward the pretrained weights
+    average: Average | None = None  # ema_half_life: the weights' moving average
+    probed: dict[str, float] = field(default_factory=dict)  # freeze: probe: the head's fit
 
     @classmethod
     def set_up(
@@ -131,9 +144,39 @@ class Fit:
         if splits.val:
             val = Batches(splits.val, 2 * cfg.batch_size, device, num_workers=num_workers)
         loss_fn = loss_for(cfg, splits, device)
+        probed = {}
+        if cfg.freeze == "probe":  # before the anchor: the head is no part of what it holds
+            plain = Batches(splits.train, 2 * cfg.batch_size, device, num_workers=num_workers)
+            probed = fit_probe(model, plain, loss_fn)
         optimizer = optimizer_for(cfg, model)
         scheduler = schedule_for(cfg, optimizer, cfg.horizon * len(batches))
-        return cls(cfg, model, batches, val, loss_fn, optimizer, scheduler, splits.classes)
+        anchor = Anchor(model, cfg.stay_near) if cfg.stay_near > 0 else None
+        average = None
+        if cfg.ema_half_life is not None:
+            average = Average(model, cfg.ema_half_life, len(batches))
+        return cls(
+            cfg,
+            model,
+            batches,
+            val,
+            loss_fn,
+            optimizer,
+            scheduler,
+            splits.classes,
+            anchor,
+            average,
+            probed,
+        )
+
+    @property
+    def scored(self) -> nn.Module:
+        """The model validation scores: the moving average where there is one."""
+        return self.average.module if self.average is not None else self.model
+
+    def finish(self) -> None:
+        """The run's model is the average where there is one: refitted, saved and exported."""
+        if self.average is not None:
+            self.model.load_state_dict(self.average.module.state_dict())
 
     def epoch(self, epoch: int) -> dict[str, float]:
         """Train one epoch, then validate: the epoch's record, less its number and clock."""
@@ -144,8 +187,10 @@ class Fit:
         if frozen:  # keep the pretrained BatchNorm statistics while only the head learns
             self.model.body.eval()
         record = self._train_epoch(epoch)
+        if epoch == 1:
+            record.update(self.probed)
         if self.val is not None:
-            record.update(validate(self.model, self.val, cfg, epoch, self.tags))
+            record.update(validate(self.scored, self.val, cfg, epoch, self.tags))
         return record
 
     def step(
@@ -156,11 +201,14 @@ class Fit:
         schedule's end)."""
         logits = forward(self.model, images, images.device, self.cfg.precision)
         loss = self.loss_fn(logits.float(), labels)
+        objective = loss + self.anchor() if self.anchor is not None else loss
         self.optimizer.zero_grad(set_to_none=True)
-        loss.backward()
+        objective.backward()
         self.optimizer.step()
         if scheduled and self.scheduler is not None:
             self.scheduler.step()
+        if self.average is not None:
+            self.average.update(self.model)
         return logits, loss
 
     def _train_epoch(self, epoch: int) -> dict[str, float]:
@@ -190,7 +238,7 @@ class Fit:
         record = {
             "train_loss": loss_sum.item() / max(seen, 1),
             accuracy: correct.item() / max(seen, 1),
-            "lr": self.optimizer.param_groups[0]["lr"],
+            "lr": max(group["lr"] for group in self.optimizer.param_groups),  # the head's
             "seconds": seconds,
             "images_per_second": seen / seconds if seconds > 0 else 0.0,
             "data_wait_fraction": waited / seconds if seconds > 0 else 0.0,

@@ -1,7 +1,10 @@
-"""The recipe of one run: seeding, optimizer, learning-rate schedule, loss and class balance.
+"""The recipe of one run: seeding, optimizer (with layer-wise rates), learning-rate schedule,
+loss, class balance, and the levers beyond them: the linear probe before fine-tuning (LP-FT),
+the pull toward the pretrained weights (L2-SP) and the weights' moving average (EMA).
 
-Each piece is built from the TrainConfig alone (and the training split, for class balance), so
-`train()` and `measure_steps()` assemble runs that differ in nothing but what they time.
+Each piece is built from the TrainConfig alone (and the training split, for class balance and
+the probe), so `train()` and `measure_steps()` assemble runs that differ in nothing but what
+they time.
 """
 
 from __future__ import annotations
@@ -25,16 +28,44 @@ def seed_everything(seed: int) -> None:
 
 
 def optimizer_for(cfg: TrainConfig, model: nn.Module) -> torch.optim.Optimizer:
-    # No weight decay on biases and normalisation weights (standard practice, as in timm).
-    decay = [p for p in model.parameters() if p.ndim > 1]
-    no_decay = [p for p in model.parameters() if p.ndim <= 1]
-    groups = [
-        {"params": decay, "weight_decay": cfg.weight_decay},
-        {"params": no_decay, "weight_decay": 0.0},
-    ]
+    """AdamW or SGD; no weight decay on biases and normalisation weights (as in timm), and
+    with layer_decay < 1 each block of the backbone its own, smaller rate (`initial_lr`)."""
+    groups = []
+    for scale, parameters in layer_scales(model, cfg.layer_decay):
+        decay = [p for p in parameters if p.ndim > 1]
+        no_decay = [p for p in parameters if p.ndim <= 1]
+        for group, weight_decay in ((decay, cfg.weight_decay), (no_decay, 0.0)):
+            if group:
+                groups.append({"params": group, "weight_decay": weight_decay, "lr": cfg.lr * scale})
     if cfg.optimizer == "sgd":
         return torch.optim.SGD(groups, lr=cfg.lr, momentum=cfg.momentum, nesterov=cfg.momentum > 0)
     return torch.optim.AdamW(groups, lr=cfg.lr)
+
+
+def layer_scales(model: nn.Module, decay: float) -> list[tuple[float, list[nn.Parameter]]]:
+    """(lr factor, parameters) from the stem to the head: the head 1, the backbone's stages
+    `decay`, `decay`**2, ... downwards. One group of everything at decay 1, or for a model
+    without a `body`."""
+    body = getattr(model, "body", None)
+    if decay == 1 or body is None:
+        return [(1.0, list(model.parameters()))]
+    blocks = [list(b.parameters()) for b in _blocks(body)]
+    blocks = [b for b in blocks if b]
+    in_blocks = {id(p) for b in blocks for p in b}
+    rest = [p for p in model.parameters() if id(p) not in in_blocks]  # the head
+    count = len(blocks)
+    return [(decay ** (count - i), b) for i, b in enumerate(blocks)] + [(1.0, rest)]
+
+
+def _blocks(body: nn.Module) -> list[nn.Module]:
+    """The backbone's modules in order, a sequence of stages opened into its stages (timm's
+    `blocks`; torchvision's `layer1` to `layer4` are children already)."""
+    found: list[nn.Module] = []
+    for child in body.children():
+        stages = list(child.children())
+        several = isinstance(child, (nn.Sequential, nn.ModuleList)) and len(stages) > 1
+        found += stages if several else [child]
+    return found
 
 
 def schedule_for(cfg: TrainConfig, optimizer: torch.optim.Optimizer, total_steps: int) -> Any:
@@ -46,7 +77,7 @@ def schedule_for(cfg: TrainConfig, optimizer: torch.optim.Optimizer, total_steps
         # short run on a small dataset would not give at the usual 25%.
         return torch.optim.lr_scheduler.OneCycleLR(
             optimizer,
-            max_lr=cfg.lr,
+            max_lr=[group["lr"] for group in optimizer.param_groups],
             total_steps=total_steps,
             pct_start=max(0.25, 1.5 / total_steps),
         )
@@ -99,3 +130,68 @@ def loss_for(cfg: TrainConfig, splits: Splits, device: torch.device) -> nn.Modul
         return TagLoss(weights, cfg.label_smoothing)
     weights = class_weights(splits.train, splits.num_classes).to(device) if weighted else None
     return nn.CrossEntropyLoss(weight=weights, label_smoothing=cfg.label_smoothing)
+
+
+class Anchor:
+    """L2-SP: `strength` / 2 * ||w - w0||^2 over the backbone, w0 its weights before training
+    (pretrained); zero there, and its gradient pulls each weight back toward w0."""
+
+    def __init__(self, model: nn.Module, strength: float) -> None:
+        self.strength = strength
+        self.pairs = [(p, p.detach().clone()) for p in model.body.parameters()]
+
+    def __call__(self) -> torch.Tensor:
+        total = sum(((p - p0) ** 2).sum() for p, p0 in self.pairs if p.requires_grad)
+        return 0.5 * self.strength * total
+
+
+class Average:
+    """The weights' exponential moving average, updated after every optimizer step, its
+    half-life `half_life` epochs of `steps` steps; buffers (BatchNorm statistics) too."""
+
+    def __init__(self, model: nn.Module, half_life: float, steps: int) -> None:
+        from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
+
+        self.decay = 0.5 ** (1 / max(half_life * steps, 1e-9))
+        self.model = AveragedModel(
+            model, multi_avg_fn=get_ema_multi_avg_fn(self.decay), use_buffers=True
+        )
+
+    def update(self, model: nn.Module) -> None:
+        self.model.update_parameters(model)
+
+    @property
+    def module(self) -> nn.Module:
+        return self.model.module
+
+
+def fit_probe(
+    model: nn.Module, batches: Any, loss_fn: nn.Module, steps: int = 100
+) -> dict[str, float]:
+    """LP: the head's linear layer fitted to the backbone's frozen features of the training
+    split (as evaluated: no augmentation, BatchNorm's pretrained statistics), full batch with
+    L-BFGS, before anything else trains. The loss of the head before and after."""
+    model.eval()
+    features, labels = [], []
+    with torch.no_grad():
+        for images, targets in batches:
+            pixels = images.float().div(255) if images.dtype == torch.uint8 else images
+            features.append(model.body((pixels - model.mean) / model.std).float())
+            labels.append(targets)
+    inputs, targets = torch.cat(features), torch.cat(labels)
+    linear = model.head[-1]
+    before = loss_fn(linear(inputs), targets).item()
+    optimizer = torch.optim.LBFGS(
+        linear.parameters(), lr=1, max_iter=steps, line_search_fn="strong_wolfe"
+    )
+
+    def closure() -> torch.Tensor:
+        optimizer.zero_grad()
+        loss = loss_fn(linear(inputs), targets) + 1e-4 * linear.weight.pow(2).sum()
+        loss.backward()
+        return loss
+
+    optimizer.step(closure)
+    with torch.no_grad():
+        after = loss_fn(linear(inputs), targets).item()
+    return {"probe_loss_before": before, "probe_loss": after}

@@ -24,6 +24,8 @@ RECORD_KEYS = (
     "data_wait_fraction",  # of the epoch's training time, the host waiting for the next batch
     "peak_memory_mib",  # on a GPU: the caching allocator's peak (the CUDA context excluded)
     "elapsed_seconds",  # since train() began, the model's build included
+    "probe_loss_before",  # freeze: probe, epoch 1: the new head's training loss on the frozen
+    "probe_loss",  # features before its fit, and after
 )
 # Multi-label: each tag's validation scores, as `val_precision/<tag>`.
 PER_TAG_PREFIXES = ("val_precision/", "val_recall/")

@@ -61,5 +61,5 @@ def test_stronger_levels_move_images_further() -> None:
 
 
 def test_an_unknown_level_is_refused() -> None:
-    with pytest.raises(ValueError, match="one of light, standard, strong, got 'wild'"):
+    with pytest.raises(ValueError, match="one of light, standard, strong, trivial, got 'wild'"):
         Augment("wild")

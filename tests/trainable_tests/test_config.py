@@ -18,7 +18,7 @@ def error_text(exc: pytest.ExceptionInfo[ValidationError]) -> str:
         ("dropout", 1.0, "less than 1"),
         ("optimizer", "adam", "'adamw' or 'sgd'"),
         ("schedule", "step", "'one_cycle', 'cosine' or 'constant'"),
-        ("freeze", "all", "'none', 'backbone' or 'warmup'"),
+        ("freeze", "all", "'none', 'backbone', 'warmup' or 'probe'"),
         ("balance", "smote", "'none', 'oversample', 'undersample' or 'weighted_loss'"),
     ],
 )
