@@ -412,7 +412,7 @@ def run_study(
             stack.callback(REPORT.run, run)
         for step in steps:
             step.run(run)
-        return run.result
+    return run.result  # after the report step: with what tracking sent, where it did
 
 
 def finished_before(folder: RunDir, spec: StudySpec, echo: Echo) -> Summary | None:
