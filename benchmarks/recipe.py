@@ -37,6 +37,7 @@ from pathlib import Path
 from typing import Any
 
 import recorded
+import warm_start
 from search_quality import hpsearch, ray_asha
 from warm_start import TASKS
 
@@ -62,7 +63,6 @@ LEVERS["together"] = (
     {k: v for _, space in LEVERS.values() for k, v in space.items()},
 )
 TOP_K = 3
-TINY = False  # --tiny: 16 px, random weights, a few images a class (a check that it runs)
 
 
 @dataclass(frozen=True)
@@ -79,16 +79,10 @@ class Outcome:
 
 def task_spec(task: str, seed: int, trials: int, arm: str) -> StudySpec:
     held, searched = LEVERS.get(arm, ({}, {}))
-    data = {**TASKS[task], "val_fraction": 0.25, "test_fraction": 0.25, "seed": 0}
-    if TINY:
-        data = {**data, "image_size": 16}
-        if task == "digits":
-            data = {"source": "fake", "samples": 60, "classes": 4, "image_size": 16}
     return StudySpec.model_validate(
         {
             "name": f"{task}-{arm}".replace(" ", "_"),
-            "data": data,
-            "model": {"backbone": "efficientnet_lite0", "weights": "none" if TINY else "imagenet"},
+            **warm_start.task_basics(task),
             "space": {**SPACE, **searched},
             "fixed": held,
             "search": {"trials": trials, "concurrency": 2, "seed": seed},
@@ -180,25 +174,13 @@ def main() -> None:
     )
     args = parser.parse_args()
 
-    import photo_crops
-    import shapes
-
     from search.engine.cluster import start_ray
     from trainable import prepare
 
-    global TINY
-    TINY = args.tiny is not None
     tasks = args.tasks.split(",")
     arms = args.arms.split(",")
-    out = args.out or (args.tiny / "recipe.json" if TINY else recorded.beside("recipe"))
-    for module, task in ((photo_crops, "photo-crops"), (shapes, "shapes")):
-        if task not in tasks:
-            continue
-        if TINY:
-            TASKS[task]["root"] = str(args.tiny / task)
-        root = Path(TASKS[task]["root"])
-        if not root.is_dir():
-            module.make(root, **({"per_class": 12} if TINY else {}))
+    out = args.out or (args.tiny / "recipe.json" if args.tiny else recorded.beside("recipe"))
+    warm_start.make_tasks(tasks, args.tiny)
     splits = {task: prepare(task_spec(task, 0, args.trials, "defaults").data) for task in tasks}
     start_ray(task_spec(tasks[0], 0, args.trials, "defaults"), verbose=False)
     outcomes: list[Outcome] = []

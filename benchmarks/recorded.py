@@ -55,9 +55,9 @@ def save(out: Path, rows: Any, *, complete: bool, **about: Any) -> None:
         .isoformat(timespec="seconds"),
         "machine": machine(),
         **about,
-        "rows": _plain(rows),
+        "rows": rows,
     }
-    out.write_text(json.dumps(record, indent=2, default=str) + "\n")
+    out.write_text(json.dumps(record, indent=2, default=_plain) + "\n")
 
 
 def machine() -> dict[str, Any]:
@@ -116,14 +116,11 @@ def _relative(argument: str) -> str:
     return argument
 
 
-def _plain(rows: Any) -> Any:
-    if dataclasses.is_dataclass(rows) and not isinstance(rows, type):
-        return dataclasses.asdict(rows)
-    if isinstance(rows, list):
-        return [_plain(row) for row in rows]
-    if isinstance(rows, dict):
-        return {str(key): _plain(value) for key, value in rows.items()}
-    return rows
+def _plain(value: Any) -> Any:
+    """What JSON cannot hold as it is: a dataclass as its fields, anything else as text."""
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return dataclasses.asdict(value)
+    return str(value)
 
 
 def main() -> None:

@@ -77,17 +77,40 @@ class Outcome:
 TINY = False  # --tiny: 16 px, random weights, a few images a class (a test that it runs)
 
 
-def task_spec(task: str, seed: int, trials: int, **search: Any) -> StudySpec:
+def make_tasks(tasks: list[str], tiny: Path | None) -> None:
+    """The photo crops and shapes made where missing; with `tiny` (--tiny), tiny ones there,
+    and every task's data and model the tiny kind (TINY)."""
+    import photo_crops
+    import shapes
+
+    global TINY
+    TINY = tiny is not None
+    for module, task in ((photo_crops, "photo-crops"), (shapes, "shapes")):
+        if task not in tasks:
+            continue
+        if tiny is not None:
+            TASKS[task]["root"] = str(tiny / task)
+        root = Path(TASKS[task]["root"])
+        if not root.is_dir():
+            module.make(root, **({"per_class": 12} if TINY else {}))
+
+
+def task_basics(task: str) -> dict[str, Any]:
+    """A task's `data` and `model` sections (recipe.py's tasks are these too)."""
     data = {**TASKS[task], "val_fraction": 0.25, "test_fraction": 0.25, "seed": 0}
     if TINY:  # digits' 1,797 images stand in as 60 fake ones
         data = {**data, "image_size": 16}
         if task == "digits":
             data = {"source": "fake", "samples": 60, "classes": 4, "image_size": 16}
+    model = {"backbone": "efficientnet_lite0", "weights": "none" if TINY else "imagenet"}
+    return {"data": data, "model": model}
+
+
+def task_spec(task: str, seed: int, trials: int, **search: Any) -> StudySpec:
     return StudySpec.model_validate(
         {
             "name": task,
-            "data": data,
-            "model": {"backbone": "efficientnet_lite0", "weights": "none" if TINY else "imagenet"},
+            **task_basics(task),
             "space": SPACE,
             "fixed": {"schedule": "one_cycle"},
             "search": {"trials": trials, "concurrency": 2, "seed": seed, **search},
@@ -279,25 +302,14 @@ def main() -> None:
     )
     args = parser.parse_args()
 
-    import photo_crops
-    import shapes
-
     from search.engine.cluster import start_ray
     from trainable import prepare
 
-    global TINY
-    TINY = args.tiny is not None
-    out = args.out or (args.tiny / "warm_start.json" if TINY else recorded.beside("warm_start"))
+    tiny = args.tiny
+    out = args.out or (tiny / "warm_start.json" if tiny else recorded.beside("warm_start"))
     for task in set(TASKS) - set(args.tasks.split(",")):
         del TASKS[task]
-    for module, task in ((photo_crops, "photo-crops"), (shapes, "shapes")):
-        if task not in TASKS:
-            continue
-        if TINY:
-            TASKS[task]["root"] = str(args.tiny / task)
-        root = Path(TASKS[task]["root"])
-        if not root.is_dir():
-            module.make(root, **({"per_class": 12} if TINY else {}))
+    make_tasks(list(TASKS), tiny)
     splits = {task: prepare(task_spec(task, 0, args.trials).data) for task in TASKS}
     start_ray(task_spec(next(iter(TASKS)), 0, args.trials), verbose=False)
     started = time.perf_counter()

@@ -20,7 +20,7 @@ from pydantic import TypeAdapter, ValidationError
 from search.deadlines import connect_seconds
 from search.engine.cluster import check_answers
 from search.errors import USER_ERRORS, StudySpecError, first_line
-from search.rundir.storage import check_reachable, expanded
+from search.rundir.storage import check_reachable
 from search.start.settings import WarmSource
 from search.start.warm_start import check_warm_start
 from search.study.params import Param
@@ -187,11 +187,7 @@ def _tracking(spec: StudySpec | None, raw: dict[str, Any]) -> str | None:
     tracking = spec.tracking if spec is not None else _section(raw, "tracking", TrackingSpec)
     if tracking is None:
         return None
-    uri = (
-        tracking_uri(spec)
-        if spec is not None
-        else expanded(tracking.mlflow.uri, "tracking.mlflow.uri")
-    )
+    uri = tracking_uri(tracking.mlflow.uri)
     if not uri.startswith(("http://", "https://")):
         return f"tracking: MLflow at {masked(uri)}"
     import urllib.request

@@ -268,7 +268,7 @@ def track(
         from search.rundir.layout import RunDir
         from search.rundir.lock import held_by
         from search.rundir.resume import load_run_study
-        from search.tracking import Tracker, TrackingError
+        from search.tracking import Tracker, TrackingError, registered
 
         run = RunDir(run_dir)
         spec, study = load_run_study(run)
@@ -290,11 +290,7 @@ def track(
             f"{len(tracker.sent())} trial runs, {tracker.sent_now} of them sent now"
         )
         if summary is not None and summary.mlflow:
-            version, alias = summary.mlflow["version"], summary.mlflow["alias"]
-            typer.echo(
-                f"refit of trial {summary.best_trial}: model {summary.mlflow['model']} "
-                f"version {version}" + (f" (@{alias})" if alias else "")
-            )
+            typer.echo(f"refit of trial {summary.best_trial}: {registered(summary)}")
 
 
 @app.command(cls=_ClickHelp, short_help="Write report.html and plots/ for a run directory.")

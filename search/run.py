@@ -50,7 +50,7 @@ from search.rundir.storage import open_storage
 from search.rundir.study_lease import StudyLease
 from search.start.starts import WarmBatch, add_starts, read_warm_starts, starts_to_add
 from search.study.spec import StudySpec
-from search.tracking import Tracker, tracking_uri
+from search.tracking import Tracker, registered, tracking_uri
 from search.trials.attrs import REFIT
 from search.trials.states import complete_trials, finished_count
 from trainable import counted
@@ -126,7 +126,7 @@ class Check(Step):
         run.spec = run.spec.with_absolute_paths()  # as the run directory keeps it
         check_resumable(run.folder, run.spec)  # after the inputs: a missing data folder is news
         if run.spec.tracking is not None:
-            tracking_uri(run.spec)  # its ${VAR}s set, MLflow installed
+            tracking_uri(run.spec.tracking.mlflow.uri)  # its ${VAR}s set, MLflow installed
 
 
 class Prepare(Step):
@@ -363,13 +363,8 @@ class Report(Step):
             summary = run.result.summary if run.result is not None else None
             tracked = run.tracker.finish(run.folder, summary)
             if tracked is not None and tracked.mlflow:
-                version = tracked.mlflow["version"]
-                alias = tracked.mlflow["alias"]
-                run.echo(
-                    f"tracking: study {run.spec.name} in MLflow at {run.tracker.shown}, "
-                    f"model {tracked.mlflow['model']} version {version}"
-                    + (f" (@{alias})" if alias else "")
-                )
+                where = f"study {run.spec.name} in MLflow at {run.tracker.shown}"
+                run.echo(f"tracking: {where}, {registered(tracked)}")
                 run.result = RunResult(run.result.run_dir, tracked, run.result.refitted)
 
 

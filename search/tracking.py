@@ -95,21 +95,23 @@ def mlflow_module() -> Any:
     return mlflow
 
 
-def tracking_uri(spec: StudySpec, uri: str | None = None) -> str:
-    """The MLflow URI (`uri`, else the study file's), its ${VAR}s read; MLflow installed."""
+def tracking_uri(written: str) -> str:
+    """The MLflow URI as written, its ${VAR}s read; MLflow installed."""
     import importlib.util
 
-    written = uri or (spec.tracking.mlflow.uri if spec.tracking is not None else None)
-    if written is None:
-        raise TrackingError(
-            "no MLflow to send to: give --mlflow URI, or tracking: {mlflow: URI} in the study file"
-        )
-    expanded_uri = expanded(written, "tracking.mlflow.uri")
+    uri = expanded(written, "tracking.mlflow.uri")
     if importlib.util.find_spec("mlflow") is None:
         raise TrackingError(
             "tracking.mlflow needs MLflow, which is not installed: pip install 'hpsearch[mlflow]'"
         )
-    return expanded_uri
+    return uri
+
+
+def registered(summary: Summary) -> str:
+    """`model NAME version N (@alias)`: what the refit became in MLflow's registry."""
+    sent = summary.mlflow
+    alias = f" (@{sent['alias']})" if sent.get("alias") else ""
+    return f"model {sent['model']} version {sent['version']}{alias}"
 
 
 class Tracker:
@@ -124,7 +126,13 @@ class Tracker:
         uri: str | None = None,
     ) -> None:
         target = spec.tracking.mlflow if spec.tracking is not None else None
-        self.uri = tracking_uri(spec, uri)
+        written = uri or (target.uri if target is not None else None)
+        if written is None:
+            raise TrackingError(
+                "no MLflow to send to: give --mlflow URI, or tracking: {mlflow: URI} in the "
+                "study file"
+            )
+        self.uri = tracking_uri(written)
         self.shown = masked(self.uri)
         self.experiment = (target.experiment if target else None) or spec.name
         self.model = (target.model if target else None) or spec.name
@@ -141,21 +149,24 @@ class Tracker:
     # The calls, each failure one line.
     def sync(self) -> bool:
         """Send every finished trial not sent yet; False if MLflow failed (said once)."""
-        return self._guarded(self._sync)
+
+        def work() -> bool:
+            self._sync()
+            return True
+
+        return self._guarded(work) is not None
 
     def finish(self, folder: RunDir, summary: Summary | None) -> Summary | None:
         """The last trials, the refit's run and its registered model (once per refit), the
         parent run ended; the summary with what MLflow holds, None if it failed."""
-        result: list[Summary | None] = [None]
 
-        def work() -> None:
+        def work() -> Summary | None:
             self._sync()
-            if summary is not None:
-                result[0] = self._refit(folder, summary)
+            tracked = self._refit(folder, summary) if summary is not None else None
             self.client.set_terminated(self.parent(), "FINISHED" if summary else "KILLED")
+            return tracked
 
-        self._guarded(work)
-        return result[0]
+        return self._guarded(work)
 
     @contextmanager
     def syncing(self) -> Iterator[Tracker]:
@@ -175,11 +186,12 @@ class Tracker:
             stop.set()
             thread.join(timeout=2 * connect_seconds() + SYNC_SECONDS)
 
-    def _guarded(self, work: Any) -> bool:
+    def _guarded(self, work: Any) -> Any:
+        """What `work` returns, or None where MLflow failed (said once, until it answers)."""
         mlflow = mlflow_module()
         with self._lock:
             try:
-                work()
+                result = work()
             # Whatever MLflow's client raises (an HTTP error, a connection, a server that
             # answers but is not MLflow): the study's work is never lost to its tracking.
             except Exception as exc:
@@ -193,11 +205,11 @@ class Tracker:
                         "on, and `hpsearch track RUN_DIR` sends what is missing later"
                     )
                 self.down = reason
-                return False
+                return None
         if self.down is not None:
             self.echo(f"tracking: MLflow at {self.shown} answers again")
             self.down = None
-        return True
+        return result
 
     # MLflow's side.
     @property
@@ -476,4 +488,11 @@ def _version() -> str:
     return __version__
 
 
-__all__ = ["SYNC_SECONDS", "Tracker", "TrackingError", "mlflow_module", "tracking_uri"]
+__all__ = [
+    "SYNC_SECONDS",
+    "Tracker",
+    "TrackingError",
+    "mlflow_module",
+    "registered",
+    "tracking_uri",
+]

@@ -16,7 +16,9 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 RAY = str(Path(sys.executable).parent / "ray")
@@ -33,6 +35,33 @@ def shell_env(**extra: str) -> dict[str, str]:
     own Ray set (RAY_AUTH_MODE among them), which a user's `hpsearch run` does not have."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("RAY_")}
     return {**env, **extra}
+
+
+@contextlib.contextmanager
+def listening(reply: bytes | None) -> Iterator[int]:
+    """A port on loopback that accepts every connection and says `reply`, or nothing."""
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(8)
+    held: list[socket.socket] = []
+
+    def accept() -> None:
+        while True:
+            try:
+                connection, _ = server.accept()
+            except OSError:
+                return
+            held.append(connection)
+            if reply is not None:
+                connection.sendall(reply)
+
+    threading.Thread(target=accept, daemon=True).start()
+    try:
+        yield server.getsockname()[1]
+    finally:
+        server.close()
+        for connection in held:
+            connection.close()
 
 
 class PostgresServer:

@@ -19,6 +19,18 @@ TINY_STUDY = str(Path(__file__).parent / "search_tests" / "tiny_quality.yaml")
 TINY_BACKBONES = str(Path(__file__).parent / "search_tests" / "tiny_backbones.yaml")
 
 
+def _ran(script: str, *arguments: str) -> subprocess.CompletedProcess:
+    """A benchmark script run to its end (failing the test, with its stderr, if it fails)."""
+    done = subprocess.run(
+        [sys.executable, str(BENCHMARKS / script), *arguments],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    return done
+
+
 @pytest.mark.parametrize(
     ("script", "arguments", "expected"),
     [
@@ -52,13 +64,7 @@ def test_benchmark_runs(script: str, arguments: list[str], expected: str, tmp_pa
     import json
 
     out = tmp_path / "raw.json"
-    done = subprocess.run(
-        [sys.executable, str(BENCHMARKS / script), *arguments, "--out", str(out)],
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
-    assert done.returncode == 0, done.stderr[-2000:]
+    done = _ran(script, *arguments, "--out", str(out))
     assert expected in done.stdout
     record = json.loads(out.read_text())
     assert record["command"].startswith(f"python benchmarks/{script} ")
@@ -71,13 +77,7 @@ def test_gpu_throughput_runs_tiny_anywhere(tmp_path: Path) -> None:
     import json
 
     out = tmp_path / "tiny.json"
-    done = subprocess.run(
-        [sys.executable, str(BENCHMARKS / "gpu_throughput.py"), "--tiny", "--out", str(out)],
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
-    assert done.returncode == 0, done.stderr[-2000:]
+    done = _ran("gpu_throughput.py", "--tiny", "--out", str(out))
     assert "ratio train()/bare = " in done.stdout and "ratio augment/none = " in done.stdout
     result = json.loads(out.read_text())["rows"]["workloads"]["lite0_16"]
     assert set(result["packed"]) == {"1", "2"}
@@ -123,18 +123,10 @@ def test_shapes_are_five_classes_a_study_can_read(tmp_path: Path) -> None:
 
 def test_warm_start_benchmark_runs_tiny(tmp_path: Path) -> None:
     """Two tiny tasks, each warm-started from the other, beside cold, portfolio and Ray."""
-    done = subprocess.run(
-        [
-            sys.executable,
-            str(BENCHMARKS / "warm_start.py"),
-            *("--seeds", "1", "--trials", "2", "--tasks", "digits,shapes"),
-            *("--tiny", str(tmp_path)),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=600,
+    done = _ran(
+        "warm_start.py",
+        *("--seeds", "1", "--trials", "2", "--tasks", "digits,shapes", "--tiny", str(tmp_path)),
     )
-    assert done.returncode == 0, done.stderr[-2000:]
     for arm in ("cold", "portfolio", "warm (other tasks)", "ray asha"):
         assert f"| {arm} | " in done.stdout
     assert "the first three trials were better than cold ones in " in done.stdout
@@ -143,16 +135,9 @@ def test_warm_start_benchmark_runs_tiny(tmp_path: Path) -> None:
 
 def test_recipe_benchmark_runs_tiny(tmp_path: Path) -> None:
     """Every lever at once on one tiny task: that it runs and writes its results."""
-    done = subprocess.run(
-        [
-            sys.executable,
-            str(BENCHMARKS / "recipe.py"),
-            *("--seeds", "1", "--trials", "2", "--tasks", "digits", "--arms", "together"),
-            *("--tiny", str(tmp_path)),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=600,
+    done = _ran(
+        "recipe.py",
+        *("--seeds", "1", "--trials", "2", "--tasks", "digits", "--arms", "together"),
+        *("--tiny", str(tmp_path)),
     )
-    assert done.returncode == 0, done.stderr[-2000:]
     assert "| together | " in done.stdout and (tmp_path / "recipe.json").is_file()

@@ -145,7 +145,7 @@ class Fit:
             val = Batches(splits.val, 2 * cfg.batch_size, device, num_workers=num_workers)
         loss_fn = loss_for(cfg, splits, device)
         probed = {}
-        if cfg.freeze == "probe":  # before the anchor: the head is no part of what it holds
+        if cfg.freeze == "probe":  # the head fitted before any step: LP, then FT
             plain = Batches(splits.train, 2 * cfg.batch_size, device, num_workers=num_workers)
             probed = fit_probe(model, plain, loss_fn)
         optimizer = optimizer_for(cfg, model)

@@ -46,9 +46,13 @@ class Classifier(nn.Module):
         self.register_buffer("std", torch.tensor(std).view(1, 3, 1, 1))
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:
+        return self.head(self.features(images))
+
+    def features(self, images: torch.Tensor) -> torch.Tensor:
+        """The body's pooled features of uint8 or [0, 1] float images: what the head sees."""
         if images.dtype == torch.uint8:
             images = images.float().div_(255)
-        return self.head(self.body((images - self.mean) / self.std))
+        return self.body((images - self.mean) / self.std)
 
 
 def check_backbone(backbone: str, weights: str) -> None:

@@ -175,8 +175,7 @@ def fit_probe(
     features, labels = [], []
     with torch.no_grad():
         for images, targets in batches:
-            pixels = images.float().div(255) if images.dtype == torch.uint8 else images
-            features.append(model.body((pixels - model.mean) / model.std).float())
+            features.append(model.features(images).float())
             labels.append(targets)
     inputs, targets = torch.cat(features), torch.cat(labels)
     linear = model.head[-1]

@@ -3,8 +3,6 @@ one line within HPSEARCH_CONNECT_SECONDS, never a wait of minutes. Real loopback
 
 from __future__ import annotations
 
-import socket
-import threading
 import time
 from collections.abc import Iterator
 
@@ -14,40 +12,19 @@ from search.engine.cluster import check_answers
 from search.errors import ClusterError, HPSearchError, StorageError
 from search.rundir.storage import open_storage
 from search.urls import masked
-
-
-def listening(reply: bytes | None) -> Iterator[int]:
-    """A port on loopback that accepts every connection and says `reply`, or nothing."""
-    server = socket.socket()
-    server.bind(("127.0.0.1", 0))
-    server.listen(8)
-    held: list[socket.socket] = []
-
-    def accept() -> None:
-        while True:
-            try:
-                connection, _ = server.accept()
-            except OSError:
-                return
-            held.append(connection)
-            if reply is not None:
-                connection.sendall(reply)
-
-    threading.Thread(target=accept, daemon=True).start()
-    yield server.getsockname()[1]
-    server.close()
-    for connection in held:
-        connection.close()
+from tests.servers import listening
 
 
 @pytest.fixture
 def silent() -> Iterator[int]:
-    yield from listening(None)
+    with listening(None) as port:
+        yield port
 
 
 @pytest.fixture
 def web() -> Iterator[int]:
-    yield from listening(b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n")
+    with listening(b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n") as port:
+        yield port
 
 
 def test_a_ray_address_that_never_answers_is_one_line_in_time(silent, monkeypatch) -> None:

@@ -24,7 +24,7 @@ from search.tracking import Tracker
 from search.trials.attrs import FAIL_REASON, HISTORY, RACE_OF, RACE_RUN, WARM_FROM, WARM_TRIAL
 from tests.search_tests.drivers import run, start
 from tests.search_tests.helpers import tiny_study
-from tests.servers import MlflowServer, shell_env
+from tests.servers import MlflowServer, listening, shell_env
 
 pytestmark = pytest.mark.slow
 
@@ -257,39 +257,14 @@ def test_a_server_that_is_not_mlflow_or_never_answers_is_one_line(
 ) -> None:
     """A web server that answers something else, or a port that accepts and stays silent:
     sync says so once and returns; nothing raises, within the connect deadline."""
-    import socket
-    import threading
-
     monkeypatch.setenv("MLFLOW_HTTP_REQUEST_TIMEOUT", "1")  # HPSEARCH_CONNECT_SECONDS's, once
-
-    listener = socket.socket()
-    listener.bind(("127.0.0.1", 0))
-    listener.listen()
-    port = listener.getsockname()[1]
-    held = []
-
-    def serve() -> None:
-        while True:
-            try:
-                connection, _ = listener.accept()
-            except OSError:
-                return
-            held.append(connection)
-            if answer is not None:
-                connection.recv(65536)
-                connection.sendall(answer)
-                connection.close()
-
-    threading.Thread(target=serve, daemon=True).start()
-    uri = f"http://127.0.0.1:{port}"
-    spec = parse_study_spec(tiny_study(tracking={"mlflow": uri}))
-    study = optuna.create_study(study_name="tiny", storage=f"sqlite:///{tmp_path / 'o.db'}")
     said: list[str] = []
-    tracker = Tracker(spec, study, "sqlite:///o.db", said.append)
-    started = time.monotonic()
-    try:
+    study = optuna.create_study(study_name="tiny", storage=f"sqlite:///{tmp_path / 'o.db'}")
+    with listening(answer) as port:
+        uri = f"http://127.0.0.1:{port}"
+        spec = parse_study_spec(tiny_study(tracking={"mlflow": uri}))
+        tracker = Tracker(spec, study, "sqlite:///o.db", said.append)
+        started = time.monotonic()
         assert not tracker.sync() and not tracker.sync()
-    finally:
-        listener.close()
-    assert time.monotonic() - started < 10
+        assert time.monotonic() - started < 10
     assert len(said) == 1 and said[0].startswith(f"tracking: MLflow at {uri} failed (")
